@@ -1,0 +1,103 @@
+#pragma once
+
+// Outbound HTTP/1.1 over TCP or TLS. Included only by .cpp files of client/
+// and server/: it pulls in Asio and Beast.
+
+#include "client/url.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace stemd::client {
+
+struct connect_options {
+    // Plain http:// URLs are refused (error::scheme_not_allowed) unless set.
+    bool allow_http = true;
+    // Names resolving only to loopback/private/... addresses are refused
+    // (error::address_not_allowed) unless set. The connection is made to the
+    // very addresses that were checked, so a second DNS answer cannot differ.
+    bool allow_private_addresses = true;
+    std::chrono::milliseconds connect_timeout{10'000};
+    // Longest wait for any single read or write to make progress.
+    std::chrono::milliseconds io_timeout{30'000};
+};
+
+// A TLS client context: the system trust store, plus the PEM file `ca_file`
+// when not empty; TLS 1.2 or newer; peer verification on. Throws
+// std::runtime_error naming the file when it cannot be loaded (a start-up
+// failure).
+std::shared_ptr<boost::asio::ssl::context> make_tls_client_context(const std::string& ca_file);
+
+// The next piece of a streamed request body; an empty span ends the body.
+using body_source = std::function<boost::system::result<std::span<const char>>()>;
+
+// One HTTP/1.1 connection to the host of a URL. Move-only.
+class connection {
+public:
+    // Resolves, vets the addresses, connects (trying each address), and for
+    // https does the TLS handshake with SNI, certificate and host name
+    // verification.
+    static boost::asio::awaitable<boost::system::result<connection>>
+    open(const http_url& url, const connect_options& options, boost::asio::ssl::context& tls);
+
+    connection(connection&&) noexcept;
+    connection& operator=(connection&&) noexcept;
+    ~connection();
+
+    // Writes a whole request.
+    boost::asio::awaitable<boost::system::result<void>>
+    write(boost::beast::http::request<boost::beast::http::string_body>& req);
+
+    // Writes the header, then the body piece by piece from `next` (the
+    // caller sets Content-Length in `header`). Nothing is buffered whole.
+    boost::asio::awaitable<boost::system::result<void>>
+    write_streaming(boost::beast::http::request<boost::beast::http::empty_body>& header,
+                    const body_source& next);
+
+    // Reads a whole response; bodies over `body_limit` fail with
+    // error::body_too_large.
+    boost::asio::awaitable<boost::system::result<boost::beast::http::response<boost::beast::http::string_body>>>
+    read(std::size_t body_limit);
+
+    // Reads a response header into `parser` (its body is then read with
+    // read_some). Set parser.body_limit() before calling.
+    boost::asio::awaitable<boost::system::result<void>>
+    read_header(boost::beast::http::response_parser<boost::beast::http::buffer_body>& parser);
+
+    // Reads up to buffer.size() body bytes; returns the count (0 and
+    // parser.is_done() at the end). A body cut short is
+    // error::length_mismatch.
+    boost::asio::awaitable<boost::system::result<std::size_t>>
+    read_some(boost::beast::http::response_parser<boost::beast::http::buffer_body>& parser,
+              std::span<char> buffer);
+
+    // TLS close_notify where applicable, then closes the socket. Errors are
+    // ignored: the exchange is already complete.
+    boost::asio::awaitable<void> close();
+
+private:
+    struct impl;
+    explicit connection(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+// One request and its whole response over a fresh connection (no redirects).
+boost::asio::awaitable<boost::system::result<boost::beast::http::response<boost::beast::http::string_body>>>
+exchange(const http_url& url, boost::beast::http::request<boost::beast::http::string_body> req,
+         const connect_options& options, boost::asio::ssl::context& tls, std::size_t body_limit);
+
+} // namespace stemd::client

@@ -1,0 +1,58 @@
+#pragma once
+
+// Streams one remote file to disk. Included only by .cpp files.
+
+#include "client/connection.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace stemd::client {
+
+struct download_options {
+    connect_options connect;
+    std::uint64_t max_bytes = std::uint64_t{2} << 30; // per file
+    int max_redirects = 5;
+};
+
+struct download_request {
+    std::string url;                  // signed link (never logged whole)
+    std::filesystem::path directory;  // created if missing
+    std::string name;                 // safe base name without extension
+    // Extension to use when neither the URL path nor Content-Type gives one.
+    std::string fallback_extension = "bin";
+};
+
+struct download_result {
+    std::filesystem::path path; // final {directory}/{name}.{ext}
+    std::uint64_t bytes = 0;
+    std::string sha256;          // lowercase hex of the whole file
+    std::uint64_t resumed_from = 0; // bytes kept from an earlier .part
+    bool already_complete = false;  // found complete on disk, nothing fetched
+};
+
+struct download_failure {
+    boost::system::error_code code;
+    unsigned http_status = 0;   // last HTTP status seen, 0 if none
+    bool retryable = true;      // false: trying again cannot help (e.g. TLS verify, 400)
+    bool link_expired = false;  // 401/403/404/410: the signed link needs refreshing
+    std::string message;        // what, where (redacted URL), what to do
+};
+[[noreturn]] void throw_exception_from_error(const download_failure& f,
+                                             const boost::source_location& loc);
+
+// Downloads `r.url` to {directory}/{name}.{ext}: the extension comes from the
+// URL path, else from Content-Type, else fallback_extension. Bytes go to
+// "{name}.{ext}.part" as they arrive (never whole in memory); an existing
+// .part is resumed with Range when the server answers 206 with a matching
+// Content-Range, else restarted from zero. The length is checked against
+// Content-Length/Content-Range, then the file is fsync'd, renamed and its
+// directory fsync'd: the final name exists only for complete files, which
+// is why a final file already on disk is taken as it is (already_complete).
+// Redirects are followed up to max_redirects, each hop vetted like the first.
+boost::asio::awaitable<boost::system::result<download_result, download_failure>>
+download(const download_request& r, const download_options& options,
+         boost::asio::ssl::context& tls);
+
+} // namespace stemd::client

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace stemd::client {
+
+// A local file that cannot be sent: code is error::file_io, message names
+// the file and says what to do.
+struct file_problem {
+    boost::system::error_code code;
+    std::filesystem::path file;
+    std::string message;
+};
+[[noreturn]] void throw_exception_from_error(const file_problem& p,
+                                             const boost::source_location& loc);
+
+// A multipart/form-data body whose file parts are read from disk piece by
+// piece while it is sent, so an upload never sits in memory whole.
+class multipart_form {
+public:
+    // A random boundary is chosen; tests may pass their own.
+    multipart_form();
+    explicit multipart_form(std::string boundary);
+
+    void add_field(std::string name, std::string value);
+    // Its size is taken now (a stat failure is reported by content_length());
+    // the file is opened when the body is read, and must still have that size.
+    void add_file(std::string name, std::filesystem::path path, std::string content_type);
+
+    // "multipart/form-data; boundary=..."
+    std::string content_type() const;
+    // Exact body size; fails naming the file when a file could not be
+    // stat'ed by add_file().
+    boost::system::result<std::uint64_t, file_problem> content_length() const;
+
+    // Produces the body in order. Each span stays valid until the next call.
+    // The form must outlive its readers.
+    class reader {
+    public:
+        explicit reader(const multipart_form& form);
+        ~reader();
+        reader(reader&&) noexcept;
+        // The next piece (file data in pieces of at most 64 KiB); empty at
+        // the end. A problem when a file cannot be read or no longer has the
+        // size add_file() saw, which content_length() announced.
+        boost::system::result<std::span<const char>, file_problem> next();
+
+    private:
+        struct impl;
+        std::unique_ptr<impl> impl_;
+    };
+
+private:
+    struct part {
+        std::string name;
+        std::string value;            // for fields
+        std::filesystem::path file;   // for files
+        std::string content_type;     // for files
+        bool is_file = false;
+        std::uint64_t size = 0;                // for files, taken by add_file
+        boost::system::error_code stat_error;  // for files, when size is unknown
+    };
+    friend class reader;
+    std::string boundary_;
+    std::vector<part> parts_;
+    std::string head(const part& p) const; // delimiter + part headers
+};
+
+// Guesses an audio Content-Type from a file name's extension
+// (application/octet-stream when unknown).
+std::string audio_content_type(const std::filesystem::path& file);
+
+} // namespace stemd::client

@@ -1,0 +1,93 @@
+#pragma once
+
+#include "config/error.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stemd::config {
+
+// "host:port" as written in the file; host may be a name, an IPv4 address or
+// a bracketed IPv6 address ("[::1]:8080").
+struct endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+
+    std::string to_string() const;
+};
+
+struct musicgpt_settings {
+    std::string base_url = "https://api.musicgpt.com/api/public";
+    std::string api_version = "v2";     // "v1" or "v2"
+    std::string api_key;                // resolved from api_key, MUSICGPT_API_KEY or api_key_file
+    std::filesystem::path api_key_file; // as written; load_file reads it when needed
+    std::string ca_file;
+};
+
+struct webhook_settings {
+    endpoint listen{"0.0.0.0", 8080};
+    std::string public_url; // without trailing slash
+    std::string secret;
+};
+
+struct api_settings {
+    endpoint listen{"127.0.0.1", 8081};
+};
+
+struct storage_settings {
+    std::filesystem::path database = "var/stemd.db";
+    std::filesystem::path output_dir = "var/stems";
+};
+
+struct download_settings {
+    int concurrency = 4;
+    int max_attempts = 8;
+    std::string ca_file;
+    bool allow_http = false;
+    bool allow_private_addresses = false;
+};
+
+struct settings {
+    musicgpt_settings musicgpt;
+    webhook_settings webhook;
+    api_settings api;
+    storage_settings storage;
+    download_settings download;
+
+    // Where these settings came from: a file path, or "built-in defaults".
+    std::string source = "built-in defaults";
+    // Things worth a warning at start that do not stop it (e.g. a public_url
+    // that is not https).
+    std::vector<std::string> warnings;
+};
+
+// Parses TOML text. `origin` names the text in messages (usually the path).
+// Unknown tables/keys and bad values are refused with the key and reason.
+// Relative storage paths stay relative (to the working directory), as the
+// documented defaults are.
+boost::system::result<settings, problem> parse(std::string_view toml_text,
+                                               std::string_view origin);
+
+// Reads and parses a file, then resolves the API key: the file's api_key,
+// else $MUSICGPT_API_KEY, else the contents of api_key_file (trimmed).
+boost::system::result<settings, problem> load_file(const std::filesystem::path& path);
+
+// The file `stemd serve` reads when no --config is given: $STEMD_CONFIG, then
+// ./stemd.toml, then /etc/stemd/stemd.toml; nullopt means built-in defaults.
+std::optional<std::filesystem::path> default_path();
+
+// load_file(explicit or default_path()), or built-in defaults (with the API
+// key still taken from the environment) when there is no file.
+boost::system::result<settings, problem>
+load(const std::optional<std::filesystem::path>& explicit_path);
+
+// Parses "host:port" / "[v6]:port"; the message says what is wrong.
+boost::system::result<endpoint, problem> parse_endpoint(std::string_view text);
+
+} // namespace stemd::config

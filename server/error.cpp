@@ -1,0 +1,39 @@
+#include "server/error.hpp"
+
+#include <string>
+
+namespace stemd::server {
+
+namespace {
+
+class server_category final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "stemd.server"; }
+
+    std::string message(int ev) const override {
+        switch (static_cast<error>(ev)) {
+        case error::malformed_payload:
+            return "the payload is not a JSON object";
+        case error::missing_field:
+            return "a required field is missing or empty";
+        case error::bad_field:
+            return "a field has the wrong type or an unusable value";
+        case error::bad_request:
+            return "the request cannot be served";
+        }
+        return "unknown stemd.server error " + std::to_string(ev);
+    }
+};
+
+} // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const server_category instance;
+    return instance;
+}
+
+boost::system::error_code make_error_code(error e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+} // namespace stemd::server

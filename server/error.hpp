@@ -1,0 +1,22 @@
+#pragma once
+
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+
+namespace stemd::server {
+
+enum class error {
+    malformed_payload = 1, // not JSON, or not a JSON object
+    missing_field,         // a required field (task_id) is absent or empty
+    bad_field,             // a field has the wrong type or an unusable value
+    bad_request,           // a local API request that cannot be served
+};
+
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(error e) noexcept;
+
+} // namespace stemd::server
+
+template <>
+struct boost::system::is_error_code_enum<stemd::server::error> : std::true_type {};

@@ -1,0 +1,301 @@
+#include "server/http_server.hpp"
+
+#include "server/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <list>
+#include <system_error>
+
+namespace stemd::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+}
+
+reply json_reply(unsigned status, const json::value& body) {
+    reply r;
+    r.message.result(status);
+    r.message.set(http::field::content_type, "application/json");
+    r.message.body() = json::serialize(body);
+    r.message.body() += '\n';
+    r.message.prepare_payload();
+    return r;
+}
+
+reply error_reply(unsigned status, std::string_view reason) {
+    return json_reply(status, json::object{{"error", reason}});
+}
+
+// Bookkeeping shared by the acceptor and every connection coroutine. All of
+// it is touched from the one thread running the io_context.
+struct http_server::state {
+    struct conn {
+        beast::tcp_stream* stream = nullptr;
+        bool idle = true; // waiting for the next request: safe to close on stop
+    };
+
+    net::any_io_executor ex;
+    tcp::acceptor acceptor;
+    handler handle;
+    server_limits limits;
+    std::shared_ptr<ssl::context> tls;
+    std::string name;
+    std::list<conn> conns;
+    bool stopping = false;
+
+    state(net::any_io_executor e, handler h, server_limits l, std::shared_ptr<ssl::context> t,
+          std::string n)
+        : ex(e), acceptor(e), handle(std::move(h)), limits(l), tls(std::move(t)),
+          name(std::move(n)) {}
+};
+
+namespace {
+
+using state_ptr = std::shared_ptr<http_server::state>;
+
+// Waits until the peer sends something or `idle` passes. False on timeout or
+// cancellation (stop()).
+net::awaitable<bool> wait_readable(beast::tcp_stream& s, std::chrono::milliseconds idle) {
+    using namespace net::experimental::awaitable_operators;
+    net::steady_timer timer(s.get_executor());
+    timer.expires_after(idle);
+    auto r = co_await (s.socket().async_wait(tcp::socket::wait_read, use_tuple) ||
+                       timer.async_wait(use_tuple));
+    if (r.index() == 1)
+        co_return false;
+    auto [ec] = std::get<0>(r);
+    co_return !ec;
+}
+
+// The parser's verdict on a request it refused, as a status and a reason.
+std::pair<unsigned, std::string_view> refusal(error_code ec) {
+    if (ec == http::error::body_limit)
+        return {413, "request body too large"};
+    if (ec == http::error::header_limit)
+        return {431, "request header block too large"};
+    return {400, "malformed HTTP request"};
+}
+
+template <class Stream>
+net::awaitable<bool> send(Stream& stream, beast::tcp_stream& tcp, reply& r,
+                          const server_limits& limits) {
+    if (!r.stream) {
+        tcp.expires_after(limits.write_timeout);
+        auto [ec, n] = co_await http::async_write(stream, r.message, use_tuple);
+        co_return !ec;
+    }
+    http::response<http::buffer_body> res(r.message.base());
+    res.body().data = nullptr;
+    res.body().more = true;
+    http::response_serializer<http::buffer_body> sr(res);
+    tcp.expires_after(limits.write_timeout);
+    if (auto [ec, n] = co_await http::async_write_header(stream, sr, use_tuple); ec)
+        co_return false;
+    for (;;) {
+        std::string chunk = co_await r.stream();
+        if (chunk.empty()) {
+            res.body().data = nullptr;
+            res.body().more = false;
+        } else {
+            res.body().data = chunk.data();
+            res.body().size = chunk.size();
+        }
+        tcp.expires_after(limits.write_timeout);
+        auto [ec, n] = co_await http::async_write(stream, sr, use_tuple);
+        if (ec && ec != http::error::need_buffer)
+            co_return false;
+        if (!res.body().more)
+            co_return true;
+    }
+}
+
+template <class Stream>
+net::awaitable<void> serve_requests(state_ptr st, Stream& stream, beast::tcp_stream& tcp,
+                                    http_server::state::conn& entry, const peer_info& peer) {
+    beast::flat_buffer buffer;
+    bool first = true;
+    for (;;) {
+        // Between requests the peer may idle up to idle_timeout; once it
+        // starts a request, the whole of it must arrive within
+        // request_timeout, which is what drops slow senders.
+        entry.idle = true;
+        if (!first && buffer.size() == 0 && !co_await wait_readable(tcp, st->limits.idle_timeout))
+            co_return;
+        if (st->stopping)
+            co_return;
+        first = false;
+
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(st->limits.header_limit));
+        parser.body_limit(st->limits.body_limit);
+        tcp.expires_after(st->limits.request_timeout);
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        entry.idle = false;
+        if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+            ec == beast::error::timeout || ec == net::error::eof ||
+            ec == net::error::connection_reset)
+            co_return;
+        if (ec) {
+            auto [status, reason] = refusal(ec);
+            reply r = error_reply(status, reason);
+            r.message.keep_alive(false);
+            co_await send(stream, tcp, r, st->limits);
+            co_return;
+        }
+
+        request req = parser.release();
+        reply r;
+        try {
+            r = co_await st->handle(req, peer);
+        } catch (const std::exception& e) {
+            log_error("", st->name + ": handler failed on " + std::string(req.method_string()) +
+                              " (path withheld): " + e.what());
+            r = error_reply(500, "internal error; see the stemd log");
+        }
+        r.message.version(req.version());
+        r.message.keep_alive(req.keep_alive() && !st->stopping);
+        if (!co_await send(stream, tcp, r, st->limits) || !r.message.keep_alive())
+            co_return;
+    }
+}
+
+net::awaitable<void> session(state_ptr st, tcp::socket socket) {
+    peer_info peer;
+    error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    peer.address = ec ? "unknown" : remote.address().to_string();
+    peer.tls = st->tls != nullptr;
+
+    beast::tcp_stream tcp(std::move(socket));
+    auto it = st->conns.insert(st->conns.end(), {&tcp, true});
+    struct unregister {
+        state_ptr st;
+        std::list<http_server::state::conn>::iterator it;
+        ~unregister() { st->conns.erase(it); }
+    } guard{st, it};
+
+    if (!st->tls) {
+        co_await serve_requests(st, tcp, tcp, *it, peer);
+        tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+        co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream&> stream(tcp, *st->tls);
+    tcp.expires_after(st->limits.request_timeout);
+    if (auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple); hec)
+        co_return;
+    co_await serve_requests(st, stream, tcp, *it, peer);
+    tcp.expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(use_tuple);
+}
+
+net::awaitable<void> accept_loop(state_ptr st) {
+    while (st->acceptor.is_open()) {
+        auto [ec, socket] = co_await st->acceptor.async_accept(use_tuple);
+        if (ec == net::error::operation_aborted || !st->acceptor.is_open())
+            co_return;
+        if (ec) {
+            // EMFILE and friends: back off briefly rather than spin.
+            log_warning("", st->name + ": accept failed: " + ec.message());
+            net::steady_timer t(st->ex, std::chrono::milliseconds(100));
+            co_await t.async_wait(use_tuple);
+            continue;
+        }
+        if (st->conns.size() >= st->limits.max_connections) {
+            // Refused cheaply: no read, no reply, no log line per attempt.
+            socket.close(ec);
+            continue;
+        }
+        net::co_spawn(st->ex, session(st, std::move(socket)), [name = st->name](std::exception_ptr e) {
+            if (!e)
+                return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log_error("", name + ": connection ended by an exception: " + ex.what());
+            }
+        });
+    }
+}
+
+} // namespace
+
+http_server::http_server(net::any_io_executor ex, const std::string& host, std::uint16_t port,
+                         handler h, server_limits limits, std::shared_ptr<ssl::context> tls,
+                         std::string name)
+    : state_(std::make_shared<state>(ex, std::move(h), limits, std::move(tls), std::move(name))) {
+    error_code ec;
+    auto address = net::ip::make_address(host, ec);
+    if (ec) {
+        // A host name: take its first address.
+        tcp::resolver resolver(ex);
+        auto results = resolver.resolve(host, std::to_string(port), ec);
+        if (ec || results.empty())
+            throw std::system_error(ec, state_->name + ": cannot resolve listen host \"" + host +
+                                            "\"; use an IP address such as 127.0.0.1");
+        address = results.begin()->endpoint().address();
+    }
+    tcp::endpoint ep(address, port);
+    auto& a = state_->acceptor;
+    a.open(ep.protocol());
+    a.set_option(tcp::acceptor::reuse_address(true));
+    a.bind(ep, ec);
+    if (ec)
+        throw std::system_error(ec, state_->name + ": cannot listen on " + host + ":" +
+                                        std::to_string(port) +
+                                        " (is another process using it?)");
+    a.listen(net::socket_base::max_listen_connections);
+}
+
+http_server::~http_server() {
+    error_code ec;
+    state_->acceptor.close(ec);
+}
+
+tcp::endpoint http_server::local_endpoint() const { return state_->acceptor.local_endpoint(); }
+
+void http_server::start() {
+    net::co_spawn(state_->ex, accept_loop(state_), [name = state_->name](std::exception_ptr e) {
+        if (!e)
+            return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            log_error("", name + ": accept loop ended by an exception: " + ex.what());
+        }
+    });
+}
+
+void http_server::stop() {
+    state_->stopping = true;
+    error_code ec;
+    state_->acceptor.close(ec);
+    for (auto& c : state_->conns)
+        if (c.idle)
+            c.stream->socket().cancel(ec);
+}
+
+std::size_t http_server::open_connections() const { return state_->conns.size(); }
+
+} // namespace stemd::server

@@ -1,0 +1,85 @@
+#pragma once
+
+// An HTTP/1.1 listener: one coroutine per connection, limits on everything a
+// peer controls, graceful stop. Included only by .cpp files.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace stemd::server {
+
+struct server_limits {
+    std::size_t header_limit = 8 * 1024;
+    std::size_t body_limit = 1024 * 1024;
+    // A whole request (header and body) must arrive within this.
+    std::chrono::milliseconds request_timeout{10'000};
+    // A kept-alive connection with no new request is closed after this.
+    std::chrono::milliseconds idle_timeout{30'000};
+    // Writing a reply must make progress within this.
+    std::chrono::milliseconds write_timeout{30'000};
+    std::size_t max_connections = 1024;
+};
+
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// What a handler answers. When `stream` is set, `message`'s header is sent
+// (with the Content-Length the handler set) and then the chunks `stream`
+// returns, until it returns an empty string; the handler may co_await inside
+// it (e.g. to pace the body).
+struct reply {
+    response message;
+    std::function<boost::asio::awaitable<std::string>()> stream;
+};
+
+struct peer_info {
+    std::string address; // remote IP, for logs
+    bool tls = false;
+};
+
+using handler = std::function<boost::asio::awaitable<reply>(request&, const peer_info&)>;
+
+// A JSON reply with the right Content-Type.
+reply json_reply(unsigned status, const boost::json::value& body);
+// {"error": reason} with the given status.
+reply error_reply(unsigned status, std::string_view reason);
+
+class http_server {
+public:
+    // Binds and listens now (throws std::system_error naming the address when
+    // it cannot: a start-up failure). `tls` enables HTTPS when not null.
+    http_server(boost::asio::any_io_executor ex, const std::string& host, std::uint16_t port,
+                handler h, server_limits limits = {},
+                std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
+                std::string name = "http");
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    // Starts accepting.
+    void start();
+    // Stops accepting; idle connections close; a request being handled is
+    // answered (with Connection: close) and then its connection closes.
+    void stop();
+    std::size_t open_connections() const;
+
+    struct state; // shared with the connection coroutines
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+} // namespace stemd::server

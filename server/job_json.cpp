@@ -1,0 +1,85 @@
+#include "server/job_json.hpp"
+
+#include "client/url.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+namespace stemd::server {
+
+namespace json = boost::json;
+
+std::string rfc3339(storage::millis t) {
+    std::time_t seconds = static_cast<std::time_t>(t / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(t % 1000));
+    return buf;
+}
+
+namespace {
+
+json::value optional_number(const std::optional<double>& v) {
+    return v ? json::value(*v) : json::value(nullptr);
+}
+
+// Lists were validated as JSON when the job was created; an unreadable one
+// (hand-edited database) shows as empty rather than failing the request.
+json::value json_list(const std::string& text) {
+    if (text.empty())
+        return json::array{};
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    return ec || !v.is_array() ? json::value(json::array{}) : v;
+}
+
+json::object file_to_json(const storage::file_record& f) {
+    return json::object{
+        {"name", f.subdir.empty() ? f.name : f.subdir + "/" + f.name},
+        {"path", f.path},
+        {"bytes", f.bytes},
+        {"sha256", f.sha256},
+        {"status", storage::to_string(f.status)},
+        {"attempts", f.attempts},
+        {"error", f.error},
+        {"source", client::redact(f.url)},
+    };
+}
+
+} // namespace
+
+json::object job_to_json(const storage::job_record& job) {
+    json::object o{
+        {"id", job.id},
+        {"task_id", job.task_id},
+        {"conversion_id", job.conversion_id},
+        {"status", storage::to_string(job.status)},
+        {"upstream_status", job.upstream_status},
+        {"created_at", rfc3339(job.created_at)},
+        {"updated_at", rfc3339(job.updated_at)},
+        {"eta", optional_number(job.eta)},
+        {"credit_estimate", optional_number(job.credit_estimate)},
+        {"conversion_cost", optional_number(job.conversion_cost)},
+        {"conversion_duration", optional_number(job.conversion_duration)},
+        {"error", job.error},
+        {"stems", json_list(job.stems_json)},
+        {"preprocessing_options", json_list(job.preprocessing_options_json)},
+        {"eco_mode", job.eco_mode},
+    };
+    if (!job.audio_file.empty())
+        o["audio_file"] = job.audio_file;
+    else
+        o["audio_url"] = client::redact(job.audio_url);
+    json::array files;
+    for (const auto& f : job.files)
+        files.push_back(file_to_json(f));
+    o["files"] = std::move(files);
+    return o;
+}
+
+} // namespace stemd::server

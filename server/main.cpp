@@ -1,0 +1,3 @@
+#include "server/cli.hpp"
+
+int main(int argc, char** argv) { return stemd::server::run_cli(argc, argv); }

@@ -1,0 +1,161 @@
+#include "server/serve.hpp"
+
+#include "server/api_handler.hpp"
+#include "server/job_service.hpp"
+#include "server/log.hpp"
+#include "server/webhook_handler.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <systemd/sd-daemon.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace stemd::server {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Two daemons writing one database and one output folder would fight over
+// the same .part files; an advisory lock beside the database keeps the
+// second one out. The descriptor stays open for the life of the process.
+int lock_database(const std::filesystem::path& database) {
+    std::error_code ec;
+    if (database.has_parent_path())
+        std::filesystem::create_directories(database.parent_path(), ec);
+    auto lock_path = database.string() + ".lock";
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        throw std::runtime_error("cannot open lock file " + lock_path + ": " +
+                                 std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+        throw std::runtime_error("another stemd serve is already using " + database.string() +
+                                 " (" + lock_path + " is locked); stop it first or use "
+                                 "another storage.database");
+    return fd;
+}
+
+service_options make_service_options(const config::settings& s) {
+    service_options o;
+    o.public_url = s.webhook.public_url;
+    o.output_dir = s.storage.output_dir;
+    o.concurrency = s.download.concurrency;
+    o.max_attempts = s.download.max_attempts;
+    o.download.connect.allow_http = s.download.allow_http;
+    o.download.connect.allow_private_addresses = s.download.allow_private_addresses;
+    o.musicgpt.base_url = s.musicgpt.base_url;
+    o.musicgpt.api_version = s.musicgpt.api_version;
+    o.musicgpt.api_key = s.musicgpt.api_key;
+    return o;
+}
+
+// Waits for SIGINT/SIGTERM: the first stops intake and lets in-flight
+// requests finish (up to 5 s), the second (or the deadline) stops at once.
+// Downloads in flight keep their .part files and resume at the next start.
+net::awaitable<void> shutdown_on_signal(net::io_context& ctx, std::vector<http_server*> servers,
+                                        job_service& service) {
+    net::signal_set signals(ctx, SIGINT, SIGTERM);
+    auto [ec, sig] = co_await signals.async_wait(use_tuple);
+    if (ec)
+        co_return;
+    log_info("", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                     ": finishing requests in flight");
+    sd_notify(0, "STOPPING=1");
+    for (auto* s : servers)
+        s->stop();
+    service.stop();
+
+    net::steady_timer timer(ctx);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+        std::size_t open = 0;
+        for (auto* s : servers)
+            open += s->open_connections();
+        if (open == 0 || std::chrono::steady_clock::now() >= deadline)
+            break;
+        timer.expires_after(20ms);
+        co_await timer.async_wait(use_tuple);
+    }
+    ctx.stop();
+}
+
+} // namespace
+
+int run_serve(const config::settings& settings) {
+    const int lock_fd = lock_database(settings.storage.database);
+
+    std::string why;
+    auto store = storage::job_store::open(settings.storage.database, why);
+    if (!store)
+        throw std::runtime_error(why.empty() ? "cannot open database " +
+                                                   settings.storage.database.string() + ": " +
+                                                   store.error().message()
+                                             : why);
+
+    for (const auto& w : settings.warnings)
+        log_warning("", w);
+    if (settings.musicgpt.api_key.empty())
+        log_warning("", "no MusicGPT API key (musicgpt.api_key, MUSICGPT_API_KEY or "
+                        "musicgpt.api_key_file): submissions will be refused");
+    if (settings.webhook.public_url.empty())
+        log_warning("", "webhook.public_url is empty: jobs are submitted without a webhook_url "
+                        "and complete only through webhook.secret deliveries");
+
+    net::io_context ctx(1);
+    auto api_tls = client::make_tls_client_context(settings.musicgpt.ca_file);
+    auto download_tls = client::make_tls_client_context(settings.download.ca_file);
+    job_service service(ctx.get_executor(), *store, make_service_options(settings), *api_tls,
+                        *download_tls);
+
+    webhook_context hook{service, settings.webhook.secret};
+    http_server webhook_server(
+        ctx.get_executor(), settings.webhook.listen.host, settings.webhook.listen.port,
+        [&hook](request& req, const peer_info&) -> net::awaitable<reply> {
+            co_return reply{handle_webhook(hook, req), {}};
+        },
+        {}, nullptr, "webhook listener");
+    http_server api_server(
+        ctx.get_executor(), settings.api.listen.host, settings.api.listen.port,
+        [&service](request& req, const peer_info&) -> net::awaitable<reply> {
+            // Not `reply{co_await ...}`: GCC 12 destroys the awaited value
+            // twice when co_await sits inside a braced initialiser.
+            response answer = co_await handle_api(service, req);
+            co_return reply{std::move(answer), {}};
+        },
+        {}, nullptr, "API listener");
+
+    webhook_server.start();
+    api_server.start();
+    service.start();
+    net::co_spawn(ctx, shutdown_on_signal(ctx, {&webhook_server, &api_server}, service),
+                  net::detached);
+
+    log_info("", "stemd " STEMD_VERSION " serving: webhooks on " +
+                     settings.webhook.listen.to_string() + ", API on " +
+                     settings.api.listen.to_string() + ", config " + settings.source +
+                     ", database " + settings.storage.database.string() + ", files in " +
+                     settings.storage.output_dir.string());
+    sd_notify(0, "READY=1");
+    ctx.run();
+    log_info("", "stopped");
+    ::close(lock_fd);
+    return 0;
+}
+
+} // namespace stemd::server

@@ -1,0 +1,105 @@
+#include "server/webhook_handler.hpp"
+
+#include "client/sha256.hpp"
+#include "server/job_service.hpp"
+#include "server/log.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace stemd::server {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+response answer(unsigned status, json::object body) {
+    response r;
+    r.result(status);
+    r.set(http::field::content_type, "application/json");
+    r.body() = json::serialize(body) + "\n";
+    r.prepare_payload();
+    return r;
+}
+
+response refuse(unsigned status, std::string_view reason) {
+    return answer(status, {{"ok", false}, {"error", reason}});
+}
+
+// "/webhook/{token}" -> token; "" for any other path. A query string is
+// ignored: some relays append their own.
+std::string token_of(std::string_view target) {
+    constexpr std::string_view prefix = "/webhook/";
+    target = target.substr(0, target.find('?'));
+    if (!target.starts_with(prefix))
+        return {};
+    target.remove_prefix(prefix.size());
+    if (target.empty() || target.find('/') != std::string_view::npos)
+        return {};
+    return std::string(target);
+}
+
+} // namespace
+
+response handle_webhook(webhook_context& ctx, const request& req) {
+    const std::string token = token_of(req.target());
+    if (token.empty())
+        return refuse(404, "not found");
+    if (req.method() != http::verb::post) {
+        auto r = refuse(405, "use POST");
+        r.set(http::field::allow, "POST");
+        return r;
+    }
+
+    auto& store = ctx.service.store();
+    // Look the job up by the token's hash, then compare in constant time:
+    // the database index sees only a hash, never the token.
+    std::optional<storage::job_record> job;
+    const std::string hash = client::sha256_hex(token);
+    if (auto found = store.find_by_token_hash(hash)) {
+        auto stored = store.token_hash(found->id);
+        if (stored && client::constant_time_equal(*stored, hash))
+            job = std::move(*found);
+    }
+    const bool by_secret =
+        !job && !ctx.secret.empty() && client::constant_time_equal(token, ctx.secret);
+    if (!job && !by_secret)
+        return refuse(404, "unknown webhook token");
+
+    auto parsed = parse_webhook(req.body());
+    if (!parsed) {
+        log_warning(job ? job->id : "", "webhook refused: " + parsed.error().reason);
+        return refuse(400, parsed.error().reason);
+    }
+    const payload& p = *parsed;
+
+    if (job) {
+        if (!job->task_id.empty() && p.task_id != job->task_id)
+            return refuse(409, "task_id " + p.task_id + " does not belong to this webhook URL");
+        if (!job->conversion_id.empty() && !p.conversion_id.empty() &&
+            p.conversion_id != job->conversion_id)
+            return refuse(409, "conversion_id " + p.conversion_id +
+                                   " does not belong to this webhook URL");
+    } else {
+        auto adopted = store.adopt(p.task_id, p.conversion_id);
+        if (!adopted) {
+            log_error("", "webhook for task " + p.task_id + " not recorded: " +
+                              adopted.error().message());
+            return refuse(adopted.error() == storage::error::conflict ? 409 : 500,
+                          "could not record the delivery; send it again");
+        }
+        job = std::move(*adopted);
+    }
+
+    auto recorded = ctx.service.record(job->id, p);
+    if (!recorded) {
+        log_error(job->id, "webhook not recorded: " + recorded.error().message());
+        return refuse(500, "could not record the delivery; send it again");
+    }
+    log_info(job->id, "webhook: " + (p.upstream_status.empty() ? "?" : p.upstream_status) + ", " +
+                          std::to_string(p.links.size()) + " links; job is now " +
+                          std::string(storage::to_string(recorded->status)));
+    return answer(200, {{"ok", true}});
+}
+
+} // namespace stemd::server

@@ -1,0 +1,185 @@
+#include "integration/stack.hpp"
+
+#include "client/connection.hpp"
+#include "client/url.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+
+namespace stemd::test {
+
+namespace json = boost::json;
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+json::value parse_or_null(const std::string& text) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    return ec ? json::value(nullptr) : v;
+}
+
+} // namespace
+
+std::vector<std::string> files_under(const std::filesystem::path& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec))
+        return out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+        if (e.is_regular_file())
+            out.push_back(std::filesystem::relative(e.path(), dir).string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+stack::stack(const std::string& label, stack_options options)
+    : options_(std::move(options)), ws_(label), ca_(make_test_ca(ws_ / "tls")),
+      sim_port_(free_port()), webhook_port_(free_port()), api_port_(free_port()) {
+    write_config();
+}
+
+stack::~stack() {
+    if (serve_ && serve_->running()) {
+        serve_->signal(SIGTERM);
+        serve_->wait(10s);
+    }
+}
+
+void stack::write_config() {
+    auto q = [](const std::filesystem::path& p) { return "\"" + p.string() + "\""; };
+    std::string text =
+        "[musicgpt]\n"
+        "base_url = \"https://127.0.0.1:" + std::to_string(sim_port_) + "/api/public\"\n"
+        "api_version = \"" + options_.api_version + "\"\n"
+        "api_key = \"integration-test-key\"\n"
+        "ca_file = " + q(ca_.ca_cert) + "\n"
+        "[webhook]\n"
+        "listen = \"127.0.0.1:" + std::to_string(webhook_port_) + "\"\n"
+        "public_url = \"http://127.0.0.1:" + std::to_string(webhook_port_) + "\"\n"
+        "secret = \"" + secret_ + "\"\n"
+        "[api]\n"
+        "listen = \"127.0.0.1:" + std::to_string(api_port_) + "\"\n"
+        "[storage]\n"
+        "database = " + q(ws_ / "var" / "stemd.db") + "\n"
+        "output_dir = " + q(output_dir()) + "\n"
+        "[download]\n"
+        "concurrency = 4\n"
+        "max_attempts = " + std::to_string(options_.max_attempts) + "\n"
+        "ca_file = " + q(ca_.ca_cert) + "\n"
+        "allow_private_addresses = true\n" + options_.extra_config;
+    ws_.write("stemd.toml", text);
+    std::filesystem::permissions(config_file(), std::filesystem::perms(0600));
+}
+
+void stack::start_simulator() {
+    sim_ = std::make_unique<child_process>(
+        std::vector<std::string>{
+            STEMD_BINARY, "simulate", "--listen", "127.0.0.1:" + std::to_string(sim_port_),
+            "--tls-cert", ca_.server_cert.string(), "--tls-key", ca_.server_key.string(),
+            "--api-key", "integration-test-key", "--webhook-delay-ms",
+            std::to_string(options_.webhook_delay_ms), "--stem-bytes",
+            std::to_string(options_.stem_bytes), "--rate", std::to_string(options_.rate)},
+        ws_ / "simulate.log");
+    bool up = wait_until([&] { return simulator_get("/healthz").first == 200 || !sim_->running(); },
+                         20s);
+    REQUIRE_MESSAGE(up, logs());
+    REQUIRE_MESSAGE(sim_->running(), logs());
+}
+
+void stack::start_serve() {
+    ++serve_starts_;
+    serve_ = std::make_unique<child_process>(
+        std::vector<std::string>{STEMD_BINARY, "serve", "--config", config_file().string()},
+        ws_ / ("serve-" + std::to_string(serve_starts_) + ".log"));
+    bool up = wait_until(
+        [&] { return http_request(api_port_, "GET", "/healthz").status == 200 || !serve_->running(); },
+        20s);
+    REQUIRE_MESSAGE(up, logs());
+    REQUIRE_MESSAGE(serve_->running(), logs());
+}
+
+void stack::kill_serve() {
+    serve_->signal(SIGKILL);
+    serve_->wait(10s);
+}
+
+std::pair<int, json::value> stack::submit(const std::string& body) {
+    auto a = http_request(api_port_, "POST", "/v1/jobs", body);
+    return {a.status, parse_or_null(a.body)};
+}
+
+json::value stack::job(const std::string& key) {
+    auto a = http_request(api_port_, "GET", "/v1/jobs/" + key);
+    REQUIRE_MESSAGE(a.status == 200, "GET /v1/jobs/" << key << " -> " << a.status << " " << a.body);
+    return parse_or_null(a.body);
+}
+
+json::value stack::wait_for(const std::string& key, const std::string& status,
+                            std::chrono::milliseconds timeout) {
+    json::value last;
+    bool reached = wait_until(
+        [&] {
+            last = job(key);
+            auto s = last.at("status").as_string();
+            return s == status || (status != "failed" && s == "failed");
+        },
+        timeout);
+    REQUIRE_MESSAGE(reached, "job " << key << " did not reach " << status << ": "
+                                    << json::serialize(last) << "\n" << logs());
+    REQUIRE_MESSAGE(last.at("status").as_string() == status,
+                    json::serialize(last) << "\n" << logs());
+    return last;
+}
+
+std::pair<int, json::value> stack::simulator_get(const std::string& target) {
+    net::io_context ctx;
+    auto tls = client::make_tls_client_context(ca_.ca_cert.string());
+    auto url = client::parse_http_url("https://127.0.0.1:" + std::to_string(sim_port_) + target);
+    http::request<http::string_body> req{http::verb::get, url->target, 11};
+    std::pair<int, json::value> out{0, nullptr};
+    client::connect_options opts;
+    opts.connect_timeout = 2s;
+    opts.io_timeout = 5s;
+    net::co_spawn(ctx, client::exchange(*url, std::move(req), opts, *tls, 1 << 20),
+                  [&](std::exception_ptr e, auto res) {
+                      if (!e && res)
+                          out = {static_cast<int>(res->result_int()), parse_or_null(res->body())};
+                  });
+    ctx.run();
+    return out;
+}
+
+std::string stack::logs() const {
+    std::string out;
+    for (const auto& name : files_under(ws_.path()))
+        if (name.ends_with(".log"))
+            out += "----- " + name + "\n" + read_file(ws_ / name);
+    return out;
+}
+
+std::string stack::serve_logs() const {
+    std::string out;
+    for (int i = 1; i <= serve_starts_; ++i)
+        out += read_file(ws_ / ("serve-" + std::to_string(i) + ".log"));
+    return out;
+}
+
+run_result stack::cli(std::vector<std::string> args) {
+    args.insert(args.begin(), STEMD_BINARY);
+    args.push_back("--api");
+    args.push_back(api_url());
+    return run(args, 90s);
+}
+
+} // namespace stemd::test

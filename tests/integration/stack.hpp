@@ -1,0 +1,83 @@
+#pragma once
+
+// A running stemd deployment for integration tests: `stemd simulate` over
+// HTTPS with a CA made for the test, and `stemd serve` configured against it,
+// all on 127.0.0.1 with ports picked at run time.
+
+#include "support/process.hpp"
+#include "support/test_ca.hpp"
+#include "support/workspace.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stemd::test {
+
+struct stack_options {
+    std::string api_version = "v2";
+    std::uint64_t stem_bytes = 64 * 1024;
+    std::uint64_t rate = 0; // simulator download pace, bytes/s
+    int webhook_delay_ms = 100;
+    int max_attempts = 5;
+    std::string extra_config; // appended to [download]
+};
+
+class stack {
+public:
+    explicit stack(const std::string& label, stack_options options = {});
+    ~stack();
+
+    void start_simulator();
+    void start_serve();
+    void kill_serve(); // SIGKILL, no cleanup: a crash
+    child_process& serve() { return *serve_; }
+
+    const workspace& ws() const { return ws_; }
+    const test_ca& ca() const { return ca_; }
+    int api_port() const { return api_port_; }
+    int webhook_port() const { return webhook_port_; }
+    int sim_port() const { return sim_port_; }
+    const std::string& secret() const { return secret_; }
+    std::filesystem::path config_file() const { return ws_ / "stemd.toml"; }
+    std::filesystem::path output_dir() const { return ws_ / "var" / "stems"; }
+    std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
+
+    // POST /v1/jobs; the parsed answer and its status.
+    std::pair<int, boost::json::value> submit(const std::string& body);
+    boost::json::value job(const std::string& key);
+    // Polls the job until its status is `status` (or failed when waiting
+    // for anything else); fails the test on timeout. Returns the job.
+    boost::json::value wait_for(const std::string& key, const std::string& status,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(60));
+    // GET on the simulator over HTTPS (trusting the test CA): its
+    // /sim/stats and /sim/deliveries pages. The status and parsed body.
+    std::pair<int, boost::json::value> simulator_get(const std::string& target);
+    // Both processes' logs, for failure messages.
+    std::string logs() const;
+    // What stemd serve itself logged, across restarts.
+    std::string serve_logs() const;
+
+    // Runs the stemd CLI with --api pointing at this stack.
+    run_result cli(std::vector<std::string> args);
+
+private:
+    void write_config();
+
+    stack_options options_;
+    workspace ws_;
+    test_ca ca_;
+    int sim_port_, webhook_port_, api_port_;
+    std::string secret_ = "integration-test-shared-secret";
+    std::unique_ptr<child_process> sim_;
+    std::unique_ptr<child_process> serve_;
+    int serve_starts_ = 0;
+};
+
+// Files under a directory (recursive), relative paths, sorted.
+std::vector<std::string> files_under(const std::filesystem::path& dir);
+
+} // namespace stemd::test
