@@ -33,11 +33,17 @@ problem make_problem(error e, std::string message) {
 
 constexpr std::string_view musicgpt_keys[] = {"base_url", "api_version", "api_key", "api_key_file",
                                               "ca_file"};
-constexpr std::string_view webhook_keys[] = {"listen", "public_url", "secret"};
+constexpr std::string_view webhook_keys[] = {"listen",  "public_url", "secret",
+                                             "tls_cert", "tls_key",   "signing_secret"};
 constexpr std::string_view api_keys[] = {"listen"};
 constexpr std::string_view storage_keys[] = {"database", "output_dir"};
 constexpr std::string_view download_keys[] = {"concurrency", "max_attempts", "ca_file",
-                                              "allow_http", "allow_private_addresses"};
+                                              "allow_http", "allow_private_addresses",
+                                              "max_bytes", "idle_timeout"};
+constexpr std::string_view limits_keys[] = {"header_bytes", "body_bytes", "request_timeout",
+                                            "idle_timeout", "max_connections"};
+constexpr std::string_view reconcile_keys[] = {"overdue_factor", "overdue_floor",
+                                               "status_per_minute"};
 
 struct table_schema {
     std::string_view name;
@@ -49,8 +55,10 @@ constexpr table_schema webhook_table{"webhook", webhook_keys};
 constexpr table_schema api_table{"api", api_keys};
 constexpr table_schema storage_table{"storage", storage_keys};
 constexpr table_schema download_table{"download", download_keys};
-constexpr table_schema all_tables[] = {musicgpt_table, webhook_table, api_table, storage_table,
-                                       download_table};
+constexpr table_schema limits_table{"limits", limits_keys};
+constexpr table_schema reconcile_table{"reconcile", reconcile_keys};
+constexpr table_schema all_tables[] = {musicgpt_table, webhook_table, api_table,     storage_table,
+                                       download_table, limits_table,  reconcile_table};
 
 constexpr int min_secret_length = 16;
 
@@ -266,6 +274,16 @@ std::optional<std::string> check_webhook_secret(std::string& value) {
            "(e.g. from `openssl rand -hex 32`), or leave it empty";
 }
 
+// The format Standard Webhooks senders (Svix, Hookdeck, ...) hand out; the
+// base64 part is decoded where the signature is checked.
+std::optional<std::string> check_signing_secret(std::string& value) {
+    if (value.empty() || (value.starts_with("whsec_") && value.size() > 6 + 16)) {
+        return std::nullopt;
+    }
+    return "is not a Standard Webhooks secret: expected \"whsec_\" followed by the base64 "
+           "key your webhook relay shows, or leave it empty";
+}
+
 std::optional<std::string> check_not_empty(std::string& value) {
     if (!value.empty()) {
         return std::nullopt;
@@ -402,6 +420,13 @@ public:
     }
 
     void read_int(std::string_view key, int& out, int low, int high) {
+        std::int64_t wide = out;
+        read_int64(key, wide, low, high);
+        out = static_cast<int>(wide);
+    }
+
+    void read_int64(std::string_view key, std::int64_t& out, std::int64_t low,
+                    std::int64_t high) {
         const toml::node* node = find(key);
         if (node == nullptr) {
             return;
@@ -418,7 +443,7 @@ public:
                                        " is out of range: use " + range);
             return;
         }
-        out = static_cast<int>(number);
+        out = number;
     }
 
     void read_bool(std::string_view key, bool& out) {
@@ -567,6 +592,13 @@ std::optional<problem> read_webhook(const toml::table& root, std::string_view or
     table.read_endpoint("listen", out.listen);
     table.read_string("public_url", out.public_url, check_optional_http_url);
     table.read_secret("secret", out.secret, check_webhook_secret);
+    table.read_string("tls_cert", out.tls_cert);
+    table.read_string("tls_key", out.tls_key);
+    table.read_secret("signing_secret", out.signing_secret, check_signing_secret);
+    if (out.tls_cert.empty() != out.tls_key.empty()) {
+        table.fail(error::bad_value, "webhook.tls_cert and webhook.tls_key go together: set "
+                                     "both for HTTPS, or neither");
+    }
     return table.failure();
 }
 
@@ -593,6 +625,28 @@ std::optional<problem> read_download(const toml::table& root, std::string_view o
     table.read_string("ca_file", out.ca_file);
     table.read_bool("allow_http", out.allow_http);
     table.read_bool("allow_private_addresses", out.allow_private_addresses);
+    table.read_int64("max_bytes", out.max_bytes, 1, std::int64_t{1} << 40);
+    table.read_int("idle_timeout", out.idle_timeout, 1, 3600);
+    return table.failure();
+}
+
+std::optional<problem> read_limits(const toml::table& root, std::string_view origin,
+                                   limits_settings& out) {
+    table_reader table(root, limits_table, origin);
+    table.read_int("header_bytes", out.header_bytes, 1024, 1024 * 1024);
+    table.read_int("body_bytes", out.body_bytes, 1024, 64 * 1024 * 1024);
+    table.read_int("request_timeout", out.request_timeout, 1, 3600);
+    table.read_int("idle_timeout", out.idle_timeout, 1, 3600);
+    table.read_int("max_connections", out.max_connections, 1, 100000);
+    return table.failure();
+}
+
+std::optional<problem> read_reconcile(const toml::table& root, std::string_view origin,
+                                      reconcile_settings& out) {
+    table_reader table(root, reconcile_table, origin);
+    table.read_int("overdue_factor", out.overdue_factor, 1, 100);
+    table.read_int("overdue_floor", out.overdue_floor, 1, 86400);
+    table.read_int("status_per_minute", out.status_per_minute, 1, 10000);
     return table.failure();
 }
 
@@ -718,6 +772,12 @@ boost::system::result<settings, problem> parse(std::string_view toml_text,
     }
     if (!failure) {
         failure = read_download(root, origin, s.download);
+    }
+    if (!failure) {
+        failure = read_limits(root, origin, s.limits);
+    }
+    if (!failure) {
+        failure = read_reconcile(root, origin, s.reconcile);
     }
     if (failure) {
         return std::move(*failure);

@@ -34,6 +34,34 @@ struct webhook_settings {
     endpoint listen{"0.0.0.0", 8080};
     std::string public_url; // without trailing slash
     std::string secret;
+    // HTTPS on the webhook listener when both are set (PEM files, reloaded
+    // on SIGHUP).
+    std::string tls_cert;
+    std::string tls_key;
+    // Standard Webhooks signing secret ("whsec_" + base64); when set, every
+    // delivery must carry a valid webhook-signature.
+    std::string signing_secret;
+};
+
+// What a peer of either listener may cost stemd.
+struct limits_settings {
+    int header_bytes = 8 * 1024;
+    int body_bytes = 1024 * 1024;
+    int request_timeout = 10; // seconds for a whole request
+    int idle_timeout = 30;    // seconds a kept-alive connection may idle
+    int max_connections = 1024;
+};
+
+// Catching up through MusicGPT's status endpoint (byId) when a webhook is
+// late or a link has expired.
+struct reconcile_settings {
+    // A submitted job is overdue after max(overdue_factor * eta,
+    // overdue_floor) seconds without a final webhook.
+    int overdue_factor = 3;
+    int overdue_floor = 300;
+    // Status look-ups allowed per minute across all jobs (the lowest plan
+    // allows 20).
+    int status_per_minute = 20;
 };
 
 struct api_settings {
@@ -51,6 +79,8 @@ struct download_settings {
     std::string ca_file;
     bool allow_http = false;
     bool allow_private_addresses = false;
+    std::int64_t max_bytes = std::int64_t{2} << 30; // per file
+    int idle_timeout = 30; // seconds a download may stall before it is retried
 };
 
 struct settings {
@@ -59,6 +89,8 @@ struct settings {
     api_settings api;
     storage_settings storage;
     download_settings download;
+    limits_settings limits;
+    reconcile_settings reconcile;
 
     // Where these settings came from: a file path, or "built-in defaults".
     std::string source = "built-in defaults";

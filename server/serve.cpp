@@ -59,10 +59,22 @@ service_options make_service_options(const config::settings& s) {
     o.max_attempts = s.download.max_attempts;
     o.download.connect.allow_http = s.download.allow_http;
     o.download.connect.allow_private_addresses = s.download.allow_private_addresses;
+    o.download.max_bytes = static_cast<std::uint64_t>(s.download.max_bytes);
+    o.download.connect.io_timeout = std::chrono::seconds(s.download.idle_timeout);
     o.musicgpt.base_url = s.musicgpt.base_url;
     o.musicgpt.api_version = s.musicgpt.api_version;
     o.musicgpt.api_key = s.musicgpt.api_key;
     return o;
+}
+
+server_limits make_limits(const config::limits_settings& l) {
+    server_limits out;
+    out.header_limit = static_cast<std::size_t>(l.header_bytes);
+    out.body_limit = static_cast<std::size_t>(l.body_bytes);
+    out.request_timeout = std::chrono::seconds(l.request_timeout);
+    out.idle_timeout = std::chrono::seconds(l.idle_timeout);
+    out.max_connections = static_cast<std::size_t>(l.max_connections);
+    return out;
 }
 
 // Waits for SIGINT/SIGTERM: the first stops intake and lets in-flight
@@ -129,7 +141,7 @@ int run_serve(const config::settings& settings) {
         [&hook](request& req, const peer_info&) -> net::awaitable<reply> {
             co_return reply{handle_webhook(hook, req), {}};
         },
-        {}, nullptr, "webhook listener");
+        make_limits(settings.limits), nullptr, "webhook listener");
     http_server api_server(
         ctx.get_executor(), settings.api.listen.host, settings.api.listen.port,
         [&service](request& req, const peer_info&) -> net::awaitable<reply> {
@@ -138,7 +150,7 @@ int run_serve(const config::settings& settings) {
             response answer = co_await handle_api(service, req);
             co_return reply{std::move(answer), {}};
         },
-        {}, nullptr, "API listener");
+        make_limits(settings.limits), nullptr, "API listener");
 
     webhook_server.start();
     api_server.start();

@@ -178,6 +178,12 @@ public:
     // (storage/ logs nothing itself). Holds no URLs, tokens or hashes.
     const std::string& last_error() const noexcept { return last_error_; }
 
+    // Standard Webhooks replay guard: records a delivery's webhook-id and
+    // says whether it is new (true) or was seen before (false). Ids older
+    // than a week are forgotten (the signature's timestamp window is far
+    // shorter, so an old id cannot be replayed anyway).
+    boost::system::result<bool> remember_delivery(std::string_view webhook_id, millis now);
+
 private:
     explicit job_store(std::unique_ptr<database> db);
 
