@@ -82,10 +82,19 @@ struct connection::impl {
     beast::flat_buffer buffer;
     std::chrono::milliseconds io_timeout;
 
+    // Beast sizes each socket read by the buffer's free capacity (at least
+    // 512 bytes); without room reserved here a 200 MB body arrives in
+    // 400,000 reads of 512 bytes, each a trip through the event loop.
+    static constexpr std::size_t read_size = 64 * 1024;
+
     impl(plain_stream s, std::chrono::milliseconds t)
-        : stream(std::in_place_index<0>, std::move(s)), io_timeout(t) {}
+        : stream(std::in_place_index<0>, std::move(s)), io_timeout(t) {
+        buffer.reserve(read_size);
+    }
     impl(tls_stream s, std::chrono::milliseconds t)
-        : stream(std::in_place_index<1>, std::move(s)), io_timeout(t) {}
+        : stream(std::in_place_index<1>, std::move(s)), io_timeout(t) {
+        buffer.reserve(read_size);
+    }
 
     beast::tcp_stream& tcp() {
         return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },

@@ -545,9 +545,11 @@ private:
 // Top level: only the known tables, each written as a table.
 std::optional<problem> check_layout(const toml::table& root, std::string_view origin) {
     for (const auto& [key, value] : root) {
-        const auto* schema = std::find_if(std::begin(all_tables), std::end(all_tables),
-                                          [&](const auto& t) { return t.name == key.str(); });
+        // Not `key` inside the lambda: clang 14 (the fuzz build) cannot
+        // capture structured bindings.
         const std::string name(key.str());
+        const auto* schema = std::find_if(std::begin(all_tables), std::end(all_tables),
+                                          [&](const auto& t) { return t.name == name; });
         if (schema == std::end(all_tables)) {
             const std::string what = value.is_table()
                                          ? "unknown table [" + name + "]"

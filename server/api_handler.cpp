@@ -79,6 +79,8 @@ std::string readable_file_problem(const std::string& path) {
 // Decodes the {key} path segment; "" when it is not one segment.
 std::string job_key(std::string_view path) {
     constexpr std::string_view prefix = "/v1/jobs/";
+    if (!path.starts_with(prefix))
+        return {};
     path.remove_prefix(prefix.size());
     if (path.empty() || path.find('/') != std::string_view::npos)
         return {};
@@ -106,6 +108,20 @@ net::awaitable<response> create_job(job_service& service, const request& req) {
                               });
     }
     co_return answer(201, job_to_json(submitted->job));
+}
+
+// POST /v1/jobs/{key}/retry: 200 with the job, 404 unknown, 409 when the
+// job cannot be retried (the store says why).
+response retry_job(job_service& service, const std::string& key) {
+    auto job = service.retry(key);
+    if (job)
+        return answer(200, job_to_json(*job));
+    if (job.error() == storage::error::not_found)
+        return refuse(404, "no job with id, task_id or conversion_id \"" + key + "\"");
+    if (job.error() == storage::error::invalid_transition)
+        return refuse(409, service.store().last_error());
+    log_error("", "cannot retry job " + key + ": " + service.store().last_error());
+    return refuse(500, "cannot update the job in the database; see the stemd log");
 }
 
 response list_jobs(job_service& service, const urls::url_view& url) {
@@ -208,6 +224,18 @@ net::awaitable<response> handle_api(job_service& service, const request& req) {
         if (req.method() == http::verb::get)
             co_return list_jobs(service, *url);
         co_return refuse(405, "use GET or POST on /v1/jobs");
+    }
+    // Matched on the encoded path: a key holding "%2Fretry" is a key.
+    if (constexpr std::string_view retry_suffix = "/retry";
+        url->encoded_path().ends_with(retry_suffix)) {
+        std::string_view encoded = url->encoded_path();
+        encoded.remove_suffix(retry_suffix.size());
+        auto key = job_key(encoded);
+        if (!key.empty()) {
+            if (req.method() != http::verb::post)
+                co_return refuse(405, "use POST on /v1/jobs/{key}/retry");
+            co_return retry_job(service, key);
+        }
     }
     if (path.starts_with("/v1/jobs/")) {
         if (req.method() != http::verb::get)

@@ -788,6 +788,15 @@ void describe_simulate(option_set& o) {
             "size of each generated stem in bytes");
     o.value("rate", "BYTES_PER_SEC", std::to_string(defaults.rate),
             "download speed per transfer; 0 = unlimited");
+    o.flag("no-webhooks", "never deliver webhooks; results only through byId");
+    o.value("link-ttl-ms", "N", std::to_string(defaults.link_ttl.count()),
+            "stem links expire N ms after signing (webhook links at acceptance, byId links at "
+            "each answer) and are refused with 403 after; 0 = never");
+    o.value("status-limit", "N", std::to_string(defaults.status_limit),
+            "byId answers at most N calls per --status-window-ms, then 429 with Retry-After; "
+            "0 = unlimited");
+    o.value("status-window-ms", "N", std::to_string(defaults.status_window.count()),
+            "the sliding window of --status-limit");
 }
 
 outcome<simulator_options> simulator_options_from(const po::variables_map& vm) {
@@ -803,15 +812,27 @@ outcome<simulator_options> simulator_options_from(const po::variables_map& vm) {
     const auto delay = parse_count(vm["webhook-delay-ms"].as<std::string>(), "webhook-delay-ms");
     const auto stem_bytes = parse_count(vm["stem-bytes"].as<std::string>(), "stem-bytes");
     const auto rate = parse_count(vm["rate"].as<std::string>(), "rate");
-    for (const auto* parsed : {&delay, &stem_bytes, &rate}) {
+    const auto ttl = parse_count(vm["link-ttl-ms"].as<std::string>(), "link-ttl-ms");
+    const auto status_limit = parse_count(vm["status-limit"].as<std::string>(), "status-limit");
+    const auto window = parse_count(vm["status-window-ms"].as<std::string>(), "status-window-ms");
+    for (const auto* parsed : {&delay, &stem_bytes, &rate, &ttl, &status_limit, &window}) {
         if (!*parsed)
             return parsed->error();
     }
-    if (*delay > 24ull * 3600 * 1000)
+    constexpr std::uint64_t day_ms = 24ull * 3600 * 1000;
+    if (*delay > day_ms)
         return usage_error("--webhook-delay-ms is at most a day (86400000)");
+    if (*ttl > day_ms)
+        return usage_error("--link-ttl-ms is at most a day (86400000)");
+    if (*window == 0 || *window > day_ms)
+        return usage_error("--status-window-ms is from 1 to 86400000");
     options.webhook_delay = std::chrono::milliseconds(*delay);
     options.stem_bytes = *stem_bytes;
     options.rate = *rate;
+    options.no_webhooks = vm["no-webhooks"].as<bool>();
+    options.link_ttl = std::chrono::milliseconds(*ttl);
+    options.status_limit = *status_limit;
+    options.status_window = std::chrono::milliseconds(*window);
     return options;
 }
 
@@ -1012,6 +1033,36 @@ outcome<int> run_wait(const po::variables_map& vm) {
     return wait_for_job(*api, *key, *timeout, vm["json"].as<bool>());
 }
 
+// retry ----------------------------------------------------------------------
+
+void describe_retry(option_set& o) {
+    add_key_argument(o);
+    add_json_option(o);
+    add_api_options(o);
+}
+
+outcome<int> run_retry(const po::variables_map& vm) {
+    auto key = job_key(vm, "retry");
+    if (!key)
+        return key.error();
+    auto api = open_api(vm);
+    if (!api)
+        return api.error();
+    auto a = api->call(http::verb::post, "/v1/jobs/" + percent_encoded(*key) + "/retry");
+    if (!a)
+        return a.error();
+    if (a->status == 404)
+        return runtime_failure("no job " + printable(*key, 100) +
+                               "; `stemd list` shows the known jobs");
+    if (a->status != 200)
+        return api->refusal(*a, "retry job " + printable(*key, 100));
+    auto job = api->object_of(*a);
+    if (!job)
+        return job.error();
+    show_job(*a, *job, vm["json"].as<bool>());
+    return exit_ok;
+}
+
 // ---------------------------------------------------------------------------
 // Dispatch.
 
@@ -1027,7 +1078,8 @@ struct command {
 const command commands[] = {
     {"serve", "[--config FILE]", "run the daemon: submit jobs, receive webhooks, download stems",
      "The configuration is --config FILE, else $STEMD_CONFIG, else ./stemd.toml, else\n"
-     "/etc/stemd/stemd.toml, else built-in defaults. Runs until SIGTERM or SIGINT.\n",
+     "/etc/stemd/stemd.toml, else built-in defaults. Runs until SIGTERM or SIGINT;\n"
+     "SIGHUP re-reads webhook.tls_cert and webhook.tls_key.\n",
      describe_serve, run_serve_command},
     {"simulate", "[--listen ADDR] [--tls-cert FILE --tls-key FILE] [OPTIONS]",
      "run a local stand-in for the MusicGPT API (tests and demos)",
@@ -1049,6 +1101,12 @@ const command commands[] = {
      "Polls every 500 ms and prints the final job. Exit code 0 when it completed,\n"
      "1 when it failed or the timeout passed.\n",
      describe_wait, run_wait},
+    {"retry", "KEY [--json]", "give a failed job another go",
+     "Failed files are downloaded again from where they stopped, with a fresh attempt\n"
+     "budget (e.g. once disk space is back); a job with no files yet asks MusicGPT\n"
+     "where it stands. Exit code 0 when stemd accepted the retry; `stemd wait KEY`\n"
+     "then follows it. Only failed jobs can be retried.\n",
+     describe_retry, run_retry},
 };
 
 const command* find_command(std::string_view name) {
@@ -1080,8 +1138,9 @@ void print_overview(std::ostream& out) {
            "  --config FILE, else $STEMD_CONFIG, else ./stemd.toml, else /etc/stemd/stemd.toml,\n"
            "  else built-in defaults. The MusicGPT API key is musicgpt.api_key, else\n"
            "  $MUSICGPT_API_KEY, else the contents of musicgpt.api_key_file.\n\n"
-           "client commands (submit, status, list, wait) talk to a running `stemd serve`\n"
-           "  at --api URL, else at http://<api.listen> (default http://127.0.0.1:8081).\n\n"
+           "client commands (submit, status, list, wait, retry) talk to a running\n"
+           "  `stemd serve` at --api URL, else at http://<api.listen> (default\n"
+           "  http://127.0.0.1:8081).\n\n"
            "exit codes:\n"
            "  0  success\n"
            "  1  failure: cannot start, API unreachable or refusing, job failed, timeout\n"

@@ -9,7 +9,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace stemd::server {
@@ -30,6 +33,43 @@ std::string describe(const client::api_failure& f) {
     if (!f.message.empty())
         s += ": " + f.message;
     return s;
+}
+
+using steady = std::chrono::steady_clock;
+
+// Look-ups handed out per database read; each is then paced by the bucket.
+constexpr int poll_batch = 32;
+// A 429 or 503 without a usable Retry-After pauses look-ups this long.
+constexpr auto default_pause = 60s;
+constexpr auto longest_pause = 3600s;
+// In poll-only mode the first look-up waits for the eta, but at least this
+// (or overdue_floor, if shorter), so a zero eta does not mean a look-up
+// the instant MusicGPT accepted the job.
+constexpr auto poll_only_floor = 10s;
+// The longest eta taken at its word; anything beyond is treated as a day.
+constexpr double longest_eta_seconds = 86'400;
+
+constexpr std::string_view stale_submission_reason =
+    "stemd stopped while submitting this job; MusicGPT may or may not have it: check your "
+    "MusicGPT dashboard, then submit again";
+
+// A duration in [d/2, d], so many jobs or files failing together do not
+// retry in lockstep.
+std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::uniform_int_distribution<long long> pick(d.count() / 2, d.count());
+    return std::chrono::milliseconds(pick(rng));
+}
+
+// base * 2^(attempts-1), at most cap.
+std::chrono::milliseconds doubled(std::chrono::milliseconds base, std::chrono::milliseconds cap,
+                                  int attempts) {
+    const std::chrono::milliseconds d = base * (1LL << std::clamp(attempts - 1, 0, 20));
+    return std::min(d, cap);
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+    return std::to_string((d.count() + 999) / 1000) + " s";
 }
 
 void log_exception(std::string_view what, std::exception_ptr e) {
@@ -53,11 +93,69 @@ std::filesystem::path destination(const std::filesystem::path& output_dir,
     return dir / (ext.empty() ? link.name : link.name + "." + ext);
 }
 
+token_bucket::token_bucket(double capacity, double per_second, clock::time_point now)
+    : capacity_(std::max(capacity, 1.0)), per_second_(std::max(per_second, 1e-6)),
+      tokens_(capacity_), updated_(now) {}
+
+token_bucket token_bucket::per_minute(int per_minute, clock::time_point now) {
+    // A burst of a tenth of the allowance (at least one call), and a refill
+    // that with the burst adds up to the allowance in any 60 s.
+    const int n = std::max(per_minute, 1);
+    const int burst = std::max(n / 10, 1);
+    return token_bucket(burst, std::max(n - burst, 1) / 60.0, now);
+}
+
+void token_bucket::refill(clock::time_point now) {
+    if (now <= updated_)
+        return;
+    const std::chrono::duration<double> elapsed = now - updated_;
+    tokens_ = std::min(capacity_, tokens_ + elapsed.count() * per_second_);
+    updated_ = now;
+}
+
+token_bucket::clock::duration token_bucket::take(clock::time_point now) {
+    if (now < updated_)
+        return updated_ - now; // paused
+    refill(now);
+    if (tokens_ >= 1) {
+        tokens_ -= 1;
+        return clock::duration::zero();
+    }
+    const std::chrono::duration<double> wait((1 - tokens_) / per_second_);
+    return std::max<clock::duration>(std::chrono::duration_cast<clock::duration>(wait),
+                                     std::chrono::milliseconds(1));
+}
+
+void token_bucket::pause_until(clock::time_point until) {
+    if (until <= updated_)
+        return;
+    // One call when the server said calls may resume, then the steady
+    // rate: a full burst right away would likely be refused again.
+    tokens_ = 1;
+    updated_ = until;
+}
+
 job_service::job_service(net::any_io_executor ex, storage::job_store& store,
                          service_options options, net::ssl::context& api_tls,
                          net::ssl::context& download_tls)
     : ex_(ex), store_(store), options_(std::move(options)),
-      musicgpt_(options_.musicgpt, api_tls), download_tls_(download_tls), timer_(ex) {}
+      musicgpt_(options_.musicgpt, api_tls), download_tls_(download_tls), timer_(ex),
+      poll_timer_(ex), stale_timer_(ex),
+      status_bucket_(token_bucket::per_minute(options_.status_per_minute, steady::now())) {}
+
+std::chrono::milliseconds job_service::first_poll_delay(std::optional<double> eta) const {
+    using std::chrono::milliseconds;
+    const auto floor = std::chrono::duration_cast<milliseconds>(options_.overdue_floor);
+    if (!eta || !std::isfinite(*eta) || *eta < 0)
+        return floor;
+    const milliseconds expected(std::llround(std::min(*eta, longest_eta_seconds) * 1000));
+    if (options_.public_url.empty()) {
+        // Poll-only: no webhook will come, so the first look-up is when
+        // MusicGPT expects to be done rather than when a webhook is late.
+        return std::max(expected, std::min<milliseconds>(poll_only_floor, floor));
+    }
+    return std::max(expected * std::max(options_.overdue_factor, 1), floor);
+}
 
 net::awaitable<result<submit_result>> job_service::submit(const job_request& r) {
     // The token goes to MusicGPT only; the store keeps its hash.
@@ -92,13 +190,15 @@ net::awaitable<result<submit_result>> job_service::submit(const job_request& r) 
             co_return failed.error();
         out.refused = answer.error();
     } else {
+        const auto poll_at = storage::now_millis() + first_poll_delay(answer->eta).count();
         auto marked = store_.mark_submitted(id, answer->task_id, answer->conversion_id,
                                             answer->eta, answer->credit_estimate,
-                                            answer->status);
+                                            answer->status, poll_at);
         // A webhook may already have moved the job on (it carries the ids
         // too); anything else is a real failure.
         if (!marked && marked.error() != storage::error::invalid_transition)
             co_return marked.error();
+        wake_poller(); // its look-up may come before any the poller waits for
         log_info(id, "submitted: task " + answer->task_id + ", conversion " +
                          answer->conversion_id);
     }
@@ -126,8 +226,30 @@ result<storage::job_record> job_service::record(const std::string& job_id, const
                            .url = link.url,
                            .path = destination(options_.output_dir, p.task_id, link).string()});
     auto job = store_.apply(job_id, o);
-    if (job)
-        wake();
+    if (!job)
+        return job;
+    // A job stemd did not submit (adopted through webhook.secret) has no
+    // look-up planned yet; without one a lost final webhook would leave it
+    // waiting for ever.
+    if (job->status == storage::job_status::submitted && !job->task_id.empty() &&
+        !job->next_poll_at) {
+        const auto at = storage::now_millis() + first_poll_delay(job->eta).count();
+        if (store_.schedule_poll(job->id, at))
+            job->next_poll_at = at;
+        wake_poller();
+    }
+    wake();
+    return job;
+}
+
+result<storage::job_record> job_service::retry(const std::string& key) {
+    auto job = store_.retry(key, storage::now_millis());
+    if (!job)
+        return job;
+    log_info(job->id, "retry requested: the job is " +
+                          std::string(storage::to_string(job->status)) + " again");
+    wake();
+    wake_poller();
     return job;
 }
 
@@ -135,12 +257,24 @@ void job_service::start() {
     if (running_)
         return;
     running_ = true;
+    // Jobs created from now on belong to this process.
+    const storage::millis started_at = storage::now_millis();
     net::co_spawn(ex_, schedule(), [](std::exception_ptr e) { log_exception("download scheduler", e); });
+    net::co_spawn(ex_, poll(), [](std::exception_ptr e) { log_exception("status poller", e); });
+    net::co_spawn(ex_, settle_stale_submissions(started_at),
+                  [](std::exception_ptr e) { log_exception("stale submissions", e); });
 }
 
 void job_service::stop() {
     stopping_ = true;
     timer_.cancel();
+    poll_timer_.cancel();
+    stale_timer_.cancel();
+}
+
+void job_service::wake_poller() {
+    poll_woken_ = true;
+    poll_timer_.cancel();
 }
 
 void job_service::wake() {
@@ -149,13 +283,7 @@ void job_service::wake() {
 }
 
 std::chrono::milliseconds job_service::backoff(int attempts) {
-    // Exponential with jitter in [d/2, d], so many files failing together
-    // do not retry in lockstep.
-    std::chrono::milliseconds d = options_.retry_base * (1LL << std::clamp(attempts - 1, 0, 20));
-    d = std::min(d, options_.retry_cap);
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::uniform_int_distribution<long long> jitter(d.count() / 2, d.count());
-    return std::chrono::milliseconds(jitter(rng));
+    return jittered(doubled(options_.retry_base, options_.retry_cap, attempts));
 }
 
 net::awaitable<void> job_service::schedule() {
@@ -244,6 +372,9 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
     }
 
     const auto& why = got.error();
+    if (why.link_expired && why.retryable && attempts < options_.max_attempts &&
+        link_refreshed(f, why))
+        co_return;
     if (!why.retryable || attempts >= options_.max_attempts) {
         log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(attempts) +
                                 " attempts: " + why.message);
@@ -256,6 +387,192 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
                               std::to_string(delay.count()) + " ms");
     if (auto r = store_.file_retry(f.id, why.message, storage::now_millis() + delay.count()); !r)
         log_error(f.job_id, "cannot record the retry: " + r.error().message());
+}
+
+// A refused link (401/403/404/410) has most likely expired: fresh links
+// come from a status look-up, so the file waits for one instead of trying
+// the same link again. False when that cannot work (no task_id to look up).
+bool job_service::link_refreshed(const storage::file_record& f,
+                                 const client::download_failure& why) {
+    auto job = store_.find(f.job_id);
+    if (!job || job->task_id.empty())
+        return false;
+    auto waiting = store_.file_link_expired(f.id, why.message, storage::now_millis());
+    if (!waiting) {
+        log_error(f.job_id, "cannot record that " + f.name + " needs a fresh link: " +
+                                store_.last_error());
+        return false;
+    }
+    log_warning(f.job_id, "download of " + f.name + " refused (HTTP " +
+                              std::to_string(why.http_status) +
+                              "); asking MusicGPT for fresh links");
+    wake_poller();
+    return true;
+}
+
+// ---------------------------------------------------------------------------
+// Status look-ups (byId).
+
+net::awaitable<void> job_service::poll() {
+    while (!stopping_) {
+        poll_woken_ = false;
+        auto due = store_.jobs_due_for_poll(storage::now_millis(), poll_batch);
+        if (!due) {
+            log_error("", "cannot read due status look-ups from the database (" +
+                              store_.last_error() + "); retrying in 5 s");
+            poll_timer_.expires_after(5s);
+            co_await poll_timer_.async_wait(use_tuple);
+            continue;
+        }
+        for (const auto& job : *due) {
+            if (!co_await take_token())
+                co_return;
+            co_await poll_one(job.id);
+        }
+        if (!due->empty() || poll_woken_)
+            continue;
+        auto next = store_.next_poll_due();
+        auto wait = std::chrono::milliseconds(60s);
+        if (next && *next)
+            wait = std::clamp(std::chrono::milliseconds(**next - storage::now_millis()), 0ms, wait);
+        // Never a busy loop, even if the clock and the database disagree.
+        poll_timer_.expires_after(std::max(wait, std::chrono::milliseconds(20)));
+        co_await poll_timer_.async_wait(use_tuple);
+    }
+}
+
+// Waits until the global bucket gives a token (the one pacing every
+// look-up, so that many overdue jobs never add up to a 429 storm); false
+// when the service is stopping.
+net::awaitable<bool> job_service::take_token() {
+    for (;;) {
+        if (stopping_)
+            co_return false;
+        const auto wait = status_bucket_.take(steady::now());
+        if (wait == steady::duration::zero())
+            co_return true;
+        poll_timer_.expires_after(wait);
+        co_await poll_timer_.async_wait(use_tuple);
+    }
+}
+
+net::awaitable<void> job_service::poll_one(const std::string& job_id) {
+    // Read again: while this look-up waited for its token a webhook may
+    // have settled the job, or the plan changed.
+    auto job = store_.find(job_id);
+    if (!job || job->task_id.empty() || !job->next_poll_at ||
+        *job->next_poll_at > storage::now_millis() ||
+        job->status == storage::job_status::completed ||
+        job->status == storage::job_status::failed)
+        co_return;
+
+    auto answer = co_await musicgpt_.by_id(job->task_id);
+    if (stopping_)
+        co_return; // the plan stays; the next start looks it up
+    if (!answer) {
+        const auto& f = answer.error();
+        if (f.http_status == 429 || f.http_status == 503) {
+            const auto pause = f.retry_after_seconds
+                                   ? std::chrono::seconds(std::llround(std::clamp(
+                                         *f.retry_after_seconds, 1.0,
+                                         static_cast<double>(longest_pause.count()))))
+                                   : std::chrono::seconds(default_pause);
+            // Every look-up waits, not just this job's: the limit is the
+            // account's.
+            status_bucket_.pause_until(steady::now() + pause);
+            const auto at = storage::now_millis() +
+                            std::chrono::duration_cast<std::chrono::milliseconds>(pause).count();
+            if (auto r = store_.schedule_poll(job->id, at); !r)
+                log_error(job->id, "cannot plan the next status look-up: " + store_.last_error());
+            log_warning(job->id, "status look-up refused with HTTP " +
+                                     std::to_string(f.http_status) +
+                                     "; pausing all look-ups for " + seconds_text(pause));
+            co_return;
+        }
+        poll_later(*job, describe(f), true);
+        co_return;
+    }
+
+    // The record should name its task; if it does not, it is the one asked
+    // about.
+    boost::json::value conversion(std::move(*answer));
+    auto& fields = conversion.as_object();
+    if (const auto* id = fields.if_contains("task_id"); id == nullptr || id->is_null())
+        fields["task_id"] = job->task_id;
+    auto parsed = parse_record(conversion);
+    if (!parsed) {
+        poll_later(*job, "MusicGPT's status answer is unusable: " + parsed.error().reason, true);
+        co_return;
+    }
+    if (parsed->task_id != job->task_id) {
+        poll_later(*job,
+                   "MusicGPT's status answer is about task " + parsed->task_id + ", not " +
+                       job->task_id,
+                   true);
+        co_return;
+    }
+    auto recorded = record(job->id, *parsed);
+    if (!recorded) {
+        poll_later(*job, "cannot record MusicGPT's status answer: " + store_.last_error(), true);
+        co_return;
+    }
+    log_info(job->id, "status look-up: " + parsed->upstream_status + ", " +
+                          std::to_string(parsed->links.size()) + " links; job is now " +
+                          std::string(storage::to_string(recorded->status)));
+    // Still in queue, or links that did not include a file waiting for a
+    // fresh one: the plan has not moved, so ask again later.
+    if (recorded->status != storage::job_status::completed &&
+        recorded->status != storage::job_status::failed && recorded->next_poll_at &&
+        *recorded->next_poll_at <= storage::now_millis())
+        poll_later(*recorded, "MusicGPT says " + parsed->upstream_status, false);
+}
+
+// Plans the next look-up of a job this one did not settle, backing off
+// with each one in a row.
+void job_service::poll_later(const storage::job_record& job, std::string_view why, bool trouble) {
+    const auto delay =
+        jittered(doubled(options_.poll_retry_base, options_.poll_retry_cap, job.poll_attempts + 1));
+    if (auto r = store_.poll_again(job.id, storage::now_millis() + delay.count()); !r) {
+        log_error(job.id, "cannot plan the next status look-up: " + store_.last_error());
+        return;
+    }
+    const std::string text =
+        "status look-up: " + std::string(why) + "; asking again in " + seconds_text(delay);
+    if (trouble)
+        log_warning(job.id, text);
+    else
+        log_info(job.id, text);
+}
+
+net::awaitable<void> job_service::settle_stale_submissions(storage::millis started_at) {
+    auto stale = store_.stale_submitting(started_at);
+    if (!stale) {
+        log_error("", "cannot read jobs left submitting from the database: " +
+                          store_.last_error());
+        co_return;
+    }
+    if (stale->empty())
+        co_return;
+    log_warning("", std::to_string(stale->size()) +
+                        " jobs were left submitting by an earlier stemd; each waits for its "
+                        "webhook until " + seconds_text(options_.submitting_grace) +
+                        " after its creation, then fails (none is submitted again "
+                        "automatically)");
+    for (const auto& job : *stale) {
+        const storage::millis deadline = job.created_at + options_.submitting_grace.count();
+        while (!stopping_ && storage::now_millis() < deadline) {
+            stale_timer_.expires_after(
+                std::chrono::milliseconds(deadline - storage::now_millis()));
+            co_await stale_timer_.async_wait(use_tuple);
+        }
+        if (stopping_)
+            co_return;
+        auto failed = store_.give_up_submitting(job.id, stale_submission_reason);
+        if (failed)
+            log_warning(job.id, std::string(stale_submission_reason));
+        else if (failed.error() != storage::error::invalid_transition)
+            log_error(job.id, "cannot fail the job left submitting: " + store_.last_error());
+    }
 }
 
 } // namespace stemd::server

@@ -10,6 +10,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -26,6 +27,45 @@ struct service_options {
     std::chrono::milliseconds retry_cap{300'000};
     client::download_options download;
     client::musicgpt_options musicgpt;
+
+    // Catching up through MusicGPT's status endpoint (byId). A job is
+    // overdue max(overdue_factor * eta, overdue_floor) after submission.
+    int overdue_factor = 3;
+    std::chrono::seconds overdue_floor{300};
+    int status_per_minute = 20; // look-ups across all jobs
+    std::chrono::milliseconds poll_retry_base{15'000}; // after an unsettled look-up; doubles
+    std::chrono::milliseconds poll_retry_cap{30 * 60'000};
+    // How long a job left `submitting` by an earlier process may wait for
+    // its webhook before it is failed (see job_service::start).
+    std::chrono::milliseconds submitting_grace{3'600'000};
+};
+
+// Spreads calls to a rate-limited endpoint over time: up to `capacity` at
+// once, then `per_second` on average. Pure (time is passed in), one thread.
+class token_bucket {
+public:
+    using clock = std::chrono::steady_clock;
+
+    token_bucket(double capacity, double per_second, clock::time_point now);
+    // For an endpoint allowed `per_minute` calls a minute: sized so that no
+    // window of 60 s ever holds more than that many calls, since a server
+    // counting per sliding minute would refuse a full burst followed by a
+    // full refill.
+    static token_bucket per_minute(int per_minute, clock::time_point now);
+
+    // Takes a token and returns zero when one is there at `now`; otherwise
+    // takes nothing and returns how long until one will be.
+    clock::duration take(clock::time_point now);
+    // No token before `until` (a server's Retry-After), then one.
+    void pause_until(clock::time_point until);
+
+private:
+    void refill(clock::time_point now);
+
+    double capacity_;
+    double per_second_;
+    double tokens_;
+    clock::time_point updated_;
 };
 
 // What a client asked the local API for (already validated).
@@ -59,18 +99,37 @@ public:
     boost::system::result<storage::job_record> record(const std::string& job_id,
                                                       const payload& p);
 
-    // Starts the download scheduler; files left unfinished by an earlier
-    // process are picked up at once.
+    // Another go for a failed job (see job_store::retry); wakes the
+    // downloader and the poller. The store's last_error says why not.
+    boost::system::result<storage::job_record> retry(const std::string& key);
+
+    // Starts the download scheduler and the status poller. Whatever an
+    // earlier process left unfinished is picked up: files at once, planned
+    // status look-ups when due, and jobs left `submitting` (the process
+    // died between MusicGPT's answer and recording it) get
+    // submitting_grace from their creation for their webhook, then fail
+    // with advice; they are never submitted again blindly.
     void start();
-    // Starts no new downloads; those in flight keep their .part for resume.
+    // Starts no new downloads or look-ups; downloads in flight keep their
+    // .part for resume.
     void stop();
     // Something may be runnable now.
     void wake();
+    // A status look-up may be due now.
+    void wake_poller();
 
 private:
     boost::asio::awaitable<void> schedule();
     boost::asio::awaitable<void> download_one(storage::file_record f);
     std::chrono::milliseconds backoff(int attempts);
+
+    boost::asio::awaitable<void> poll();
+    boost::asio::awaitable<bool> take_token();
+    boost::asio::awaitable<void> poll_one(const std::string& job_id);
+    void poll_later(const storage::job_record& job, std::string_view why, bool trouble);
+    std::chrono::milliseconds first_poll_delay(std::optional<double> eta) const;
+    boost::asio::awaitable<void> settle_stale_submissions(storage::millis started_at);
+    bool link_refreshed(const storage::file_record& f, const client::download_failure& why);
 
     boost::asio::any_io_executor ex_;
     storage::job_store& store_;
@@ -78,8 +137,12 @@ private:
     client::musicgpt_client musicgpt_;
     boost::asio::ssl::context& download_tls_;
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer poll_timer_;
+    boost::asio::steady_timer stale_timer_;
+    token_bucket status_bucket_;
     std::set<std::int64_t> in_flight_;
     bool woken_ = false;
+    bool poll_woken_ = false;
     bool stopping_ = false;
     bool running_ = false;
 };

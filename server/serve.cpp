@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 namespace stemd::server {
@@ -64,6 +66,9 @@ service_options make_service_options(const config::settings& s) {
     o.musicgpt.base_url = s.musicgpt.base_url;
     o.musicgpt.api_version = s.musicgpt.api_version;
     o.musicgpt.api_key = s.musicgpt.api_key;
+    o.overdue_factor = s.reconcile.overdue_factor;
+    o.overdue_floor = std::chrono::seconds(s.reconcile.overdue_floor);
+    o.status_per_minute = s.reconcile.status_per_minute;
     return o;
 }
 
@@ -75,6 +80,44 @@ server_limits make_limits(const config::limits_settings& l) {
     out.idle_timeout = std::chrono::seconds(l.idle_timeout);
     out.max_connections = static_cast<std::size_t>(l.max_connections);
     return out;
+}
+
+// webhook.tls_cert/tls_key as a server context; nullptr when TLS is off.
+// Throws naming the file that cannot be used (a start-up failure).
+std::shared_ptr<net::ssl::context> load_webhook_tls(const config::webhook_settings& w) {
+    if (w.tls_cert.empty())
+        return nullptr;
+    try {
+        return make_tls_server_context(w.tls_cert, w.tls_key);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("webhook.tls_cert/tls_key: ") + e.what());
+    }
+}
+
+// SIGHUP re-reads the webhook listener's certificate and key (renewed by
+// certbot or the like) for connections accepted from then on. A pair that
+// cannot be used is reported and the one in use stays, so a half-written
+// renewal never takes the listener down.
+net::awaitable<void> reload_on_sighup(net::signal_set& hangup, http_server& webhook_server,
+                                      const config::webhook_settings& w) {
+    for (;;) {
+        auto [ec, sig] = co_await hangup.async_wait(use_tuple);
+        if (ec)
+            co_return;
+        if (w.tls_cert.empty()) {
+            log_info("", "received SIGHUP: webhook TLS is off, nothing to reload");
+            continue;
+        }
+        try {
+            webhook_server.set_tls(make_tls_server_context(w.tls_cert, w.tls_key));
+            log_info("", "received SIGHUP: reloaded the webhook TLS certificate " + w.tls_cert +
+                             " for new connections");
+        } catch (const std::exception& e) {
+            log_error("", std::string("received SIGHUP: still using the previous webhook TLS "
+                                      "certificate, the new one cannot be used: ") +
+                              e.what());
+        }
+    }
 }
 
 // Waits for SIGINT/SIGTERM: the first stops intake and lets in-flight
@@ -107,9 +150,21 @@ net::awaitable<void> shutdown_on_signal(net::io_context& ctx, std::vector<http_s
     ctx.stop();
 }
 
+// Coroutines still suspended when run() returns (downloads cut short by a
+// signal) hold references to the service and servers below. execution_context
+// ::shutdown() destroys them; it must run while those objects are alive,
+// which ~io_context (after theirs) would be too late for.
+class serve_context : public net::io_context {
+public:
+    using net::io_context::io_context;
+    using net::execution_context::shutdown;
+};
+
 } // namespace
 
 int run_serve(const config::settings& settings) {
+    // A file hitting RLIMIT_FSIZE must fail that write with EFBIG, not kill the daemon.
+    ::signal(SIGXFSZ, SIG_IGN);
     const int lock_fd = lock_database(settings.storage.database);
 
     std::string why;
@@ -127,21 +182,27 @@ int run_serve(const config::settings& settings) {
                         "musicgpt.api_key_file): submissions will be refused");
     if (settings.webhook.public_url.empty())
         log_warning("", "webhook.public_url is empty: jobs are submitted without a webhook_url "
-                        "and complete only through webhook.secret deliveries");
+                        "and complete through MusicGPT's status endpoint (or webhook.secret "
+                        "deliveries)");
 
-    net::io_context ctx(1);
+    auto webhook_tls = load_webhook_tls(settings.webhook);
+    std::optional<signature_verifier> signing;
+    if (!settings.webhook.signing_secret.empty())
+        signing.emplace(settings.webhook.signing_secret);
+
+    serve_context ctx(1);
     auto api_tls = client::make_tls_client_context(settings.musicgpt.ca_file);
     auto download_tls = client::make_tls_client_context(settings.download.ca_file);
     job_service service(ctx.get_executor(), *store, make_service_options(settings), *api_tls,
                         *download_tls);
 
-    webhook_context hook{service, settings.webhook.secret};
+    webhook_context hook{service, settings.webhook.secret, std::move(signing)};
     http_server webhook_server(
         ctx.get_executor(), settings.webhook.listen.host, settings.webhook.listen.port,
         [&hook](request& req, const peer_info&) -> net::awaitable<reply> {
             co_return reply{handle_webhook(hook, req), {}};
         },
-        make_limits(settings.limits), nullptr, "webhook listener");
+        make_limits(settings.limits), webhook_tls, "webhook listener");
     http_server api_server(
         ctx.get_executor(), settings.api.listen.host, settings.api.listen.port,
         [&service](request& req, const peer_info&) -> net::awaitable<reply> {
@@ -157,14 +218,21 @@ int run_serve(const config::settings& settings) {
     service.start();
     net::co_spawn(ctx, shutdown_on_signal(ctx, {&webhook_server, &api_server}, service),
                   net::detached);
+    // Registered here, not inside the coroutine, so a SIGHUP that arrives
+    // before the loop runs is queued instead of ending the process.
+    net::signal_set hangup(ctx, SIGHUP);
+    net::co_spawn(ctx, reload_on_sighup(hangup, webhook_server, settings.webhook), net::detached);
 
     log_info("", "stemd " STEMD_VERSION " serving: webhooks on " +
-                     settings.webhook.listen.to_string() + ", API on " +
+                     std::string(webhook_tls ? "https://" : "http://") +
+                     settings.webhook.listen.to_string() +
+                     (hook.signing ? " (signed deliveries only)" : "") + ", API on " +
                      settings.api.listen.to_string() + ", config " + settings.source +
                      ", database " + settings.storage.database.string() + ", files in " +
                      settings.storage.output_dir.string());
     sd_notify(0, "READY=1");
     ctx.run();
+    ctx.shutdown();
     log_info("", "stopped");
     ::close(lock_fd);
     return 0;

@@ -17,6 +17,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
@@ -26,10 +27,12 @@
 #include <cmath>
 #include <csignal>
 #include <ctime>
+#include <deque>
 #include <exception>
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -447,6 +450,92 @@ byte_range interpret_range(std::string_view header, std::uint64_t size) {
 }
 
 // ---------------------------------------------------------------------------
+// Download faults. A test asks for them with "sim-fault=NAME[,NAME...]" in
+// the submitted audio_url; the task's stem links then carry "?fault=..."
+// and the file handler misbehaves as named. One-shot faults hit only the
+// first request for each file, so a retry can show recovery; the others
+// hold for every request, as a misconfigured server would.
+
+constexpr std::string_view fault_marker = "sim-fault=";
+constexpr std::string_view known_faults =
+    "503-once, close-mid, short, stall[-SECONDS], no-range, redirect-N, redirect-loop";
+constexpr std::uint64_t default_stall_seconds = 5;
+constexpr std::uint64_t max_stall_seconds = 3600;
+constexpr std::uint64_t max_redirect_hops = 20;
+
+struct fault_plan {
+    bool unavailable_once = false; // 503-once: HTTP 503 instead of the file
+    bool close_mid = false;        // close-mid: half the body, then the connection drops
+    bool short_body = false;       // short: all but the last byte, then the connection drops
+    std::chrono::seconds stall{0}; // stall[-S]: half the body, S s of silence, then a drop
+    bool no_range = false;         // no-range: Range is ignored (always 200, whole file)
+    std::uint64_t redirects = 0;   // redirect-N: a chain of N redirects before the file
+    bool redirect_loop = false;    // redirect-loop: the chain comes back to the link itself
+
+    bool one_shot() const {
+        return unavailable_once || close_mid || short_body || stall.count() > 0;
+    }
+};
+
+// `NAME-DIGITS` as the number; nullopt when `word` is not that shape.
+std::optional<std::uint64_t> numbered(std::string_view word, std::string_view name) {
+    if (!word.starts_with(name) || word.size() <= name.size() + 1 || word[name.size()] != '-') {
+        return std::nullopt;
+    }
+    return parse_decimal(word.substr(name.size() + 1));
+}
+
+// "close-mid,no-range" and the like; nullopt when a name is unknown.
+std::optional<fault_plan> parse_faults(std::string_view text) {
+    fault_plan plan;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        const std::string_view word = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        if (word == "503-once") {
+            plan.unavailable_once = true;
+        } else if (word == "close-mid") {
+            plan.close_mid = true;
+        } else if (word == "short") {
+            plan.short_body = true;
+        } else if (word == "no-range") {
+            plan.no_range = true;
+        } else if (word == "redirect-loop") {
+            plan.redirect_loop = true;
+        } else if (word == "stall") {
+            plan.stall = std::chrono::seconds(default_stall_seconds);
+        } else if (const auto s = numbered(word, "stall"); s && *s > 0 && *s <= max_stall_seconds) {
+            plan.stall = std::chrono::seconds(*s);
+        } else if (const auto n = numbered(word, "redirect"); n && *n > 0 && *n <= max_redirect_hops) {
+            plan.redirects = *n;
+        } else {
+            return std::nullopt;
+        }
+    }
+    return plan;
+}
+
+// The fault list after "sim-fault=" in an audio URL ("" when there is none):
+// the characters fault names use, up to anything else (such as '&').
+std::string_view fault_text(std::string_view audio_url) {
+    const auto at = audio_url.find(fault_marker);
+    if (at == std::string_view::npos) {
+        return {};
+    }
+    const std::string_view rest = audio_url.substr(at + fault_marker.size());
+    const auto end = rest.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-,");
+    return rest.substr(0, end);
+}
+
+// Thrown from a body stream to end the connection abruptly, as a crash or a
+// cut cable would: the exception ends http_server's connection coroutine,
+// which closes the socket without finishing the body or TLS.
+struct dropped_connection : std::runtime_error {
+    dropped_connection()
+        : std::runtime_error("simulated fault: connection dropped mid-body, as the link asked") {}
+};
+
+// ---------------------------------------------------------------------------
 // The simulated service.
 
 const std::vector<std::string>& known_stems() {
@@ -467,6 +556,8 @@ constexpr std::size_t chunk_bytes = 64 * 1024;
 constexpr int webhook_attempts = 5;
 constexpr std::chrono::milliseconds first_backoff{200};
 constexpr std::string_view failure_message = "Simulated extraction failure";
+constexpr std::string_view slow_marker = "sim-slow-answer";
+constexpr std::chrono::milliseconds slow_answer{1500};
 
 struct task {
     int api_version = 2;
@@ -475,6 +566,7 @@ struct task {
     std::vector<std::string> stems;
     std::string audio_path; // the submitted audio_url; "" for uploads
     bool fail = false;
+    std::string faults; // "sim-fault=..." from the audio_url: the stem links carry it
     std::chrono::steady_clock::time_point ready_at;
     std::chrono::system_clock::time_point created_at;
     std::chrono::system_clock::time_point finished_at;
@@ -492,6 +584,12 @@ struct counters {
     std::uint64_t range_requests = 0;
     std::uint64_t bytes_served = 0;
     std::uint64_t uploaded_bytes = 0;
+    std::uint64_t status_requests = 0; // byId calls, answered or refused
+    std::uint64_t status_429 = 0;      // byId calls refused by status_limit
+    std::uint64_t expired_links = 0;   // file requests refused because the link expired
+    std::uint64_t redirects_served = 0;
+    std::uint64_t ranges_ignored = 0; // Range requests answered 200 (fault no-range)
+    std::map<std::string, std::uint64_t, std::less<>> faults; // injected, by name
 };
 
 // A webhook the simulator delivered, as MusicGPT would know it: tests use
@@ -611,6 +709,12 @@ public:
     // The handler given to http_server. The shared_ptr keeps the simulator
     // alive for as long as any request is being answered.
     static net::awaitable<reply> handle(std::shared_ptr<simulator> self, request& req) {
+        // A slow upstream on request: tests use it to have a request of
+        // their own in flight in the daemon at a moment they choose.
+        if (req.body().find(slow_marker) != std::string::npos) {
+            net::steady_timer timer(co_await net::this_coro::executor, slow_answer);
+            co_await timer.async_wait(net::use_awaitable);
+        }
         co_return self->route(req);
     }
 
@@ -621,6 +725,8 @@ private:
     reply submit(const request& req, int api_version);
     reply status(const request& req, const boost::urls::url_view& target) const;
     reply file(const request& req, std::string_view path);
+    reply redirect(const boost::urls::url_view& link, std::uint64_t hop, const fault_plan& plan);
+    void count_fault(const std::string& name) { ++stats_.faults[name]; }
     reply stats_reply() const;
 
     std::optional<refusal> check_authorization(const request& req) const;
@@ -628,10 +734,24 @@ private:
     std::shared_ptr<const task> find_task(std::string_view task_id) const;
     bool ready(const task& t) const { return std::chrono::steady_clock::now() >= t.ready_at; }
 
-    std::string stem_url(const task& t, const std::string& stem) const {
-        return public_url_ + "/files/" + t.task_id + "/" + stem + ".wav";
+    // `expires_ms` (unix ms, 0 = none) is added as a signed CDN link would
+    // carry its expiry.
+    std::string stem_url(const task& t, const std::string& stem,
+                         std::int64_t expires_ms = 0) const {
+        std::string url = public_url_ + "/files/" + t.task_id + "/" + stem + ".wav" +
+                          (t.faults.empty() ? "" : "?fault=" + t.faults);
+        if (expires_ms > 0) {
+            url += (t.faults.empty() ? "?expires=" : "&expires=") + std::to_string(expires_ms);
+        }
+        return url;
     }
-    std::string stem_map(const task& t) const;
+    std::string stem_map(const task& t, std::int64_t expires_ms = 0) const;
+    // The expiry for links signed at `signed_at`; 0 without a link TTL.
+    std::int64_t link_expiry(std::chrono::system_clock::time_point signed_at) const;
+    bool link_expired(const boost::urls::url_view& target) const;
+    // How long a byId call must be told to wait, or nullopt when it may go
+    // ahead (and is then counted in the window).
+    std::optional<std::chrono::milliseconds> status_refusal();
     json::object webhook_body(const task& t) const;
     double audio_seconds() const;
 
@@ -648,6 +768,8 @@ private:
     std::map<std::string, std::string, std::less<>> task_by_conversion_;
     counters stats_;
     std::vector<delivered_webhook> deliveries_;
+    std::deque<std::chrono::steady_clock::time_point> status_calls_; // within status_window
+    std::set<std::string, std::less<>> faulted_files_; // "task/stem" whose one-shot fault is spent
 };
 
 void log_exception(const std::string& what, std::exception_ptr e) {
@@ -684,10 +806,28 @@ reply simulator::route(const request& req) {
         return only(http::verb::post, [&] { return submit(req, version); });
     }
     if (path == "/api/public/v1/byId") {
-        return only(http::verb::get, [&] { return status(req, *target); });
+        return only(http::verb::get, [&] {
+            ++stats_.status_requests;
+            if (const auto wait = status_refusal()) {
+                ++stats_.status_429;
+                reply r = api_error(429, "TOO_MANY_REQUESTS",
+                                    "Too many status requests (simulated limit)");
+                const auto seconds = std::chrono::ceil<std::chrono::seconds>(*wait).count();
+                r.message.set(http::field::retry_after,
+                              std::to_string(std::max<std::int64_t>(seconds, 1)));
+                return r;
+            }
+            return status(req, *target);
+        });
     }
     if (path.starts_with("/files/")) {
-        return only(http::verb::get, [&] { return file(req, path); });
+        return only(http::verb::get, [&] {
+            if (link_expired(*target)) {
+                ++stats_.expired_links;
+                return api_error(403, "FORBIDDEN", "the link has expired; fetch a fresh one");
+            }
+            return file(req, path);
+        });
     }
     if (path == "/sim/stats") {
         return only(http::verb::get, [&] { return stats_reply(); });
@@ -757,6 +897,11 @@ boost::system::result<submission, refusal> simulator::accept(const request& req,
     if (auto forced = forced_error(url_text)) {
         return std::move(*forced);
     }
+    const std::string_view faults = fault_text(url_text);
+    if (!parse_faults(faults)) {
+        return bad_request("unknown simulated fault in \"" + std::string(faults) +
+                           "\"; known: " + std::string(known_faults));
+    }
 
     auto t = std::make_shared<task>();
     t->api_version = api_version;
@@ -765,6 +910,7 @@ boost::system::result<submission, refusal> simulator::accept(const request& req,
     t->stems = std::move(*stems);
     t->audio_path = std::string(url_text);
     t->fail = url_text.find("sim-fail") != std::string_view::npos;
+    t->faults = std::string(faults);
     t->created_at = std::chrono::system_clock::now();
     t->finished_at = t->created_at + options_.webhook_delay;
     t->ready_at = std::chrono::steady_clock::now() + options_.webhook_delay;
@@ -788,7 +934,9 @@ reply simulator::submit(const request& req, int api_version) {
     task_by_conversion_.emplace(t->conversion_id, t->task_id);
 
     std::string webhook_note = "no webhook";
-    if (const auto& url = accepted->webhook) {
+    if (accepted->webhook && options_.no_webhooks) {
+        webhook_note = "webhook withheld (--no-webhooks)";
+    } else if (const auto& url = accepted->webhook) {
         webhook_note = "webhook " + url->redacted();
         net::co_spawn(ex_, deliver(shared_from_this(), t, *url),
                       [id = t->task_id](std::exception_ptr e) {
@@ -818,12 +966,53 @@ std::shared_ptr<const task> simulator::find_task(std::string_view task_id) const
     return it == tasks_.end() ? nullptr : it->second;
 }
 
-std::string simulator::stem_map(const task& t) const {
+std::string simulator::stem_map(const task& t, std::int64_t expires_ms) const {
     json::object links;
     for (const auto& stem : t.stems) {
-        links[stem] = stem_url(t, stem);
+        links[stem] = stem_url(t, stem, expires_ms);
     }
     return json::serialize(links);
+}
+
+std::int64_t simulator::link_expiry(std::chrono::system_clock::time_point signed_at) const {
+    if (options_.link_ttl.count() <= 0) {
+        return 0;
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               (signed_at + options_.link_ttl).time_since_epoch())
+        .count();
+}
+
+bool simulator::link_expired(const boost::urls::url_view& target) const {
+    if (options_.link_ttl.count() <= 0) {
+        return false;
+    }
+    for (const auto& param : target.params()) {
+        if (param.key == "expires") {
+            const auto expires = parse_decimal(param.value);
+            const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+            return !expires || static_cast<std::int64_t>(*expires) < now;
+        }
+    }
+    return true; // an unsigned link is no better than an expired one
+}
+
+std::optional<std::chrono::milliseconds> simulator::status_refusal() {
+    if (options_.status_limit == 0) {
+        return std::nullopt;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (!status_calls_.empty() && status_calls_.front() + options_.status_window <= now) {
+        status_calls_.pop_front();
+    }
+    if (status_calls_.size() >= options_.status_limit) {
+        return std::chrono::ceil<std::chrono::milliseconds>(status_calls_.front() +
+                                                            options_.status_window - now);
+    }
+    status_calls_.push_back(now);
+    return std::nullopt;
 }
 
 double simulator::audio_seconds() const {
@@ -847,13 +1036,13 @@ json::object simulator::webhook_body(const task& t) const {
                           {"conversion_id", t.conversion_id},
                           {"audio_path", t.audio_path}};
         for (const auto& stem : t.stems) {
-            body[stem] = stem_url(t, stem);
+            body[stem] = stem_url(t, stem, link_expiry(t.created_at));
         }
         body["conversion_cost"] = 5.0;
         body["conversion_duration"] = 120.5;
         return body;
     }
-    const std::string links = stem_map(t);
+    const std::string links = stem_map(t, link_expiry(t.created_at));
     return {{"success", true},
             {"conversion_type", "Extraction"},
             {"task_id", t.task_id},
@@ -913,7 +1102,7 @@ reply simulator::status(const request& req, const boost::urls::url_view& target)
         record["status"] = "FAILED";
         record["status_msg"] = failure_message;
     } else {
-        const std::string links = stem_map(*t);
+        const std::string links = stem_map(*t, link_expiry(std::chrono::system_clock::now()));
         record["status"] = "COMPLETED";
         record["status_msg"] = "Conversion successful";
         record["audio_url"] = links;
@@ -924,6 +1113,10 @@ reply simulator::status(const request& req, const boost::urls::url_view& target)
 }
 
 reply simulator::stats_reply() const {
+    json::object faults;
+    for (const auto& [name, count] : stats_.faults) {
+        faults[name] = count;
+    }
     return json_reply(200, json::object{{"submissions", stats_.submissions},
                                         {"rejected_submissions", stats_.rejected_submissions},
                                         {"webhooks_delivered", stats_.webhooks_delivered},
@@ -933,6 +1126,12 @@ reply simulator::stats_reply() const {
                                         {"range_requests", stats_.range_requests},
                                         {"bytes_served", stats_.bytes_served},
                                         {"uploaded_bytes", stats_.uploaded_bytes},
+                                        {"status_requests", stats_.status_requests},
+                                        {"status_429", stats_.status_429},
+                                        {"expired_links", stats_.expired_links},
+                                        {"redirects_served", stats_.redirects_served},
+                                        {"ranges_ignored", stats_.ranges_ignored},
+                                        {"faults", faults},
                                         {"tasks", tasks_.size()}});
 }
 
@@ -949,18 +1148,34 @@ struct body_stream {
     std::uint64_t rate = 0;
     std::uint64_t sent = 0;
     std::optional<std::chrono::steady_clock::time_point> started;
+    // A fault: the body breaks off at this offset; after `silence` the
+    // connection is dropped.
+    std::optional<std::uint64_t> break_at;
+    std::chrono::seconds silence{0};
 };
+
+net::awaitable<void> sleep_until(std::chrono::steady_clock::time_point when) {
+    net::steady_timer timer(co_await net::this_coro::executor, when);
+    co_await timer.async_wait(net::use_awaitable);
+}
 
 // The next chunk of a file body; "" at the end. With a rate, each chunk is
 // held back until the average since the first chunk is down to that rate.
 net::awaitable<std::string> next_chunk(std::shared_ptr<body_stream> s) {
+    if (s->break_at && s->next >= *s->break_at) {
+        if (s->silence.count() > 0) {
+            co_await sleep_until(std::chrono::steady_clock::now() + s->silence);
+        }
+        throw dropped_connection();
+    }
     if (s->next >= s->end) {
         co_return std::string{};
     }
     if (!s->started) {
         s->started = std::chrono::steady_clock::now();
     }
-    const std::uint64_t n = std::min<std::uint64_t>(chunk_bytes, s->end - s->next);
+    const std::uint64_t stop = s->break_at ? std::min(s->end, *s->break_at) : s->end;
+    const std::uint64_t n = std::min<std::uint64_t>(chunk_bytes, stop - s->next);
     std::string chunk = stem_audio_range(s->task_id, s->stem, s->total, s->next, n);
     s->next += n;
     s->sent += n;
@@ -968,12 +1183,50 @@ net::awaitable<std::string> next_chunk(std::shared_ptr<body_stream> s) {
     if (s->rate > 0) {
         const std::chrono::duration<double> due(static_cast<double>(s->sent) /
                                                 static_cast<double>(s->rate));
-        net::steady_timer timer(co_await net::this_coro::executor,
-                                *s->started +
-                                    std::chrono::duration_cast<std::chrono::nanoseconds>(due));
-        co_await timer.async_wait(net::use_awaitable);
+        co_await sleep_until(*s->started +
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(due));
     }
     co_return chunk;
+}
+
+// The link's own fault list and how far along a redirect chain it is.
+struct link_faults {
+    std::optional<fault_plan> plan; // nullopt: the fault parameter names no known fault
+    std::uint64_t hop = 0;
+};
+
+link_faults read_link_faults(const boost::urls::url_view& link) {
+    link_faults out{fault_plan{}, 0};
+    for (const auto& param : link.params()) {
+        if (param.key == "fault") {
+            out.plan = parse_faults(param.value);
+        } else if (param.key == "hop") {
+            out.hop = parse_decimal(param.value).value_or(0);
+        }
+    }
+    return out;
+}
+
+// Where the current hop of a redirect fault sends the client: the same
+// link one hop further, or, for a loop, back to where the chain began.
+reply simulator::redirect(const boost::urls::url_view& link, std::uint64_t hop,
+                          const fault_plan& plan) {
+    ++stats_.redirects_served;
+    if (hop == 0) {
+        count_fault(plan.redirect_loop ? "redirect-loop"
+                                       : "redirect-" + std::to_string(plan.redirects));
+    }
+    boost::urls::url next(link);
+    if (plan.redirect_loop && hop > 0) {
+        next.params().erase("hop");
+    } else {
+        next.params().set("hop", std::to_string(hop + 1));
+    }
+    reply r;
+    r.message.result(http::status::found);
+    r.message.set(http::field::location, public_url_ + std::string(next.encoded_target()));
+    r.message.prepare_payload();
+    return r;
 }
 
 reply simulator::file(const request& req, std::string_view path) {
@@ -992,6 +1245,26 @@ reply simulator::file(const request& req, std::string_view path) {
         return api_error(404, "RESOURCE_NOT_FOUND", "no such stem file");
     }
 
+    // route() has parsed the same target already.
+    const auto link = boost::urls::parse_origin_form(req.target());
+    const link_faults faults = read_link_faults(*link);
+    if (!faults.plan) {
+        return api_error(bad_request("the fault parameter names no known fault; known: " +
+                                     std::string(known_faults)));
+    }
+    const fault_plan& plan = *faults.plan;
+    if (plan.redirect_loop || faults.hop < plan.redirects) {
+        return redirect(*link, faults.hop, plan);
+    }
+    const bool first_request =
+        plan.one_shot() && faulted_files_.insert(t->task_id + "/" + std::string(stem)).second;
+    if (first_request && plan.unavailable_once) {
+        count_fault("503-once");
+        reply r = api_error(503, "SERVICE_UNAVAILABLE", "simulated outage (fault 503-once)");
+        r.message.set(http::field::retry_after, "1");
+        return r;
+    }
+
     const std::uint64_t size = options_.stem_bytes;
     const std::string etag =
         "\"" + t->task_id + "-" + std::string(stem) + "-" + std::to_string(size) + "\"";
@@ -999,7 +1272,10 @@ reply simulator::file(const request& req, std::string_view path) {
     if (const auto header = req.find(http::field::range); header != req.end()) {
         ++stats_.range_requests;
         const auto if_range = req.find(http::field::if_range);
-        if (if_range == req.end() || if_range->value() == etag) {
+        if (plan.no_range) {
+            ++stats_.ranges_ignored;
+            count_fault("no-range");
+        } else if (if_range == req.end() || if_range->value() == etag) {
             range = interpret_range(header->value(), size);
         }
     }
@@ -1019,7 +1295,7 @@ reply simulator::file(const request& req, std::string_view path) {
     r.message.result(range.what == byte_range::kind::part ? http::status::partial_content
                                                           : http::status::ok);
     r.message.set(http::field::content_type, "audio/wav");
-    r.message.set(http::field::accept_ranges, "bytes");
+    r.message.set(http::field::accept_ranges, plan.no_range ? "none" : "bytes");
     r.message.set(http::field::etag, etag);
     if (range.what == byte_range::kind::part) {
         r.message.set(http::field::content_range, "bytes " + std::to_string(range.first) + "-" +
@@ -1035,6 +1311,21 @@ reply simulator::file(const request& req, std::string_view path) {
     s->next = range.first;
     s->end = range.first + length;
     s->rate = options_.rate;
+    if (first_request) {
+        // One body fault per request; the Content-Length above still
+        // announces the whole body, which is the point.
+        if (plan.short_body) {
+            count_fault("short");
+            s->break_at = s->end - std::min<std::uint64_t>(1, length);
+        } else if (plan.close_mid) {
+            count_fault("close-mid");
+            s->break_at = s->next + length / 2;
+        } else if (plan.stall.count() > 0) {
+            count_fault("stall");
+            s->break_at = s->next + length / 2;
+            s->silence = plan.stall;
+        }
+    }
     r.stream = [s] {
         return next_chunk(s);
     };

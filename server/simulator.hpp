@@ -20,6 +20,18 @@ struct simulator_options {
     std::chrono::milliseconds webhook_delay{300};
     std::uint64_t stem_bytes = 256 * 1024; // size of each generated stem
     std::uint64_t rate = 0;               // bytes/s per download, 0 = unlimited
+    // Never deliver webhooks, even when a submission names a webhook_url:
+    // results are then found only through byId.
+    bool no_webhooks = false;
+    // When positive, stem links carry an expiry (expires=<unix ms>) and are
+    // refused with 403 after it. A webhook's links are signed when the task
+    // is accepted, so a webhook_delay longer than this delivers expired
+    // links; byId signs afresh on every answer.
+    std::chrono::milliseconds link_ttl{0};
+    // When positive, byId answers at most this many calls per status_window
+    // (sliding), then 429 with Retry-After until a call leaves the window.
+    std::uint64_t status_limit = 0;
+    std::chrono::milliseconds status_window{60'000};
 };
 
 // The deterministic content of a stem: a valid PCM WAV file (44-byte RIFF

@@ -6,6 +6,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <chrono>
+
 namespace stemd::server {
 
 namespace http = boost::beast::http;
@@ -24,6 +26,11 @@ response answer(unsigned status, json::object body) {
 
 response refuse(unsigned status, std::string_view reason) {
     return answer(status, {{"ok", false}, {"error", reason}});
+}
+
+std::string_view header(const request& req, std::string_view name) {
+    auto value = req[name];
+    return {value.data(), value.size()};
 }
 
 // "/webhook/{token}" -> token; "" for any other path. A query string is
@@ -66,6 +73,32 @@ response handle_webhook(webhook_context& ctx, const request& req) {
     if (!job && !by_secret)
         return refuse(404, "unknown webhook token");
 
+    // Before the body is parsed: unsigned bytes are not worth parsing.
+    std::string_view delivery_id;
+    if (ctx.signing) {
+        const signature_headers headers{header(req, "webhook-id"),
+                                        header(req, "webhook-timestamp"),
+                                        header(req, "webhook-signature")};
+        auto checked = ctx.signing->verify(headers, req.body(), std::chrono::system_clock::now());
+        if (!checked) {
+            log_warning(job ? job->id : "", "webhook refused: " + checked.error().reason);
+            return refuse(401, checked.error().reason);
+        }
+        delivery_id = headers.id;
+        // A replay (same webhook-id) is acknowledged and ignored before
+        // anything is parsed or applied.
+        auto seen = store.seen_delivery(delivery_id);
+        if (!seen) {
+            log_error(job ? job->id : "", "cannot check the webhook-id: " + seen.error().message());
+            return refuse(500, "could not record the delivery; send it again");
+        }
+        if (*seen) {
+            log_info(job ? job->id : "", "webhook: a delivery with this webhook-id was already "
+                                         "received; acknowledged and ignored");
+            return answer(200, {{"ok", true}, {"duplicate", true}});
+        }
+    }
+
     auto parsed = parse_webhook(req.body());
     if (!parsed) {
         log_warning(job ? job->id : "", "webhook refused: " + parsed.error().reason);
@@ -95,6 +128,15 @@ response handle_webhook(webhook_context& ctx, const request& req) {
     if (!recorded) {
         log_error(job->id, "webhook not recorded: " + recorded.error().message());
         return refuse(500, "could not record the delivery; send it again");
+    }
+    // The id is remembered only once the delivery is recorded, so a failure
+    // above leaves the relay's retry (same id) free to succeed. Two copies
+    // racing past seen_delivery() both apply the same signed body, which
+    // apply() makes harmless.
+    if (!delivery_id.empty()) {
+        if (auto fresh = store.remember_delivery(delivery_id, storage::now_millis()); !fresh)
+            log_warning(job->id, "webhook recorded, but its webhook-id could not be stored for "
+                                 "replay protection: " + fresh.error().message());
     }
     log_info(job->id, "webhook: " + (p.upstream_status.empty() ? "?" : p.upstream_status) + ", " +
                           std::to_string(p.links.size()) + " links; job is now " +

@@ -3,7 +3,9 @@
 // POST /webhook/{token}: MusicGPT's callback. Included only by .cpp files.
 
 #include "server/http_server.hpp"
+#include "server/webhook_signature.hpp"
 
+#include <optional>
 #include <string>
 
 namespace stemd::server {
@@ -13,10 +15,17 @@ class job_service;
 struct webhook_context {
     job_service& service;
     std::string secret; // webhook.secret; "" disables the shared-secret path
+    // From webhook.signing_secret: when set, every delivery must be signed,
+    // and one whose webhook-id was recorded before is answered as a duplicate.
+    std::optional<signature_verifier> signing;
 };
 
 // A plain function from request to response, so it is tested without
-// sockets. The reply is 200 only once the delivery is committed.
+// sockets. The reply is 200 only once the delivery is committed. Checks, in
+// order: the token (404), the signature when configured (401), the body
+// (400), then the job (409); a signed delivery whose webhook-id was recorded
+// before is answered 200 {"ok":true,"duplicate":true} (see the .cpp for why
+// the id is checked after, not before, recording).
 response handle_webhook(webhook_context& ctx, const request& req);
 
 } // namespace stemd::server

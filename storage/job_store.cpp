@@ -18,7 +18,7 @@ namespace {
 
 // Each entry brings the schema from version i to i + 1. Never edit an entry
 // that has shipped; append a new one instead.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     R"sql(
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY NOT NULL,
@@ -61,6 +61,23 @@ CREATE TABLE files (
 );
 CREATE INDEX files_runnable ON files (status, next_attempt_at);
 )sql",
+    // 2: status look-ups (byId) and the webhook replay guard.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN next_poll_at INTEGER;
+ALTER TABLE jobs ADD COLUMN poll_attempts INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_by_next_poll ON jobs (next_poll_at) WHERE next_poll_at IS NOT NULL;
+-- A job an older stemd left waiting for its webhook is looked up at the
+-- first start: the webhook may have been lost while nothing could poll.
+UPDATE jobs SET next_poll_at = updated_at
+WHERE status IN ('submitted', 'downloading') AND task_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM files WHERE files.job_id = jobs.id);
+
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received_at);
+)sql",
 };
 
 constexpr int schema_version = static_cast<int>(migrations.size());
@@ -68,7 +85,7 @@ constexpr int schema_version = static_cast<int>(migrations.size());
 constexpr std::string_view job_columns =
     "id, task_id, conversion_id, status, created_at, updated_at, eta, credit_estimate, "
     "conversion_cost, conversion_duration, error, upstream_status, audio_url, audio_file, "
-    "stems_json, preprocessing_options_json, eco_mode";
+    "stems_json, preprocessing_options_json, eco_mode, next_poll_at, poll_attempts";
 
 constexpr std::string_view file_columns =
     "files.id, files.job_id, files.name, files.subdir, files.url, files.path, files.status, "
@@ -78,6 +95,9 @@ constexpr std::string_view no_links_reason = "MusicGPT reported success but sent
 constexpr std::string_view upstream_failed_reason = "MusicGPT reported the job failed";
 
 constexpr int max_list = 1000;
+
+// Delivery ids are kept this long for the replay guard.
+constexpr millis delivery_memory = 7LL * 24 * 3600 * 1000;
 
 boost::system::error_code code(error e) noexcept {
     return make_error_code(e);
@@ -154,6 +174,10 @@ job_record read_job(const statement& s) {
     j.stems_json = s.column_text(14);
     j.preprocessing_options_json = s.column_text(15);
     j.eco_mode = s.column_int(16) != 0;
+    if (!s.is_null(17)) {
+        j.next_poll_at = s.column_int(17);
+    }
+    j.poll_attempts = static_cast<int>(s.column_int(18));
     return j;
 }
 
@@ -232,19 +256,25 @@ std::optional<file_record> select_file(database& db, std::int64_t id) {
     return read_file(s);
 }
 
+bool is_final(job_status s) noexcept {
+    return s == job_status::completed || s == job_status::failed;
+}
+
+// A job that becomes final is never looked up again.
 void set_job_status(database& db, std::string_view id, job_status status, std::string_view error,
                     millis now) {
-    statement s(db, "UPDATE jobs SET status = ?2, error = ?3, updated_at = ?4 WHERE id = ?1");
-    s.bind(1, id).bind(2, to_string(status)).bind(3, error).bind(4, now).exec();
+    statement s(db, R"sql(
+UPDATE jobs SET status = ?2, error = ?3, updated_at = ?4,
+                next_poll_at = CASE WHEN ?5 THEN NULL ELSE next_poll_at END
+WHERE id = ?1
+)sql");
+    s.bind(1, id).bind(2, to_string(status)).bind(3, error).bind(4, now);
+    s.bind(5, is_final(status) ? 1 : 0).exec();
 }
 
 void touch_job(database& db, std::string_view id, millis now) {
     statement s(db, "UPDATE jobs SET updated_at = ?2 WHERE id = ?1");
     s.bind(1, id).bind(2, now).exec();
-}
-
-bool is_final(job_status s) noexcept {
-    return s == job_status::completed || s == job_status::failed;
 }
 
 std::string file_label(const file_record& f) {
@@ -353,6 +383,33 @@ void settle_after_success(database& db, std::string_view job_id, millis now) {
     }
 }
 
+// Links have come: the job needs no more status look-ups, unless one of
+// its files still waits for a fresh link that this report did not carry.
+void stop_polling_unless_awaiting_links(database& db, std::string_view job_id) {
+    statement s(db, R"sql(
+UPDATE jobs SET
+    poll_attempts = 0,
+    next_poll_at = CASE WHEN EXISTS (SELECT 1 FROM files
+                                     WHERE files.job_id = jobs.id AND files.status = 'pending'
+                                       AND files.next_attempt_at = ?2)
+                        THEN next_poll_at ELSE NULL END
+WHERE id = ?1
+)sql");
+    s.bind(1, job_id).bind(2, awaiting_fresh_link).exec();
+}
+
+// Why a job cannot have a look-up planned (gone, or final); nullopt when
+// it can.
+std::optional<error> pollable(const std::optional<job_record>& job) {
+    if (!job) {
+        return error::not_found;
+    }
+    if (is_final(job->status)) {
+        return error::invalid_transition;
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 std::string_view to_string(job_status s) noexcept {
@@ -419,7 +476,8 @@ template <class F> auto job_store::guarded(F&& body) -> decltype(body()) {
     try {
         return body();
     } catch (const sqlite_error& e) {
-        return fail(error::sqlite, e.what());
+        // in_place_error: result<bool> would not take an error_code implicitly.
+        return decltype(body())(boost::system::in_place_error, fail(error::sqlite, e.what()));
     }
 }
 
@@ -490,7 +548,8 @@ VALUES (?1, ?2, 'submitting', ?3, ?3, ?4, ?5, ?6, ?7, ?8)
 boost::system::result<void>
 job_store::mark_submitted(std::string_view job_id, std::string_view task_id,
                           std::string_view conversion_id, std::optional<double> eta,
-                          std::optional<double> credit_estimate, std::string_view upstream_status) {
+                          std::optional<double> credit_estimate, std::string_view upstream_status,
+                          std::optional<millis> poll_at) {
     return guarded([&]() -> boost::system::result<void> {
         const millis now = now_millis();
         transaction tx(*db_);
@@ -508,11 +567,17 @@ job_store::mark_submitted(std::string_view job_id, std::string_view task_id,
         }
         statement s(*db_, R"sql(
 UPDATE jobs SET status = 'submitted', eta = ?2, credit_estimate = ?3, upstream_status = ?4,
-                updated_at = ?5
+                updated_at = ?5, next_poll_at = ?6, poll_attempts = 0
 WHERE id = ?1
 )sql");
         s.bind(1, job_id).bind(2, eta).bind(3, credit_estimate).bind(4, upstream_status);
-        s.bind(5, now).exec();
+        s.bind(5, now);
+        if (poll_at) {
+            s.bind(6, *poll_at);
+        } else {
+            s.bind_null(6);
+        }
+        s.exec();
         tx.commit();
         return {};
     });
@@ -663,6 +728,7 @@ WHERE id = ?1
         case outcome::kind::succeeded:
             upsert_files(*db_, job_id, o.files, now);
             settle_after_success(*db_, job_id, now);
+            stop_polling_unless_awaiting_links(*db_, job_id);
             break;
         }
         auto result = reload(*db_, job_id);
@@ -823,6 +889,231 @@ boost::system::result<job_record> job_store::file_failed(std::int64_t file_id,
         auto result = reload(*db_, file->job_id);
         tx.commit();
         return result;
+    });
+}
+
+boost::system::result<job_record> job_store::file_link_expired(std::int64_t file_id,
+                                                               std::string_view reason,
+                                                               millis now) {
+    return guarded([&]() -> boost::system::result<job_record> {
+        transaction tx(*db_);
+        const auto file = select_file(*db_, file_id);
+        if (!file) {
+            return fail(error::not_found,
+                        "no file " + std::to_string(file_id) + " to wait for a fresh link");
+        }
+        if (file->status != file_status::downloading) {
+            return fail(error::invalid_transition,
+                        "file " + std::to_string(file_id) + " of job " + file->job_id + " is " +
+                            std::string(to_string(file->status)) + ", not downloading");
+        }
+        statement s(*db_, "UPDATE files SET status = 'pending', error = ?2, next_attempt_at = ?3 "
+                          "WHERE id = ?1");
+        s.bind(1, file_id).bind(2, reason).bind(3, awaiting_fresh_link).exec();
+        statement j(*db_, R"sql(
+UPDATE jobs SET next_poll_at = MIN(COALESCE(next_poll_at, ?2), ?2), updated_at = ?2
+WHERE id = ?1
+)sql");
+        j.bind(1, file->job_id).bind(2, now).exec();
+        auto result = reload(*db_, file->job_id);
+        tx.commit();
+        return result;
+    });
+}
+
+boost::system::result<std::vector<job_record>> job_store::jobs_due_for_poll(millis now,
+                                                                            int limit) {
+    return guarded([&]() -> boost::system::result<std::vector<job_record>> {
+        statement s(*db_, sql({"SELECT ", job_columns, R"sql(
+FROM jobs
+WHERE next_poll_at IS NOT NULL AND next_poll_at <= ?1 AND task_id IS NOT NULL
+  AND status NOT IN ('completed', 'failed')
+ORDER BY next_poll_at, rowid
+LIMIT ?2
+)sql"}));
+        s.bind(1, now).bind(2, std::clamp(limit, 1, max_list));
+        std::vector<job_record> jobs;
+        while (s.step()) {
+            jobs.push_back(read_job(s));
+        }
+        for (auto& job : jobs) {
+            job.files = select_files(*db_, job.id);
+        }
+        return jobs;
+    });
+}
+
+boost::system::result<std::optional<millis>> job_store::next_poll_due() {
+    return guarded([&]() -> boost::system::result<std::optional<millis>> {
+        // Same filter as jobs_due_for_poll, so the poller never wakes for a
+        // job it would not be handed.
+        statement s(*db_, R"sql(
+SELECT MIN(next_poll_at) FROM jobs
+WHERE next_poll_at IS NOT NULL AND task_id IS NOT NULL AND status NOT IN ('completed', 'failed')
+)sql");
+        if (!s.step() || s.is_null(0)) {
+            return std::optional<millis>();
+        }
+        return std::optional<millis>(s.column_int(0));
+    });
+}
+
+boost::system::result<void> job_store::schedule_poll(std::string_view job_id,
+                                                     std::optional<millis> at) {
+    return guarded([&]() -> boost::system::result<void> {
+        transaction tx(*db_);
+        const auto job = select_job(*db_, job_id);
+        if (auto refused = pollable(job)) {
+            return fail(*refused, "job " + std::string(job_id) +
+                                      (job ? " is " + std::string(to_string(job->status)) +
+                                                 ", so no status look-up is planned"
+                                           : " does not exist"));
+        }
+        statement s(*db_, "UPDATE jobs SET next_poll_at = ?2 WHERE id = ?1");
+        s.bind(1, job_id);
+        if (at) {
+            s.bind(2, *at);
+        } else {
+            s.bind_null(2);
+        }
+        s.exec();
+        tx.commit();
+        return {};
+    });
+}
+
+boost::system::result<void> job_store::poll_again(std::string_view job_id, millis at) {
+    return guarded([&]() -> boost::system::result<void> {
+        transaction tx(*db_);
+        const auto job = select_job(*db_, job_id);
+        if (auto refused = pollable(job)) {
+            return fail(*refused, "job " + std::string(job_id) +
+                                      (job ? " is " + std::string(to_string(job->status)) +
+                                                 ", so it is not looked up again"
+                                           : " does not exist"));
+        }
+        statement s(*db_, "UPDATE jobs SET next_poll_at = ?2, poll_attempts = poll_attempts + 1 "
+                          "WHERE id = ?1");
+        s.bind(1, job_id).bind(2, at).exec();
+        tx.commit();
+        return {};
+    });
+}
+
+boost::system::result<std::vector<job_record>> job_store::stale_submitting(millis created_before) {
+    return guarded([&]() -> boost::system::result<std::vector<job_record>> {
+        statement s(*db_, sql({"SELECT ", job_columns, R"sql(
+FROM jobs WHERE status = 'submitting' AND created_at < ?1
+ORDER BY created_at, rowid
+)sql"}));
+        s.bind(1, created_before);
+        std::vector<job_record> jobs;
+        while (s.step()) {
+            jobs.push_back(read_job(s));
+        }
+        return jobs;
+    });
+}
+
+boost::system::result<job_record> job_store::give_up_submitting(std::string_view job_id,
+                                                                std::string_view reason) {
+    return guarded([&]() -> boost::system::result<job_record> {
+        const millis now = now_millis();
+        transaction tx(*db_);
+        const auto job = select_job(*db_, job_id);
+        if (!job) {
+            return fail(error::not_found, "no job " + std::string(job_id) + " to give up on");
+        }
+        if (job->status != job_status::submitting) {
+            return fail(error::invalid_transition, "job " + job->id + " is " +
+                                                       std::string(to_string(job->status)) +
+                                                       ", no longer submitting");
+        }
+        set_job_status(*db_, job_id, job_status::failed, reason, now);
+        auto result = reload(*db_, job_id);
+        tx.commit();
+        return result;
+    });
+}
+
+boost::system::result<job_record> job_store::retry(std::string_view key, millis now) {
+    return guarded([&]() -> boost::system::result<job_record> {
+        transaction tx(*db_);
+        std::optional<job_record> job;
+        for (auto column : {"id", "task_id", "conversion_id"}) {
+            if ((job = select_job_by(*db_, column, key))) {
+                break;
+            }
+        }
+        if (!job) {
+            return fail(error::not_found,
+                        "no job has the id, task_id or conversion_id " + std::string(key));
+        }
+        if (job->status != job_status::failed) {
+            return fail(error::invalid_transition,
+                        "job " + job->id + " is " + std::string(to_string(job->status)) +
+                            ", not failed; only a failed job can be retried");
+        }
+        const auto counts = count_files(*db_, job->id);
+        if (counts.total == 0 && job->task_id.empty()) {
+            return fail(error::invalid_transition,
+                        "job " + job->id + " was never accepted by MusicGPT (it has no "
+                                           "task_id), so there is nothing to retry; submit the "
+                                           "audio again");
+        }
+        if (counts.total == 0) {
+            // Nothing to download yet: ask MusicGPT where the job stands.
+            statement s(*db_, R"sql(
+UPDATE jobs SET status = 'submitted', error = '', updated_at = ?2, next_poll_at = ?2,
+                poll_attempts = 0
+WHERE id = ?1
+)sql");
+            s.bind(1, job->id).bind(2, now).exec();
+        } else {
+            statement f(*db_, R"sql(
+UPDATE files SET status = 'pending', attempts = 0, error = '', next_attempt_at = ?2
+WHERE job_id = ?1 AND status <> 'done'
+)sql");
+            f.bind(1, job->id).bind(2, now).exec();
+            statement j(*db_, "UPDATE jobs SET poll_attempts = 0, next_poll_at = NULL "
+                              "WHERE id = ?1");
+            j.bind(1, job->id).exec();
+            set_job_status(*db_, job->id,
+                           counts.done == counts.total ? job_status::completed
+                                                       : job_status::downloading,
+                           "", now);
+        }
+        auto result = reload(*db_, job->id);
+        tx.commit();
+        return result;
+    });
+}
+
+boost::system::result<bool> job_store::remember_delivery(std::string_view webhook_id,
+                                                         millis now) {
+    return guarded([&]() -> boost::system::result<bool> {
+        transaction tx(*db_);
+        statement insert(*db_, "INSERT INTO webhook_deliveries (id, received_at) VALUES (?1, ?2) "
+                               "ON CONFLICT (id) DO NOTHING");
+        insert.bind(1, webhook_id).bind(2, now).exec();
+        const bool is_new = db_->changes() > 0;
+        if (is_new) {
+            // Forgetting here, on the rare write, keeps the table to a
+            // week of ids without a separate housekeeping task; the index
+            // on received_at makes it cheap.
+            statement prune(*db_, "DELETE FROM webhook_deliveries WHERE received_at < ?1");
+            prune.bind(1, now - delivery_memory).exec();
+        }
+        tx.commit();
+        return is_new;
+    });
+}
+
+boost::system::result<bool> job_store::seen_delivery(std::string_view webhook_id) {
+    return guarded([&]() -> boost::system::result<bool> {
+        statement find(*db_, "SELECT 1 FROM webhook_deliveries WHERE id = ?1");
+        find.bind(1, webhook_id);
+        return find.step();
     });
 }
 

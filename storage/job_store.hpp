@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,11 @@ std::optional<file_status> parse_file_status(std::string_view s) noexcept;
 // Milliseconds since the Unix epoch; all times in the store use this.
 using millis = std::int64_t;
 millis now_millis() noexcept;
+
+// The next_attempt_at of a file whose signed link was refused: it waits for
+// fresh links (a status look-up of its job), not for a time. Any new link for
+// the file makes it due at once.
+inline constexpr millis awaiting_fresh_link = std::numeric_limits<millis>::max();
 
 struct file_record {
     std::int64_t id = 0;
@@ -61,6 +67,11 @@ struct job_record {
     std::string stems_json;                 // JSON list as text, "" when not given
     std::string preprocessing_options_json; // JSON list as text, "" when not given
     bool eco_mode = false;
+    // When stemd next asks MusicGPT's status endpoint about this job
+    // (nullopt: no look-up planned), and how many look-ups in a row have
+    // not settled it (drives the back-off).
+    std::optional<millis> next_poll_at;
+    int poll_attempts = 0;
     std::vector<file_record> files; // ordered by subdir, name
 };
 
@@ -118,12 +129,15 @@ public:
     // Creates a job in `submitting` with a fresh random id.
     boost::system::result<job_record> create_job(const new_job& j);
 
-    // submitting -> submitted once MusicGPT accepted it.
+    // submitting -> submitted once MusicGPT accepted it. `poll_at` is when
+    // to ask the status endpoint if no final webhook has come by then
+    // (nullopt: never); the caller decides, as storage knows no settings.
     boost::system::result<void> mark_submitted(std::string_view job_id, std::string_view task_id,
                                                std::string_view conversion_id,
                                                std::optional<double> eta,
                                                std::optional<double> credit_estimate,
-                                               std::string_view upstream_status);
+                                               std::string_view upstream_status,
+                                               std::optional<millis> poll_at = std::nullopt);
 
     // Any non-final state -> failed with a reason.
     boost::system::result<void> mark_failed(std::string_view job_id, std::string_view reason);
@@ -146,14 +160,18 @@ public:
                                             std::string_view conversion_id);
 
     // Applies what MusicGPT reported, in one transaction:
-    //  - pending: upstream_status recorded, nothing else changes;
+    //  - pending: upstream_status recorded, nothing else changes (the
+    //    planned status look-up stays as it is);
     //  - failed: job -> failed with the message (unless already completed);
     //  - succeeded: cost/duration stored, each link inserted as a pending file
     //    unless a file of that (subdir, name) exists (a repeated delivery);
-    //    a not-yet-done file gets the new URL (fresher link). Job -> downloading,
-    //    or completed when every file is already done; failed with a reason
-    //    when there is no link at all.
-    // A job already completed is left as it is.
+    //    a not-yet-done file gets the new URL (fresher link) and, if it was
+    //    waiting for one, becomes due at once. Job -> downloading, or
+    //    completed when every file is already done; failed with a reason
+    //    when there is no link at all. No more status look-ups are planned
+    //    unless a file still waits for a fresh link.
+    // A job already completed is left as it is; a job that becomes final
+    // never has a look-up planned.
     boost::system::result<job_record> apply(std::string_view job_id, const outcome& o);
 
     // Files to download now: pending, or left `downloading` by a previous
@@ -173,6 +191,46 @@ public:
                                            millis next_attempt_at);
     // downloading -> failed; the job becomes failed naming the file.
     boost::system::result<job_record> file_failed(std::int64_t file_id, std::string_view error);
+    // downloading -> pending, waiting for a fresh link (awaiting_fresh_link):
+    // the server refused the signed link. The job's status look-up is
+    // planned for `now` (or kept, if one is due sooner), since that is
+    // where fresh links come from. Returns the job.
+    boost::system::result<job_record> file_link_expired(std::int64_t file_id,
+                                                        std::string_view error, millis now);
+
+    // Status look-ups (MusicGPT's byId). Jobs whose look-up is due at `now`:
+    // not final, with a task_id, earliest first; limit clamped to [1, 1000].
+    boost::system::result<std::vector<job_record>> jobs_due_for_poll(millis now, int limit);
+    // The earliest planned look-up among jobs that can be looked up, if any.
+    boost::system::result<std::optional<millis>> next_poll_due();
+    // Plans (or with nullopt cancels) the job's next look-up, keeping its
+    // count of unsettled look-ups. Final jobs are refused (invalid_transition).
+    boost::system::result<void> schedule_poll(std::string_view job_id, std::optional<millis> at);
+    // A look-up that did not settle the job (still in queue, or the call
+    // failed): counts it and plans the next one at `at`. Final jobs are
+    // refused (invalid_transition).
+    boost::system::result<void> poll_again(std::string_view job_id, millis at);
+
+    // Jobs still in `submitting` that were created before `created_before`,
+    // oldest first: a process that died between asking MusicGPT and
+    // recording its answer leaves them so. They have no task_id, so the
+    // status endpoint cannot find them; only their webhook can.
+    boost::system::result<std::vector<job_record>> stale_submitting(millis created_before);
+    // submitting -> failed with `reason`; invalid_transition when the job
+    // has moved on meanwhile (e.g. its webhook came), so a late decision
+    // never overrides what MusicGPT reported.
+    boost::system::result<job_record> give_up_submitting(std::string_view job_id,
+                                                         std::string_view reason);
+
+    // Another go for a failed job (found by id, task_id or conversion_id),
+    // in one transaction: its failed and unfinished files become pending
+    // with no attempts used and due at `now`, the error is cleared, and the
+    // job becomes downloading (completed if all files are done). A job
+    // without files but with a task_id becomes submitted with a status
+    // look-up due at `now`. Refused (invalid_transition, reason in
+    // last_error) when the job is not failed or was never accepted by
+    // MusicGPT (no task_id and no files).
+    boost::system::result<job_record> retry(std::string_view key, millis now);
 
     // What went wrong in the last call that failed, for the caller to log
     // (storage/ logs nothing itself). Holds no URLs, tokens or hashes.
@@ -183,6 +241,9 @@ public:
     // than a week are forgotten (the signature's timestamp window is far
     // shorter, so an old id cannot be replayed anyway).
     boost::system::result<bool> remember_delivery(std::string_view webhook_id, millis now);
+    // Whether a delivery with this webhook-id was already recorded (read
+    // only: a replay is recognised before anything is applied).
+    boost::system::result<bool> seen_delivery(std::string_view webhook_id);
 
 private:
     explicit job_store(std::unique_ptr<database> db);

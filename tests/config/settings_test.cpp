@@ -204,7 +204,7 @@ TEST_CASE("config: unknown tables and keys are refused by name") {
     SUBCASE("unknown key lists the table's keys") {
         const auto p = refused("[webhook]\nlisen = \"0.0.0.0:1\"\n", error::unknown_key);
         CHECK(p.message == "stemd.toml: unknown key \"webhook.lisen\" (known keys in [webhook]: "
-                           "listen, public_url, secret)");
+                           "listen, public_url, secret, tls_cert, tls_key, signing_secret)");
     }
     SUBCASE("key outside any table") {
         const auto p = refused("concurrency = 4\n", error::unknown_key);
@@ -531,4 +531,64 @@ TEST_CASE("config: error codes have a category and a message, and value() throws
         CHECK(std::string(e.what()) ==
               "stemd.toml: download.concurrency = 0 is out of range: use 1 to 64");
     }
+}
+
+TEST_CASE("config: limits, reconcile and download guard keys are read and range-checked") {
+    auto parsed = stemd::config::parse(R"(
+[webhook]
+tls_cert = "/etc/stemd/cert.pem"
+tls_key = "/etc/stemd/key.pem"
+signing_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+[download]
+max_bytes = 5000000000
+idle_timeout = 5
+[limits]
+header_bytes = 4096
+body_bytes = 2048
+request_timeout = 3
+idle_timeout = 4
+max_connections = 7
+[reconcile]
+overdue_factor = 2
+overdue_floor = 60
+status_per_minute = 200
+)",
+                                       "stemd.toml");
+    REQUIRE(parsed.has_value());
+    const auto& s = *parsed;
+    CHECK(s.webhook.tls_cert == "/etc/stemd/cert.pem");
+    CHECK(s.webhook.tls_key == "/etc/stemd/key.pem");
+    CHECK(s.webhook.signing_secret.starts_with("whsec_"));
+    CHECK(s.download.max_bytes == 5'000'000'000);
+    CHECK(s.download.idle_timeout == 5);
+    CHECK(s.limits.header_bytes == 4096);
+    CHECK(s.limits.body_bytes == 2048);
+    CHECK(s.limits.request_timeout == 3);
+    CHECK(s.limits.idle_timeout == 4);
+    CHECK(s.limits.max_connections == 7);
+    CHECK(s.reconcile.overdue_factor == 2);
+    CHECK(s.reconcile.overdue_floor == 60);
+    CHECK(s.reconcile.status_per_minute == 200);
+
+    auto defaults = stemd::config::parse("", "stemd.toml");
+    REQUIRE(defaults.has_value());
+    CHECK(defaults->limits.header_bytes == 8192);
+    CHECK(defaults->limits.body_bytes == 1024 * 1024);
+    CHECK(defaults->limits.request_timeout == 10);
+    CHECK(defaults->limits.idle_timeout == 30);
+    CHECK(defaults->limits.max_connections == 1024);
+    CHECK(defaults->download.max_bytes == std::int64_t{2} << 30);
+
+    CHECK(contains(refused("[limits]\nheader_bytes = 10\n", error::bad_value).message,
+                   "limits.header_bytes = 10 is out of range"));
+    CHECK(contains(refused("[download]\nmax_bytes = 0\n", error::bad_value).message,
+                   "download.max_bytes"));
+    CHECK(contains(refused("[webhook]\ntls_cert = \"/c.pem\"\n", error::bad_value).message,
+                   "tls_key"));
+    auto bad_secret = refused("[webhook]\nsigning_secret = \"hunter2hunter2hunter2\"\n",
+                              error::bad_value);
+    CHECK(contains(bad_secret.message, "webhook.signing_secret"));
+    CHECK_FALSE(contains(bad_secret.message, "hunter2"));
+    CHECK(contains(refused("[reconcile]\nstatus_per_minute = 0\n", error::bad_value).message,
+                   "reconcile.status_per_minute"));
 }

@@ -2,6 +2,7 @@
 
 #include "client/connection.hpp"
 #include "client/url.hpp"
+#include "server/simulator.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -43,9 +44,37 @@ std::vector<std::string> files_under(const std::filesystem::path& dir) {
     return out;
 }
 
+void check_files(const stack& s, const json::value& job, std::uint64_t stem_bytes) {
+    auto str = [](const json::value& v, std::string_view key) {
+        return std::string(v.at(key).as_string());
+    };
+    const std::string task = str(job, "task_id");
+    const auto& files = job.at("files").as_array();
+    REQUIRE(!files.empty());
+    for (const auto& f : files) {
+        CHECK(str(f, "status") == "done");
+        const std::string path = str(f, "path");
+        std::string name = str(f, "name");
+        std::string stem = name.substr(name.rfind('/') + 1);
+        CAPTURE(path);
+        std::string bytes = read_file(path);
+        CHECK(bytes.size() == stem_bytes);
+        CHECK(bytes == stemd::server::stem_audio(task, stem, stem_bytes));
+        CHECK(bytes.substr(0, 4) == "RIFF");
+        CHECK(bytes.substr(8, 4) == "WAVE");
+        CHECK(f.at("bytes").to_number<std::uint64_t>() == stem_bytes);
+        CHECK(str(f, "sha256") == sha256_hex(bytes));
+        CHECK(std::filesystem::path(path).parent_path().string().find(task) != std::string::npos);
+    }
+    for (const auto& name : files_under(s.output_dir()))
+        CHECK_MESSAGE(!name.ends_with(".part"), name);
+}
+
 stack::stack(const std::string& label, stack_options options)
     : options_(std::move(options)), ws_(label), ca_(make_test_ca(ws_ / "tls")),
       sim_port_(free_port()), webhook_port_(free_port()), api_port_(free_port()) {
+    if (options_.untrusted_files)
+        untrusted_ = make_untrusted_cert(ws_ / "tls");
     write_config();
 }
 
@@ -58,21 +87,35 @@ stack::~stack() {
 
 void stack::write_config() {
     auto q = [](const std::filesystem::path& p) { return "\"" + p.string() + "\""; };
+    std::string webhook_extra;
+    if (options_.webhook_tls) {
+        std::filesystem::create_directories(webhook_cert().parent_path());
+        std::filesystem::copy_file(ca_.server_cert, webhook_cert());
+        std::filesystem::copy_file(ca_.server_key, webhook_key());
+        webhook_extra += "tls_cert = " + q(webhook_cert()) + "\ntls_key = " + q(webhook_key()) + "\n";
+    }
+    if (!options_.signing_secret.empty())
+        webhook_extra += "signing_secret = \"" + options_.signing_secret + "\"\n";
     std::string text =
         "[musicgpt]\n"
         "base_url = \"https://127.0.0.1:" + std::to_string(sim_port_) + "/api/public\"\n"
         "api_version = \"" + options_.api_version + "\"\n"
         "api_key = \"integration-test-key\"\n"
-        "ca_file = " + q(ca_.ca_cert) + "\n"
+        "ca_file = " + q(sim_trust()) + "\n"
         "[webhook]\n"
         "listen = \"127.0.0.1:" + std::to_string(webhook_port_) + "\"\n"
-        "public_url = \"http://127.0.0.1:" + std::to_string(webhook_port_) + "\"\n"
-        "secret = \"" + secret_ + "\"\n"
+        "public_url = \"" +
+        (options_.poll_only ? std::string()
+                            : std::string(options_.webhook_tls ? "https" : "http") +
+                                  "://127.0.0.1:" + std::to_string(webhook_port_)) +
+        "\"\n"
+        "secret = \"" + secret_ + "\"\n" + webhook_extra +
         "[api]\n"
         "listen = \"127.0.0.1:" + std::to_string(api_port_) + "\"\n"
         "[storage]\n"
         "database = " + q(ws_ / "var" / "stemd.db") + "\n"
         "output_dir = " + q(output_dir()) + "\n"
+        "[limits]\n" + options_.limits_config +
         "[download]\n"
         "concurrency = 4\n"
         "max_attempts = " + std::to_string(options_.max_attempts) + "\n"
@@ -83,13 +126,31 @@ void stack::write_config() {
 }
 
 void stack::start_simulator() {
+    std::vector<std::string> extra;
+    if (options_.no_webhooks)
+        extra.push_back("--no-webhooks");
+    const std::pair<const char*, int> numbers[] = {
+        {"--link-ttl-ms", options_.link_ttl_ms},
+        {"--status-limit", options_.status_limit},
+        {"--status-window-ms", options_.status_window_ms}};
+    for (const auto& [flag, value] : numbers)
+        if (value > 0) {
+            extra.push_back(flag);
+            extra.push_back(std::to_string(value));
+        }
+    auto with_extra = [&](std::vector<std::string> args) {
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    };
     sim_ = std::make_unique<child_process>(
-        std::vector<std::string>{
+        with_extra(std::vector<std::string>{
             STEMD_BINARY, "simulate", "--listen", "127.0.0.1:" + std::to_string(sim_port_),
-            "--tls-cert", ca_.server_cert.string(), "--tls-key", ca_.server_key.string(),
-            "--api-key", "integration-test-key", "--webhook-delay-ms",
+            "--tls-cert", sim_identity().server_cert.string(), "--tls-key",
+            sim_identity().server_key.string(),
+            "--api-key", "integration-test-key", "--webhook-ca", ca_.ca_cert.string(),
+            "--webhook-delay-ms",
             std::to_string(options_.webhook_delay_ms), "--stem-bytes",
-            std::to_string(options_.stem_bytes), "--rate", std::to_string(options_.rate)},
+            std::to_string(options_.stem_bytes), "--rate", std::to_string(options_.rate)}),
         ws_ / "simulate.log");
     bool up = wait_until([&] { return simulator_get("/healthz").first == 200 || !sim_->running(); },
                          20s);
@@ -144,7 +205,7 @@ json::value stack::wait_for(const std::string& key, const std::string& status,
 
 std::pair<int, json::value> stack::simulator_get(const std::string& target) {
     net::io_context ctx;
-    auto tls = client::make_tls_client_context(ca_.ca_cert.string());
+    auto tls = client::make_tls_client_context(sim_trust().string());
     auto url = client::parse_http_url("https://127.0.0.1:" + std::to_string(sim_port_) + target);
     http::request<http::string_body> req{http::verb::get, url->target, 11};
     std::pair<int, json::value> out{0, nullptr};

@@ -24,6 +24,25 @@ struct stack_options {
     int webhook_delay_ms = 100;
     int max_attempts = 5;
     std::string extra_config; // appended to [download]
+    // The simulator presents a self-signed certificate: [musicgpt] ca_file
+    // names that certificate itself (its own trust anchor) while [download]
+    // ca_file stays the test CA, so API calls work and downloads meet a
+    // server they must not trust.
+    bool untrusted_files = false;
+    // HTTPS on the webhook listener with a copy of the test CA's server
+    // certificate at webhook_cert()/webhook_key() (tests may replace them);
+    // public_url is then https, and the simulator trusts the test CA.
+    bool webhook_tls = false;
+    std::string signing_secret; // webhook.signing_secret when not empty
+    std::string limits_config;  // lines of the [limits] table
+    // webhook.public_url left empty: stemd sends no webhook_url and learns
+    // results only through byId.
+    bool poll_only = false;
+    // Simulator flags (`stemd simulate --help`); 0 / false leaves them out.
+    bool no_webhooks = false;
+    int link_ttl_ms = 0;
+    int status_limit = 0;
+    int status_window_ms = 0;
 };
 
 class stack {
@@ -43,7 +62,10 @@ public:
     int sim_port() const { return sim_port_; }
     const std::string& secret() const { return secret_; }
     std::filesystem::path config_file() const { return ws_ / "stemd.toml"; }
+    std::filesystem::path webhook_cert() const { return ws_ / "webhook-tls" / "cert.pem"; }
+    std::filesystem::path webhook_key() const { return ws_ / "webhook-tls" / "key.pem"; }
     std::filesystem::path output_dir() const { return ws_ / "var" / "stems"; }
+    std::filesystem::path database() const { return ws_ / "var" / "stemd.db"; }
     std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
 
     // POST /v1/jobs; the parsed answer and its status.
@@ -66,10 +88,16 @@ public:
 
 private:
     void write_config();
+    // What the simulator presents, and what API clients trust for it.
+    const test_ca& sim_identity() const { return options_.untrusted_files ? untrusted_ : ca_; }
+    const std::filesystem::path& sim_trust() const {
+        return options_.untrusted_files ? untrusted_.server_cert : ca_.ca_cert;
+    }
 
     stack_options options_;
     workspace ws_;
     test_ca ca_;
+    test_ca untrusted_; // made only for untrusted_files
     int sim_port_, webhook_port_, api_port_;
     std::string secret_ = "integration-test-shared-secret";
     std::unique_ptr<child_process> sim_;
@@ -79,5 +107,10 @@ private:
 
 // Files under a directory (recursive), relative paths, sorted.
 std::vector<std::string> files_under(const std::filesystem::path& dir);
+
+// Checks every file of a completed job: bytes on disk equal what the
+// simulator generated, the recorded size and SHA-256 match (computed here
+// with OpenSSL), and no .part is left behind.
+void check_files(const stack& s, const boost::json::value& job, std::uint64_t stem_bytes);
 
 } // namespace stemd::test

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -152,12 +153,77 @@ TEST_CASE("job_store: errors have their own category") {
     CHECK(ec != boost::system::error_code(storage::error::not_found));
 }
 
-TEST_CASE("job_store: opening creates the schema at version 1") {
+TEST_CASE("job_store: opening creates the schema at version 2") {
     temp_dir dir;
     { auto store = open_store(dir.db_file()); }
     CHECK(fs::exists(dir.db_file()));
     storage::database db(dir.db_file());
-    CHECK(db.user_version() == 1);
+    CHECK(db.user_version() == 2);
+}
+
+TEST_CASE("job_store: a version 1 database is migrated and keeps its jobs") {
+    temp_dir dir;
+    const storage::millis then = storage::now_millis() - 60'000;
+    {
+        // The schema stemd 0.1 wrote, with a job waiting for its webhook and
+        // one downloading.
+        storage::database db(dir.db_file());
+        db.execute(R"sql(
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY NOT NULL, task_id TEXT UNIQUE, conversion_id TEXT UNIQUE,
+    token_hash TEXT UNIQUE,
+    status TEXT NOT NULL
+        CHECK (status IN ('submitting', 'submitted', 'downloading', 'completed', 'failed')),
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, eta REAL, credit_estimate REAL,
+    conversion_cost REAL, conversion_duration REAL, error TEXT NOT NULL DEFAULT '',
+    upstream_status TEXT NOT NULL DEFAULT '', audio_url TEXT NOT NULL DEFAULT '',
+    audio_file TEXT NOT NULL DEFAULT '', stems_json TEXT NOT NULL DEFAULT '',
+    preprocessing_options_json TEXT NOT NULL DEFAULT '',
+    eco_mode INTEGER NOT NULL DEFAULT 0 CHECK (eco_mode IN (0, 1))
+);
+CREATE INDEX jobs_by_created ON jobs (created_at);
+CREATE INDEX jobs_by_status ON jobs (status, created_at);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL, subdir TEXT NOT NULL DEFAULT '', url TEXT NOT NULL, path TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'downloading', 'done', 'failed')),
+    bytes INTEGER NOT NULL DEFAULT 0, sha256 TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+    next_attempt_at INTEGER NOT NULL DEFAULT 0, UNIQUE (job_id, subdir, name)
+);
+CREATE INDEX files_runnable ON files (status, next_attempt_at);
+)sql");
+        const auto t = std::to_string(then);
+        db.execute("INSERT INTO jobs (id, task_id, status, created_at, updated_at) VALUES "
+                   "('jwaiting', 'task-w', 'submitted', " + t + ", " + t + "), "
+                   "('jloading', 'task-l', 'downloading', " + t + ", " + t + ")");
+        db.execute("INSERT INTO files (job_id, name, url, path, status) VALUES "
+                   "('jloading', 'vocals', 'https://cdn.example.com/v', '/srv/v.wav', "
+                   "'pending')");
+        db.set_user_version(1);
+    }
+    auto store = open_store(dir.db_file());
+    {
+        storage::database db(dir.db_file());
+        CHECK(db.user_version() == 2);
+    }
+    auto waiting = ok(store, store.find("task-w"));
+    CHECK(waiting.status == job_status::submitted);
+    // Looked up at the first start: its webhook may have been lost.
+    CHECK(waiting.next_poll_at == std::optional<storage::millis>(then));
+    CHECK(waiting.poll_attempts == 0);
+    auto loading = ok(store, store.find("jloading"));
+    CHECK_FALSE(loading.next_poll_at.has_value());
+    REQUIRE(loading.files.size() == 1);
+    CHECK(loading.files[0].url == "https://cdn.example.com/v");
+
+    auto due = ok(store, store.jobs_due_for_poll(storage::now_millis(), 10));
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].id == "jwaiting");
+    CHECK(ok(store, store.remember_delivery("msg-1", storage::now_millis())));
+    // Reopening does not migrate again.
+    { auto again = open_store(dir.db_file()); }
+    CHECK(ok(store, store.find("jwaiting")).next_poll_at == std::optional<storage::millis>(then));
 }
 
 TEST_CASE("job_store: a database from a newer stemd is refused") {
@@ -624,4 +690,246 @@ TEST_CASE("job_store: a moved store keeps working") {
     auto job = ok(store, store.create_job(request()));
     job_store moved = std::move(store);
     CHECK(ok(moved, moved.find(job.id)).id == job.id);
+}
+
+TEST_CASE("job_store: a submitted job is due for a status look-up at its planned time") {
+    temp_dir dir;
+    auto store = open_store(dir.db_file());
+    const auto t = storage::now_millis();
+    CHECK_FALSE(ok(store, store.next_poll_due()).has_value());
+
+    auto a = ok(store, store.create_job(request()));
+    ok(store, store.mark_submitted(a.id, "task-a", "conv-a", 10.0, 1.0, "IN_QUEUE", t + 30'000));
+    auto b = ok(store, store.create_job(request()));
+    ok(store, store.mark_submitted(b.id, "task-b", "conv-b", 10.0, 1.0, "IN_QUEUE", t + 10'000));
+    // Without a planned time a job is never looked up.
+    auto c = ok(store, store.create_job(request()));
+    ok(store, store.mark_submitted(c.id, "task-c", "conv-c", 10.0, 1.0, "IN_QUEUE"));
+
+    CHECK(ok(store, store.find(a.id)).next_poll_at == std::optional<storage::millis>(t + 30'000));
+    CHECK_FALSE(ok(store, store.find(c.id)).next_poll_at.has_value());
+    CHECK(ok(store, store.next_poll_due()) == std::optional<storage::millis>(t + 10'000));
+    CHECK(ok(store, store.jobs_due_for_poll(t + 9'999, 10)).empty());
+    auto due = ok(store, store.jobs_due_for_poll(t + 30'000, 10));
+    REQUIRE(due.size() == 2);
+    CHECK(due[0].id == b.id); // earliest first
+    CHECK(due[1].id == a.id);
+    CHECK(ok(store, store.jobs_due_for_poll(t + 30'000, 1)).size() == 1);
+
+    // Still in queue: counted, planned later.
+    ok(store, store.poll_again(b.id, t + 40'000));
+    ok(store, store.poll_again(b.id, t + 50'000));
+    auto polled = ok(store, store.find(b.id));
+    CHECK(polled.poll_attempts == 2);
+    CHECK(polled.next_poll_at == std::optional<storage::millis>(t + 50'000));
+    // A pending report changes nothing about the plan.
+    polled = ok(store, store.apply(b.id, pending("PROCESSING")));
+    CHECK(polled.upstream_status == "PROCESSING");
+    CHECK(polled.next_poll_at == std::optional<storage::millis>(t + 50'000));
+    CHECK(polled.poll_attempts == 2);
+
+    // schedule_poll moves the plan without counting; nullopt cancels it.
+    ok(store, store.schedule_poll(b.id, t + 1'000));
+    CHECK(ok(store, store.find(b.id)).poll_attempts == 2);
+    CHECK(ok(store, store.next_poll_due()) == std::optional<storage::millis>(t + 1'000));
+    ok(store, store.schedule_poll(b.id, std::nullopt));
+    CHECK(ok(store, store.next_poll_due()) == std::optional<storage::millis>(t + 30'000));
+
+    // Links end the look-ups; so does failure.
+    auto done = ok(store, store.apply(a.id, success({stem_link("vocals")}, "task-a")));
+    CHECK(done.status == job_status::downloading);
+    CHECK_FALSE(done.next_poll_at.has_value());
+    CHECK(done.poll_attempts == 0);
+    ok(store, store.schedule_poll(c.id, t));
+    ok(store, store.mark_failed(c.id, "gave up"));
+    CHECK_FALSE(ok(store, store.find(c.id)).next_poll_at.has_value());
+    CHECK(ok(store, store.jobs_due_for_poll(t + 100'000, 10)).empty());
+    CHECK_FALSE(ok(store, store.next_poll_due()).has_value());
+
+    // Final jobs are never planned again.
+    fails_with(store.schedule_poll(c.id, t), storage::error::invalid_transition);
+    fails_with(store.poll_again(c.id, t), storage::error::invalid_transition);
+    CHECK(store.last_error().find("failed") != std::string::npos);
+    fails_with(store.schedule_poll("jnope", t), storage::error::not_found);
+    fails_with(store.poll_again("jnope", t), storage::error::not_found);
+}
+
+TEST_CASE("job_store: a job without a task_id is never handed out for a look-up") {
+    temp_dir dir;
+    auto store = open_store(dir.db_file());
+    auto job = ok(store, store.create_job(request()));
+    ok(store, store.schedule_poll(job.id, 0));
+    CHECK(ok(store, store.jobs_due_for_poll(storage::now_millis(), 10)).empty());
+    CHECK_FALSE(ok(store, store.next_poll_due()).has_value());
+}
+
+TEST_CASE("job_store: a refused link waits for fresh links from a look-up") {
+    temp_dir dir;
+    auto store = open_store(dir.db_file());
+    auto job = submitted_job(store, "task-1");
+    job = ok(store, store.apply(job.id, success({stem_link("vocals"), stem_link("drums")})));
+    const auto vocals = file_named(job, "vocals").id;
+    const auto t = storage::now_millis();
+
+    ok(store, store.file_started(vocals));
+    job = ok(store, store.file_link_expired(vocals, "HTTP 403: link expired", t));
+    const auto& waiting = file_named(job, "vocals");
+    CHECK(waiting.status == file_status::pending);
+    CHECK(waiting.next_attempt_at == storage::awaiting_fresh_link);
+    CHECK(waiting.error == "HTTP 403: link expired");
+    CHECK(waiting.attempts == 1);
+    CHECK(job.status == job_status::downloading);
+    CHECK(job.next_poll_at == std::optional<storage::millis>(t));
+
+    // Not handed to the downloader however long it waits; the job is
+    // handed to the poller instead.
+    auto runnable = ok(store, store.runnable_files(t + 86'400'000, 10));
+    REQUIRE(runnable.size() == 1);
+    CHECK(runnable[0].name == "drums");
+    auto due = ok(store, store.jobs_due_for_poll(t, 10));
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].id == job.id);
+
+    // A report without that file keeps the look-up planned.
+    job = ok(store, store.apply(job.id, success({stem_link("drums")})));
+    CHECK(job.next_poll_at.has_value());
+
+    // Fresh links: due at once with the new URL, the attempt count kept
+    // (it is the budget), and no more look-ups.
+    job = ok(store, store.apply(
+                        job.id, success({stem_link("vocals", "", "https://cdn.example.com/v2"),
+                                         stem_link("drums")})));
+    const auto& fresh = file_named(job, "vocals");
+    CHECK(fresh.url == "https://cdn.example.com/v2");
+    CHECK(fresh.next_attempt_at <= storage::now_millis());
+    CHECK(fresh.attempts == 1);
+    CHECK_FALSE(job.next_poll_at.has_value());
+    CHECK(ok(store, store.runnable_files(storage::now_millis(), 10)).size() == 2);
+
+    // Only a file being downloaded can have its link refused.
+    fails_with(store.file_link_expired(vocals, "x", t), storage::error::invalid_transition);
+    fails_with(store.file_link_expired(vocals + 100, "x", t), storage::error::not_found);
+}
+
+TEST_CASE("job_store: a refused link keeps an earlier planned look-up") {
+    temp_dir dir;
+    auto store = open_store(dir.db_file());
+    auto job = submitted_job(store, "task-1");
+    job = ok(store, store.apply(job.id, success({stem_link("vocals")})));
+    const auto t = storage::now_millis();
+    ok(store, store.schedule_poll(job.id, t - 5'000));
+    ok(store, store.file_started(job.files[0].id));
+    job = ok(store, store.file_link_expired(job.files[0].id, "HTTP 410", t));
+    CHECK(job.next_poll_at == std::optional<storage::millis>(t - 5'000));
+}
+
+TEST_CASE("job_store: jobs left submitting are found and given up only while submitting") {
+    temp_dir dir;
+    auto store = open_store(dir.db_file());
+    auto old_a = ok(store, store.create_job(request("hash-a")));
+    auto old_b = ok(store, store.create_job(request("hash-b")));
+    auto accepted = submitted_job(store, "task-x");
+    const auto cutoff = storage::now_millis() + 1;
+
+    auto stale = ok(store, store.stale_submitting(cutoff));
+    REQUIRE(stale.size() == 2);
+    CHECK(stale[0].id == old_a.id);
+    CHECK(stale[1].id == old_b.id);
+    CHECK(ok(store, store.stale_submitting(old_a.created_at)).empty());
+
+    // b's webhook arrives (by its token) before the grace period ends.
+    auto delivered = success({stem_link("vocals")}, "task-b");
+    ok(store, store.apply(old_b.id, delivered));
+    fails_with(store.give_up_submitting(old_b.id, "x"), storage::error::invalid_transition);
+    CHECK(ok(store, store.find(old_b.id)).status == job_status::downloading);
+    CHECK(ok(store, store.find("task-b")).id == old_b.id);
+
+    auto failed = ok(store, store.give_up_submitting(old_a.id, "stemd stopped while submitting"));
+    CHECK(failed.status == job_status::failed);
+    CHECK(failed.error == "stemd stopped while submitting");
+    fails_with(store.give_up_submitting(accepted.id, "x"), storage::error::invalid_transition);
+    fails_with(store.give_up_submitting("jnope", "x"), storage::error::not_found);
+    CHECK(ok(store, store.stale_submitting(cutoff)).empty());
+}
+
+TEST_CASE("job_store: retry gives a failed job's files another go") {
+    temp_dir dir;
+    auto store = open_store(dir.db_file());
+    auto job = submitted_job(store, "task-1");
+    job = ok(store, store.apply(job.id, success({stem_link("vocals"), stem_link("drums"),
+                                                 stem_link("bass")})));
+    const auto vocals = file_named(job, "vocals").id;
+    const auto drums = file_named(job, "drums").id;
+    const auto bass = file_named(job, "bass").id;
+    ok(store, store.file_started(bass));
+    ok(store, store.file_done(bass, "/srv/bass.wav", 10, "bb"));
+    ok(store, store.file_started(drums));
+    ok(store, store.file_retry(drums, "reset", storage::now_millis() + 60'000));
+    ok(store, store.file_started(vocals));
+    job = ok(store, store.file_failed(vocals, "writing vocals.wav.part: File too large"));
+    REQUIRE(job.status == job_status::failed);
+
+    const auto t = storage::now_millis();
+    auto retried = ok(store, store.retry("task-1", t)); // found by task_id too
+    CHECK(retried.id == job.id);
+    CHECK(retried.status == job_status::downloading);
+    CHECK(retried.error.empty());
+    for (auto id : {vocals, drums}) {
+        const auto& f = *std::find_if(retried.files.begin(), retried.files.end(),
+                                      [&](const auto& x) { return x.id == id; });
+        CAPTURE(f.name);
+        CHECK(f.status == file_status::pending);
+        CHECK(f.attempts == 0);
+        CHECK(f.error.empty());
+        CHECK(f.next_attempt_at == t);
+    }
+    CHECK(file_named(retried, "bass").status == file_status::done);
+    CHECK(file_named(retried, "bass").sha256 == "bb");
+    CHECK(ok(store, store.runnable_files(t, 10)).size() == 2);
+
+    // Only a failed job can be retried.
+    fails_with(store.retry(job.id, t), storage::error::invalid_transition);
+    CHECK(store.last_error().find("not failed") != std::string::npos);
+    fails_with(store.retry("jnope", t), storage::error::not_found);
+}
+
+TEST_CASE("job_store: retry of a failed job without files asks MusicGPT again") {
+    temp_dir dir;
+    auto store = open_store(dir.db_file());
+    auto job = submitted_job(store, "task-1");
+    ok(store, store.apply(job.id, failure("Simulated extraction failure")));
+    const auto t = storage::now_millis();
+    auto retried = ok(store, store.retry(job.id, t));
+    CHECK(retried.status == job_status::submitted);
+    CHECK(retried.error.empty());
+    CHECK(retried.next_poll_at == std::optional<storage::millis>(t));
+    CHECK(ok(store, store.jobs_due_for_poll(t, 10)).size() == 1);
+
+    // A job MusicGPT never accepted has nothing to retry.
+    auto refused = ok(store, store.create_job(request()));
+    ok(store, store.mark_failed(refused.id, "HTTP 402"));
+    fails_with(store.retry(refused.id, t), storage::error::invalid_transition);
+    CHECK(store.last_error().find("submit the audio again") != std::string::npos);
+    CHECK(ok(store, store.find(refused.id)).status == job_status::failed);
+}
+
+TEST_CASE("job_store: webhook delivery ids are remembered for a week") {
+    temp_dir dir;
+    const auto day = 24LL * 3600 * 1000;
+    const auto t = storage::now_millis();
+    {
+        auto store = open_store(dir.db_file());
+        CHECK_FALSE(ok(store, store.seen_delivery("msg_1")));
+        CHECK(ok(store, store.remember_delivery("msg_1", t)));
+        CHECK(ok(store, store.seen_delivery("msg_1")));
+        CHECK_FALSE(ok(store, store.remember_delivery("msg_1", t + 1000)));
+        CHECK(ok(store, store.remember_delivery("msg_2", t + 1000)));
+    }
+    auto store = open_store(dir.db_file());
+    // Survives a restart.
+    CHECK_FALSE(ok(store, store.remember_delivery("msg_1", t + day)));
+    // A new delivery eight days later forgets ids older than a week.
+    CHECK(ok(store, store.remember_delivery("msg_3", t + 8 * day)));
+    CHECK(ok(store, store.remember_delivery("msg_1", t + 8 * day)));
+    CHECK_FALSE(ok(store, store.remember_delivery("msg_3", t + 8 * day)));
 }

@@ -508,7 +508,8 @@ http_answer failed(int port, const std::string& why) {
 } // namespace
 
 http_answer http_request(int port, const std::string& method, const std::string& target,
-                         const std::string& body, const std::string& content_type) {
+                         const std::string& body, const std::string& content_type,
+                         const std::string& extra_headers) {
     fd_guard sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (sock.get() < 0)
         return failed(port, std::string("socket: ") + std::strerror(errno));
@@ -528,6 +529,7 @@ http_answer http_request(int port, const std::string& method, const std::string&
                           "\r\nConnection: close\r\n";
     if (!content_type.empty())
         request += "Content-Type: " + content_type + "\r\n";
+    request += extra_headers;
     request += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     if (!send_all(sock.get(), request))
         return failed(port, std::string("send: ") + std::strerror(errno));
@@ -558,6 +560,93 @@ http_answer http_request(int port, const std::string& method, const std::string&
         case parse_state::incomplete:
             break;
         }
+    }
+}
+
+// ---------------------------------------------------------------- raw_connection
+
+raw_connection::raw_connection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0)
+        throw_errno("raw_connection: socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const int saved = errno;
+        ::close(fd_);
+        errno = saved;
+        throw_errno("raw_connection: connect to 127.0.0.1:" + std::to_string(port));
+    }
+}
+
+raw_connection::~raw_connection() {
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+bool raw_connection::send(const std::string& bytes) { return send_all(fd_, bytes); }
+
+namespace {
+
+// Waits for the socket to become readable until `deadline`; false on timeout.
+bool readable_before(int fd, steady_clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+        pollfd p{fd, POLLIN, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::max<milliseconds::rep>(left.count(), 0)));
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n > 0;
+    }
+}
+
+} // namespace
+
+http_answer raw_connection::read_response(milliseconds timeout) {
+    const auto deadline = steady_clock::now() + timeout;
+    http_answer answer;
+    std::string raw;
+    char buf[16384];
+    for (;;) {
+        if (!readable_before(fd_, deadline)) {
+            answer.status = 0;
+            answer.body = "no complete response in time (" + std::to_string(raw.size()) +
+                          " bytes received)";
+            return answer;
+        }
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        bool at_eof = n <= 0;
+        if (n > 0)
+            raw.append(buf, static_cast<std::size_t>(n));
+        switch (parse_response(raw, at_eof, false, answer)) {
+        case parse_state::complete:
+            return answer;
+        case parse_state::malformed:
+            answer.status = 0;
+            answer.body = raw.empty() ? "connection closed without a response"
+                                      : "malformed or truncated response";
+            return answer;
+        case parse_state::incomplete:
+            break;
+        }
+    }
+}
+
+bool raw_connection::closed_within(milliseconds timeout) {
+    const auto deadline = steady_clock::now() + timeout;
+    char buf[4096];
+    for (;;) {
+        if (!readable_before(fd_, deadline))
+            return false;
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return true;
     }
 }
 
