@@ -120,7 +120,9 @@ void stack::write_config() {
         "concurrency = 4\n"
         "max_attempts = " + std::to_string(options_.max_attempts) + "\n"
         "ca_file = " + q(ca_.ca_cert) + "\n"
-        "allow_private_addresses = true\n" + options_.extra_config;
+        "allow_private_addresses = " +
+        std::string(options_.allow_private_addresses ? "true" : "false") + "\n" +
+        options_.extra_config;
     ws_.write("stemd.toml", text);
     std::filesystem::permissions(config_file(), std::filesystem::perms(0600));
 }

@@ -24,6 +24,9 @@ struct stack_options {
     int webhook_delay_ms = 100;
     int max_attempts = 5;
     std::string extra_config; // appended to [download]
+    // The simulator is on 127.0.0.1, so downloads need this; tests of the
+    // address guard turn it off.
+    bool allow_private_addresses = true;
     // The simulator presents a self-signed certificate: [musicgpt] ca_file
     // names that certificate itself (its own trust anchor) while [download]
     // ca_file stays the test CA, so API calls work and downloads meet a
