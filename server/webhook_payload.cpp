@@ -6,9 +6,13 @@
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
+#include <map>
+#include <set>
+#include <tuple>
 #include <utility>
 
 namespace stemd::server {
@@ -160,45 +164,36 @@ std::string first_message(const json::object& o) {
 
 // Builds the list of files while keeping (subdir, name) unique: a second
 // link under a taken name gets "-2", "-3", ..., unless it is the very same
-// link again, which is dropped.
+// link again (same subdir, name before the suffix, and URL), which is dropped.
+// Lookups go through sets and each name remembers its last suffix: one body
+// may hold tens of thousands of keys that sanitize alike, and scanning the
+// list for every candidate name made that cubic (minutes of CPU per body).
 class link_list {
 public:
     void add(std::string_view raw_name, std::string_view subdir, std::string_view url) {
         const auto base = safe_name(raw_name);
-        auto name = base;
-        for (int n = 2;; ++n) {
-            const auto* holder = find(subdir, name);
-            if (holder == nullptr) {
-                break;
-            }
-            if (holder->url == url) {
-                return;
-            }
-            name = with_suffix(base, n);
+        if (!seen_.emplace(std::string(subdir), base, std::string(url)).second) {
+            return;
         }
+        auto name = base;
+        if (taken_.contains({std::string(subdir), name})) {
+            int& n = last_suffix_[{std::string(subdir), base}];
+            do {
+                n = std::max(n, 1) + 1;
+                name = with_suffix(base, n);
+            } while (taken_.contains({std::string(subdir), name}));
+        }
+        taken_.emplace(std::string(subdir), name);
+        urls_.emplace(url);
         links_.push_back({std::move(name), std::string(subdir), std::string(url)});
     }
 
-    bool has_url(std::string_view url) const {
-        for (const auto& link : links_) {
-            if (link.url == url) {
-                return true;
-            }
-        }
-        return false;
-    }
+    bool has_url(std::string_view url) const { return urls_.find(url) != urls_.end(); }
 
     std::vector<stem_link> take() && { return std::move(links_); }
 
 private:
-    const stem_link* find(std::string_view subdir, std::string_view name) const {
-        for (const auto& link : links_) {
-            if (link.subdir == subdir && link.name == name) {
-                return &link;
-            }
-        }
-        return nullptr;
-    }
+    using key = std::pair<std::string, std::string>; // subdir, name
 
     static std::string with_suffix(const std::string& base, int n) {
         const auto suffix = "-" + std::to_string(n);
@@ -207,6 +202,10 @@ private:
     }
 
     std::vector<stem_link> links_;
+    std::set<key> taken_;
+    std::map<key, int> last_suffix_; // subdir, base -> last "-N" given
+    std::set<std::tuple<std::string, std::string, std::string>> seen_; // subdir, base, url
+    std::set<std::string, std::less<>> urls_;
 };
 
 // The object behind a stem map: either the value itself or the JSON text
