@@ -7,7 +7,10 @@
 // The store holds one submitted job whose webhook token is known, and a
 // shared secret is set, so inputs that start from the seed corpus reach the
 // payload parser, the token check and the store's transitions rather than
-// stopping at "unknown webhook token".
+// stopping at "unknown webhook token". A request carrying webhook-signature
+// goes to a listener that requires Standard Webhooks signatures; the value
+// "resign" makes the harness sign it validly with the current time (a fixed
+// signature would expire), so the replay guard is reached too.
 
 #include "server/webhook_handler.hpp"
 
@@ -19,6 +22,8 @@
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -28,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -50,6 +56,34 @@ constexpr int max_requests = 16;
 constexpr std::string_view job_token =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 constexpr std::string_view shared_secret = "fuzz-shared-secret-0123456789";
+constexpr std::string_view signing_key = "fuzz-signing-key-0123456789abcdef";
+
+std::string base64(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+// What a relay holding signing_key would send for this request, now.
+void sign(stemd::server::request& req) {
+    const std::string timestamp = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    const std::string signed_text =
+        std::string(req["webhook-id"]) + "." + timestamp + "." + req.body();
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_size = 0;
+    FUZZ_CHECK(HMAC(EVP_sha256(), signing_key.data(), static_cast<int>(signing_key.size()),
+                    reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(),
+                    mac, &mac_size) != nullptr);
+    req.set("webhook-timestamp", timestamp);
+    req.set("webhook-signature",
+            "v1," + base64(std::string_view(reinterpret_cast<const char*>(mac), mac_size)));
+}
 
 // A SyncReadStream over the input: what the socket would deliver.
 class memory_stream {
@@ -91,6 +125,7 @@ struct world {
     std::unique_ptr<stemd::storage::job_store> store;
     std::unique_ptr<stemd::server::job_service> service;
     std::unique_ptr<stemd::server::webhook_context> hook;
+    std::unique_ptr<stemd::server::webhook_context> signed_hook;
 
     world() {
         // Every accepted delivery is a committed SQLite transaction; on tmpfs
@@ -115,16 +150,19 @@ struct world {
         service = std::make_unique<stemd::server::job_service>(io.get_executor(), *store, options,
                                                                *api_tls, *download_tls);
         hook = std::make_unique<stemd::server::webhook_context>(
-            stemd::server::webhook_context{*service, std::string(shared_secret)});
+            stemd::server::webhook_context{*service, std::string(shared_secret), std::nullopt});
+        signed_hook = std::make_unique<stemd::server::webhook_context>(
+            stemd::server::webhook_context{*service, std::string(shared_secret),
+                                           stemd::server::signature_verifier(
+                                               "whsec_" + base64(signing_key))});
     }
 };
 
 world& the_world() {
     static world* w = [] {
         auto* made = new world;
-        const fs::path dir = made->dir;
         // The database is scratch; leave nothing behind on a normal exit.
-        static const fs::path to_remove = dir;
+        static const fs::path to_remove = made->dir;
         std::atexit([] {
             std::error_code ec;
             fs::remove_all(to_remove, ec);
@@ -173,7 +211,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
         // An exception here would reach http_server's catch-all and become a
         // 500; the handler promises results instead, so it is a finding.
-        stemd::server::response res = stemd::server::handle_webhook(*w.hook, req);
+        auto* hook = w.hook.get();
+        if (const auto given = req["webhook-signature"]; !given.empty()) {
+            hook = w.signed_hook.get();
+            if (given == "resign")
+                sign(req);
+        }
+        stemd::server::response res = stemd::server::handle_webhook(*hook, req);
         FUZZ_CHECK(is_expected_status(res.result_int()));
         FUZZ_CHECK(res.has_content_length() || res.body().empty());
         FUZZ_CHECK(!res.body().empty());
