@@ -19,10 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string str(const json::value& v, std::string_view key) {
-    return std::string(v.at(key).as_string());
-}
-
 } // namespace
 
 TEST_CASE("a v2 job goes from submission to stems on disk over TLS") {

@@ -26,10 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string str(const json::value& v, std::string_view key) {
-    return std::string(v.at(key).as_string());
-}
-
 std::uint64_t num(const json::value& v, std::string_view key) {
     return v.at(key).to_number<std::uint64_t>();
 }

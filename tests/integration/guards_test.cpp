@@ -13,10 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string str(const json::value& v, std::string_view key) {
-    return std::string(v.at(key).as_string());
-}
-
 const json::value& only_file(const json::value& job) {
     const auto& files = job.at("files").as_array();
     REQUIRE(files.size() == 1);

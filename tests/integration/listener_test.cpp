@@ -33,10 +33,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-std::string str(const json::value& v, std::string_view key) {
-    return std::string(v.at(key).as_string());
-}
-
 // ------------------------------------------------------------------ TLS
 
 // Runs one coroutine to completion on `ctx` (which may be reused).

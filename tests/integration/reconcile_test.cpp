@@ -21,10 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string str(const json::value& v, std::string_view key) {
-    return std::string(v.at(key).as_string());
-}
-
 std::uint64_t stat_of(stack& s, std::string_view name) {
     auto [status, stats] = s.simulator_get("/sim/stats");
     REQUIRE(status == 200);

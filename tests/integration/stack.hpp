@@ -108,6 +108,11 @@ private:
     int serve_starts_ = 0;
 };
 
+// The string at `key` of a JSON object (throws when absent or not a string).
+inline std::string str(const boost::json::value& v, std::string_view key) {
+    return std::string(v.at(key).as_string());
+}
+
 // Files under a directory (recursive), relative paths, sorted.
 std::vector<std::string> files_under(const std::filesystem::path& dir);
 
