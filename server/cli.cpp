@@ -670,7 +670,8 @@ outcome<int> wait_for_job(const api_client& api, const std::string& key,
                           std::optional<std::chrono::milliseconds> timeout, bool as_json) {
     constexpr auto poll_interval = 500ms;
     using clock = std::chrono::steady_clock;
-    const auto deadline = timeout ? std::optional(clock::now() + *timeout) : std::nullopt;
+    // No timeout waits until the end of (steady) time.
+    const auto deadline = timeout ? clock::now() + *timeout : clock::time_point::max();
     std::string last_progress;
     for (;;) {
         auto a = fetch_job(api, key);
@@ -691,15 +692,14 @@ outcome<int> wait_for_job(const api_client& api, const std::string& key,
         if (!as_json)
             note_progress(key, *job, last_progress);
         const auto now = clock::now();
-        if (deadline && now >= *deadline) {
+        if (now >= deadline) {
             show_job(*a, *job, as_json);
             return runtime_failure("job " + printable(key, 100) + " is still " + status +
                                    " after " + seconds_text(*timeout) + " s; run `stemd wait " +
                                    printable(key, 100) + "` to keep waiting");
         }
-        auto pause = std::chrono::duration_cast<clock::duration>(poll_interval);
-        if (deadline)
-            pause = std::min(pause, *deadline - now);
+        const auto pause = std::min<clock::duration>(
+            std::chrono::duration_cast<clock::duration>(poll_interval), deadline - now);
         std::this_thread::sleep_for(pause);
     }
 }

@@ -22,6 +22,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -196,9 +198,36 @@ net::awaitable<bool> send(Stream& stream, beast::tcp_stream& tcp, reply& r,
     }
 }
 
+// After a refusal the peer may still be sending the request it started
+// (a 1 GiB upload refused from its Content-Length). Closing with unread bytes
+// makes the kernel send a reset, and a reset can destroy the refusal before
+// the peer reads it. So stop sending and discard what arrives until the peer
+// closes, for a bounded time. A stopping server does not wait on it: stop()
+// cancels it like an idle wait, and none starts once stop() has run.
+net::awaitable<void> linger(const state_ptr& st, beast::tcp_stream& tcp,
+                            http_server::state::conn& entry) {
+    entry.idle = true;
+    error_code ec;
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (st->stopping)
+        co_return;
+    tcp.expires_after(
+        std::min<std::chrono::milliseconds>(st->limits.request_timeout, std::chrono::seconds(5)));
+    std::array<char, 16 * 1024> sink;
+    for (;;) {
+        auto [rec, n] = co_await tcp.async_read_some(net::buffer(sink), use_tuple);
+        if (rec)
+            co_return;
+    }
+}
+
+// How a connection's request loop ended: `refused` leaves the peer possibly
+// mid-request, so the caller lingers instead of closing in the usual way.
+enum class ending { done, refused };
+
 template <class Stream>
-net::awaitable<void> serve_requests(state_ptr st, Stream& stream, beast::tcp_stream& tcp,
-                                    http_server::state::conn& entry, const peer_info& peer) {
+net::awaitable<ending> serve_requests(state_ptr st, Stream& stream, beast::tcp_stream& tcp,
+                                      http_server::state::conn& entry, const peer_info& peer) {
     beast::flat_buffer buffer;
     bool first = true;
     for (;;) {
@@ -207,9 +236,9 @@ net::awaitable<void> serve_requests(state_ptr st, Stream& stream, beast::tcp_str
         // request_timeout, which is what drops slow senders.
         entry.idle = true;
         if (!first && buffer.size() == 0 && !co_await wait_readable(tcp, st->limits.idle_timeout))
-            co_return;
+            co_return ending::done;
         if (st->stopping)
-            co_return;
+            co_return ending::done;
         first = false;
 
         http::request_parser<http::string_body> parser;
@@ -221,13 +250,13 @@ net::awaitable<void> serve_requests(state_ptr st, Stream& stream, beast::tcp_str
         if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
             ec == beast::error::timeout || ec == net::error::eof ||
             ec == net::error::connection_reset)
-            co_return;
+            co_return ending::done;
         if (ec) {
             auto [status, reason] = refusal(ec);
             reply r = error_reply(status, reason);
             r.message.keep_alive(false);
             co_await send(stream, tcp, r, st->limits);
-            co_return;
+            co_return ending::refused;
         }
 
         request req = parser.release();
@@ -242,7 +271,7 @@ net::awaitable<void> serve_requests(state_ptr st, Stream& stream, beast::tcp_str
         r.message.version(req.version());
         r.message.keep_alive(req.keep_alive() && !st->stopping);
         if (!co_await send(stream, tcp, r, st->limits) || !r.message.keep_alive())
-            co_return;
+            co_return ending::done;
     }
 }
 
@@ -264,15 +293,24 @@ net::awaitable<void> session(state_ptr st, tcp::socket socket) {
     } guard{st, it};
 
     if (!tls) {
-        co_await serve_requests(st, tcp, tcp, *it, peer);
-        tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+        auto how = co_await serve_requests(st, tcp, tcp, *it, peer);
+        if (how == ending::refused)
+            co_await linger(st, tcp, *it);
+        else
+            tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
         co_return;
     }
     beast::ssl_stream<beast::tcp_stream&> stream(tcp, *tls);
     tcp.expires_after(st->limits.request_timeout);
     if (auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple); hec)
         co_return;
-    co_await serve_requests(st, stream, tcp, *it, peer);
+    auto how = co_await serve_requests(st, stream, tcp, *it, peer);
+    if (how == ending::refused) {
+        // No close_notify: the refusal carries its length and asks to close,
+        // and a TLS shutdown would wait on a peer that is still uploading.
+        co_await linger(st, tcp, *it);
+        co_return;
+    }
     tcp.expires_after(std::chrono::seconds(2));
     co_await stream.async_shutdown(use_tuple);
 }

@@ -185,6 +185,11 @@ TEST_CASE("webhook deliveries: repeated, bad token, malformed, oversized, mismat
     auto outside = s.job("outside-1");
     CHECK(str(outside, "status") == "submitted");
     CHECK(str(outside, "upstream_status") == "IN_QUEUE");
+    // `stemd wait` on a job still in progress gives up at its --timeout.
+    auto waited = s.cli({"wait", "outside-1", "--timeout", "0.3"});
+    CHECK(waited.exit_code == 1);
+    CHECK_MESSAGE(waited.err.find("is still submitted after 0.3 s") != std::string::npos,
+                  waited.err);
 
     // After all that, the daemon still serves and the job is intact.
     CHECK(str(s.job(str(job, "id")), "status") == "completed");

@@ -387,6 +387,46 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
     CHECK(s.serve().running());
 }
 
+// The refusal is decided from the header while the client is still
+// uploading far more than the socket buffers hold. Closing at once would
+// make the kernel answer the unread bytes with a reset, which destroys the
+// 413 before the client reads it; the listener must drain instead.
+TEST_CASE("a refused upload is answered while the client is still sending it") {
+    const std::string huge(24 * 1024 * 1024, 'a');
+    SUBCASE("plain HTTP, both listeners") {
+        stack s("listener-linger");
+        s.start_serve();
+        for (int port : {s.webhook_port(), s.api_port()}) {
+            CAPTURE(port);
+            const std::string target = port == s.api_port() ? "/v1/jobs" : "/webhook/x";
+            auto a = http_request(port, "POST", target, huge);
+            CHECK_MESSAGE(a.status == 413, a.body);
+            CHECK(a.body.find("too large") != std::string::npos);
+        }
+        CHECK(s.serve().running());
+    }
+    SUBCASE("HTTPS on the webhook listener") {
+        stack s("listener-linger-tls", {.webhook_tls = true});
+        s.start_serve();
+        net::io_context ctx;
+        auto trust = client::make_tls_client_context(s.ca().ca_cert.string());
+        std::optional<client::connection> c;
+        REQUIRE(run_on(ctx, open_into(c, https_url(s.webhook_port()), *trust)));
+        auto post = [&]() -> net::awaitable<int> {
+            http::request<http::string_body> req{http::verb::post, "/webhook/x", 11};
+            req.set(http::field::host, "127.0.0.1");
+            req.body() = huge;
+            req.prepare_payload();
+            if (!co_await c->write(req))
+                co_return 0;
+            auto res = co_await c->read(64 * 1024);
+            co_return res ? static_cast<int>(res->result_int()) : 0;
+        };
+        CHECK(run_on(ctx, post()) == 413);
+        CHECK(s.serve().running());
+    }
+}
+
 TEST_CASE("slow senders and idle keep-alive connections are dropped on time") {
     stack s("listener-timeouts", {.limits_config = "request_timeout = 1\nidle_timeout = 1\n"});
     s.start_serve();

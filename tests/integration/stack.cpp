@@ -71,8 +71,7 @@ void check_files(const stack& s, const json::value& job, std::uint64_t stem_byte
 }
 
 stack::stack(const std::string& label, stack_options options)
-    : options_(std::move(options)), ws_(label), ca_(make_test_ca(ws_ / "tls")),
-      sim_port_(free_port()), webhook_port_(free_port()), api_port_(free_port()) {
+    : options_(std::move(options)), ws_(label), ca_(make_test_ca(ws_ / "tls")) {
     if (options_.untrusted_files)
         untrusted_ = make_untrusted_cert(ws_ / "tls");
     write_config();
@@ -98,20 +97,20 @@ void stack::write_config() {
         webhook_extra += "signing_secret = \"" + options_.signing_secret + "\"\n";
     std::string text =
         "[musicgpt]\n"
-        "base_url = \"https://127.0.0.1:" + std::to_string(sim_port_) + "/api/public\"\n"
+        "base_url = \"https://127.0.0.1:" + std::to_string(sim_port()) + "/api/public\"\n"
         "api_version = \"" + options_.api_version + "\"\n"
         "api_key = \"integration-test-key\"\n"
         "ca_file = " + q(sim_trust()) + "\n"
         "[webhook]\n"
-        "listen = \"127.0.0.1:" + std::to_string(webhook_port_) + "\"\n"
+        "listen = \"127.0.0.1:" + std::to_string(webhook_port()) + "\"\n"
         "public_url = \"" +
         (options_.poll_only ? std::string()
                             : std::string(options_.webhook_tls ? "https" : "http") +
-                                  "://127.0.0.1:" + std::to_string(webhook_port_)) +
+                                  "://127.0.0.1:" + std::to_string(webhook_port())) +
         "\"\n"
         "secret = \"" + secret_ + "\"\n" + webhook_extra +
         "[api]\n"
-        "listen = \"127.0.0.1:" + std::to_string(api_port_) + "\"\n"
+        "listen = \"127.0.0.1:" + std::to_string(api_port()) + "\"\n"
         "[storage]\n"
         "database = " + q(ws_ / "var" / "stemd.db") + "\n"
         "output_dir = " + q(output_dir()) + "\n"
@@ -146,7 +145,7 @@ void stack::start_simulator() {
     };
     sim_ = std::make_unique<child_process>(
         with_extra(std::vector<std::string>{
-            STEMD_BINARY, "simulate", "--listen", "127.0.0.1:" + std::to_string(sim_port_),
+            STEMD_BINARY, "simulate", "--listen", "127.0.0.1:" + std::to_string(sim_port()),
             "--tls-cert", sim_identity().server_cert.string(), "--tls-key",
             sim_identity().server_key.string(),
             "--api-key", "integration-test-key", "--webhook-ca", ca_.ca_cert.string(),
@@ -166,7 +165,9 @@ void stack::start_serve() {
         std::vector<std::string>{STEMD_BINARY, "serve", "--config", config_file().string()},
         ws_ / ("serve-" + std::to_string(serve_starts_) + ".log"));
     bool up = wait_until(
-        [&] { return http_request(api_port_, "GET", "/healthz").status == 200 || !serve_->running(); },
+        [&] {
+            return http_request(api_port(), "GET", "/healthz").status == 200 || !serve_->running();
+        },
         20s);
     REQUIRE_MESSAGE(up, logs());
     REQUIRE_MESSAGE(serve_->running(), logs());
@@ -178,12 +179,12 @@ void stack::kill_serve() {
 }
 
 std::pair<int, json::value> stack::submit(const std::string& body) {
-    auto a = http_request(api_port_, "POST", "/v1/jobs", body);
+    auto a = http_request(api_port(), "POST", "/v1/jobs", body);
     return {a.status, parse_or_null(a.body)};
 }
 
 json::value stack::job(const std::string& key) {
-    auto a = http_request(api_port_, "GET", "/v1/jobs/" + key);
+    auto a = http_request(api_port(), "GET", "/v1/jobs/" + key);
     REQUIRE_MESSAGE(a.status == 200, "GET /v1/jobs/" << key << " -> " << a.status << " " << a.body);
     return parse_or_null(a.body);
 }
@@ -208,7 +209,7 @@ json::value stack::wait_for(const std::string& key, const std::string& status,
 std::pair<int, json::value> stack::simulator_get(const std::string& target) {
     net::io_context ctx;
     auto tls = client::make_tls_client_context(sim_trust().string());
-    auto url = client::parse_http_url("https://127.0.0.1:" + std::to_string(sim_port_) + target);
+    auto url = client::parse_http_url("https://127.0.0.1:" + std::to_string(sim_port()) + target);
     http::request<http::string_body> req{http::verb::get, url->target, 11};
     std::pair<int, json::value> out{0, nullptr};
     client::connect_options opts;

@@ -60,16 +60,16 @@ public:
 
     const workspace& ws() const { return ws_; }
     const test_ca& ca() const { return ca_; }
-    int api_port() const { return api_port_; }
-    int webhook_port() const { return webhook_port_; }
-    int sim_port() const { return sim_port_; }
+    int api_port() const { return api_port_.number(); }
+    int webhook_port() const { return webhook_port_.number(); }
+    int sim_port() const { return sim_port_.number(); }
     const std::string& secret() const { return secret_; }
     std::filesystem::path config_file() const { return ws_ / "stemd.toml"; }
     std::filesystem::path webhook_cert() const { return ws_ / "webhook-tls" / "cert.pem"; }
     std::filesystem::path webhook_key() const { return ws_ / "webhook-tls" / "key.pem"; }
     std::filesystem::path output_dir() const { return ws_ / "var" / "stems"; }
     std::filesystem::path database() const { return ws_ / "var" / "stemd.db"; }
-    std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
+    std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port()); }
 
     // POST /v1/jobs; the parsed answer and its status.
     std::pair<int, boost::json::value> submit(const std::string& body);
@@ -101,7 +101,7 @@ private:
     workspace ws_;
     test_ca ca_;
     test_ca untrusted_; // made only for untrusted_files
-    int sim_port_, webhook_port_, api_port_;
+    reserved_port sim_port_, webhook_port_, api_port_;
     std::string secret_ = "integration-test-shared-secret";
     std::unique_ptr<child_process> sim_;
     std::unique_ptr<child_process> serve_;

@@ -9,9 +9,11 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +46,7 @@ public:
     fd_guard& operator=(const fd_guard&) = delete;
 
     int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
     void reset(int fd = -1) {
         if (fd_ >= 0)
             ::close(fd_);
@@ -319,20 +323,68 @@ bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds ti
     }
 }
 
-int free_port() {
+namespace {
+
+// Ports a test may reserve: the 10,000 below the ephemeral range, or those
+// above it when the range starts too low to leave room.
+std::pair<int, int> reservable_ports() {
+    int low = 32768, high = 60999;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+    if (low - 10000 >= 1024)
+        return {low - 10000, low - 1};
+    return {high + 1, 65535};
+}
+
+bool binds_on_loopback(int port) {
     fd_guard sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (sock.get() < 0)
-        throw_errno("free_port: socket");
+        throw_errno("reserved_port: socket");
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        throw_errno("free_port: bind 127.0.0.1:0");
-    socklen_t len = sizeof addr;
-    if (::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-        throw_errno("free_port: getsockname");
-    return ntohs(addr.sin_port);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    return ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+} // namespace
+
+reserved_port::reserved_port() {
+    const auto lock_path = std::filesystem::temp_directory_path() / "stemd-test-ports.lock";
+    // Shared by every user's test runs; the lock is what matters, not the mode.
+    fd_guard fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
+    if (fd.get() < 0)
+        throw_errno("reserved_port: open " + lock_path.string());
+    ::fchmod(fd.get(), 0666);
+
+    const auto [first, last] = reservable_ports();
+    const int count = last - first + 1;
+    std::random_device seed;
+    const int start = static_cast<int>(seed() % static_cast<unsigned>(count));
+    for (int i = 0; i < count; ++i) {
+        const int port = first + (start + i) % count;
+        struct flock lock {};
+        lock.l_type = F_WRLCK;
+        lock.l_whence = SEEK_SET;
+        lock.l_start = port;
+        lock.l_len = 1;
+        if (::fcntl(fd.get(), F_OFD_SETLK, &lock) != 0)
+            continue; // another test process holds it
+        if (!binds_on_loopback(port)) {
+            lock.l_type = F_UNLCK;
+            ::fcntl(fd.get(), F_OFD_SETLK, &lock);
+            continue; // something outside the tests listens there
+        }
+        number_ = port;
+        lock_fd_ = fd.release();
+        return;
+    }
+    throw std::runtime_error("reserved_port: no free port on 127.0.0.1 in " +
+                             std::to_string(first) + "-" + std::to_string(last));
+}
+
+reserved_port::~reserved_port() {
+    if (lock_fd_ >= 0)
+        ::close(lock_fd_); // releases the lock
 }
 
 std::string read_file(const std::filesystem::path& p) {
