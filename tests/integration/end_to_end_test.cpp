@@ -219,19 +219,7 @@ TEST_CASE("a restart in the middle of a download resumes and ends with the right
     const std::string id = str(created, "id");
 
     // Wait until a partial file with some bytes exists, then crash.
-    std::filesystem::path part;
-    bool partial = wait_until(
-        [&] {
-            for (const auto& name : files_under(s.output_dir()))
-                if (name.ends_with(".part")) {
-                    part = s.output_dir() / name;
-                    std::error_code ec;
-                    return std::filesystem::file_size(part, ec) > 256 * 1024;
-                }
-            return false;
-        },
-        30s);
-    REQUIRE_MESSAGE(partial, s.logs());
+    const auto part = s.wait_for_partial(256 * 1024, 30s);
     s.kill_serve();
     const auto kept = std::filesystem::file_size(part);
     CHECK(kept < size);

@@ -305,19 +305,7 @@ TEST_CASE("SIGTERM drains: answers the request in flight, refuses new ones, keep
     REQUIRE(status == 201);
     const std::string id = str(created, "id");
 
-    std::filesystem::path part;
-    REQUIRE_MESSAGE(wait_until(
-                        [&] {
-                            for (const auto& name : files_under(s.output_dir()))
-                                if (name.ends_with(".part")) {
-                                    part = s.output_dir() / name;
-                                    std::error_code ec;
-                                    return std::filesystem::file_size(part, ec) > 256 * 1024;
-                                }
-                            return false;
-                        },
-                        30s),
-                    s.logs());
+    const auto part = s.wait_for_partial(256 * 1024, 30s);
 
     // A submission the simulator answers only after 1.5 s (and fails, so it
     // leaves no downloads of its own): in flight when SIGTERM arrives.

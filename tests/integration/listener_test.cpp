@@ -7,6 +7,7 @@
 
 #include "client/connection.hpp"
 #include "client/url.hpp"
+#include "support/reference_signature.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,9 +15,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <doctest/doctest.h>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <sys/stat.h>
 
@@ -97,27 +95,6 @@ void replace_file(const std::filesystem::path& from, const std::filesystem::path
 
 // ------------------------------------------------------------ signatures
 
-// Computed with OpenSSL directly, not with stemd's verifier.
-std::string base64(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()),
-                            static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-std::string sign(std::string_view key, const std::string& id, const std::string& timestamp,
-                 const std::string& body) {
-    const std::string content = id + "." + timestamp + "." + body;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    REQUIRE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                 reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac,
-                 &size) != nullptr);
-    return "v1," + base64(std::string_view(reinterpret_cast<char*>(mac), size));
-}
-
 std::string unix_seconds(std::chrono::seconds offset = 0s) {
     auto now = std::chrono::system_clock::now() + offset;
     return std::to_string(
@@ -131,7 +108,7 @@ std::string signature_headers(const std::string& id, const std::string& timestam
 }
 
 const std::string signing_key = "listener-test signing key, 32 b";
-const std::string signing_secret = "whsec_" + base64(signing_key);
+const std::string signing_secret = "whsec_" + openssl_base64(signing_key);
 
 // ---------------------------------------------------------------- limits
 
@@ -286,11 +263,11 @@ TEST_CASE("signed deliveries: only valid, fresh, first-time signatures are appli
     };
 
     const std::string now = unix_seconds();
-    const std::string good = sign(signing_key, msg, now, body);
+    const std::string good = openssl_sign(signing_key, msg, now, body);
     expect_refused(post(""), "missing webhook-id header");
     expect_refused(post("webhook-id: " + msg + "\r\nwebhook-timestamp: " + now + "\r\n"),
                    "missing webhook-signature header");
-    expect_refused(post(signature_headers(msg, now, sign("another key", msg, now, body))),
+    expect_refused(post(signature_headers(msg, now, openssl_sign("another key", msg, now, body))),
                    "no valid signature");
     expect_refused(post(signature_headers(msg, now, good), body + " "), "no valid signature");
     std::string tampered = body;
@@ -298,7 +275,7 @@ TEST_CASE("signed deliveries: only valid, fresh, first-time signatures are appli
     expect_refused(post(signature_headers(msg, now, good), tampered), "no valid signature");
     for (auto skew : {-400s, 400s}) {
         const std::string ts = unix_seconds(skew);
-        expect_refused(post(signature_headers(msg, ts, sign(signing_key, msg, ts, body))),
+        expect_refused(post(signature_headers(msg, ts, openssl_sign(signing_key, msg, ts, body))),
                        "5 minute");
     }
     // The signature is checked before the body is parsed, the token before both.
@@ -310,7 +287,7 @@ TEST_CASE("signed deliveries: only valid, fresh, first-time signatures are appli
 
     // Several signatures (a relay rotating keys): one valid is enough. The
     // refusals above did not use up the id.
-    const std::string rotated = sign("the relay's old key", msg, now, body) + " " + good;
+    const std::string rotated = openssl_sign("the relay's old key", msg, now, body) + " " + good;
     auto accepted = post(signature_headers(msg, now, rotated));
     REQUIRE_MESSAGE(accepted.status == 200, accepted.body << s.logs());
     CHECK(json::parse(accepted.body) == json::parse(R"({"ok":true})"));
@@ -325,7 +302,7 @@ TEST_CASE("signed deliveries: only valid, fresh, first-time signatures are appli
     const std::string later = unix_seconds(2s);
     for (const auto& headers :
          {signature_headers(msg, now, rotated),
-          signature_headers(msg, later, sign(signing_key, msg, later, body))}) {
+          signature_headers(msg, later, openssl_sign(signing_key, msg, later, body))}) {
         auto replay = post(headers);
         CHECK(replay.status == 200);
         CHECK_MESSAGE(json::parse(replay.body) == json::parse(R"({"ok":true,"duplicate":true})"),

@@ -189,6 +189,24 @@ json::value stack::job(const std::string& key) {
     return parse_or_null(a.body);
 }
 
+std::filesystem::path stack::wait_for_partial(std::uint64_t min_bytes,
+                                              std::chrono::milliseconds timeout) {
+    std::filesystem::path part;
+    bool partial = wait_until(
+        [&] {
+            for (const auto& name : files_under(output_dir()))
+                if (name.ends_with(".part")) {
+                    part = output_dir() / name;
+                    std::error_code ec;
+                    return std::filesystem::file_size(part, ec) > min_bytes;
+                }
+            return false;
+        },
+        timeout);
+    REQUIRE_MESSAGE(partial, logs());
+    return part;
+}
+
 json::value stack::wait_for(const std::string& key, const std::string& status,
                             std::chrono::milliseconds timeout) {
     json::value last;

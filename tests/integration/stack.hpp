@@ -78,6 +78,11 @@ public:
     // for anything else); fails the test on timeout. Returns the job.
     boost::json::value wait_for(const std::string& key, const std::string& status,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(60));
+    // Polls until a stem's .part file under output_dir() holds more than
+    // `min_bytes` (a download is mid-body); fails the test on timeout.
+    // Returns the file's path.
+    std::filesystem::path wait_for_partial(std::uint64_t min_bytes,
+                                           std::chrono::milliseconds timeout);
     // GET on the simulator over HTTPS (trusting the test CA): its
     // /sim/stats and /sim/deliveries pages. The status and parsed body.
     std::pair<int, boost::json::value> simulator_get(const std::string& target);

@@ -1,9 +1,8 @@
 #include "server/webhook_signature.hpp"
 
-#include <doctest/doctest.h>
+#include "tests/support/reference_signature.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
@@ -14,30 +13,10 @@ using stemd::server::signature_problem;
 using stemd::server::signature_verifier;
 using kind = signature_problem::kind;
 using namespace std::chrono_literals;
+using stemd::test::openssl_base64;
+using stemd::test::openssl_sign;
 
 namespace {
-
-// Reference implementations with OpenSSL's own one-shot calls, so the
-// expected values do not come from the code under test.
-std::string openssl_base64(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(bytes.data()),
-                            static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-std::string openssl_sign(std::string_view key, std::string_view id, std::string_view timestamp,
-                         std::string_view body) {
-    std::string content = std::string(id) + "." + std::string(timestamp) + "." + std::string(body);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    REQUIRE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                 reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac,
-                 &size) != nullptr);
-    return "v1," + openssl_base64(std::string_view(reinterpret_cast<char*>(mac), size));
-}
 
 const std::string key = "stemd unit test key, 32 bytes!!!";
 const std::string secret = "whsec_" + openssl_base64(key);
