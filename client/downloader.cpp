@@ -1,7 +1,7 @@
 #include "client/downloader.hpp"
 
 #include "client/error.hpp"
-#include "client/sha256.hpp"
+#include "common/crypto.hpp"
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http/empty_body.hpp>

@@ -3,7 +3,7 @@
 #include "client/url.hpp"
 #include "server/job_json.hpp"
 #include "server/job_service.hpp"
-#include "server/log.hpp"
+#include "common/log.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -30,8 +30,8 @@ void throw_exception_from_error(const api_refusal& r, const boost::source_locati
 
 namespace {
 
-response answer(unsigned status, const json::value& body) {
-    response r;
+listener::response answer(unsigned status, const json::value& body) {
+    listener::response r;
     r.result(status);
     r.set(http::field::content_type, "application/json");
     r.body() = json::serialize(body) + "\n";
@@ -39,7 +39,7 @@ response answer(unsigned status, const json::value& body) {
     return r;
 }
 
-response refuse(unsigned status, std::string_view reason) {
+listener::response refuse(unsigned status, std::string_view reason) {
     return answer(status, json::object{{"error", reason}});
 }
 
@@ -88,7 +88,7 @@ std::string job_key(std::string_view path) {
     return decoded ? decoded->decode() : std::string();
 }
 
-net::awaitable<response> create_job(job_service& service, const request& req) {
+net::awaitable<listener::response> create_job(job_service& service, const listener::request& req) {
     auto parsed = parse_job_request(req.body());
     if (!parsed)
         co_return refuse(parsed.error().status, parsed.error().reason);
@@ -112,7 +112,7 @@ net::awaitable<response> create_job(job_service& service, const request& req) {
 
 // POST /v1/jobs/{key}/retry: 200 with the job, 404 unknown, 409 when the
 // job cannot be retried (the store says why).
-response retry_job(job_service& service, const std::string& key) {
+listener::response retry_job(job_service& service, const std::string& key) {
     auto job = service.retry(key);
     if (job)
         return answer(200, job_to_json(*job));
@@ -124,7 +124,7 @@ response retry_job(job_service& service, const std::string& key) {
     return refuse(500, "cannot update the job in the database; see the stemd log");
 }
 
-response list_jobs(job_service& service, const urls::url_view& url) {
+listener::response list_jobs(job_service& service, const urls::url_view& url) {
     std::optional<storage::job_status> status;
     int limit = 50;
     for (auto param : url.params()) {
@@ -210,7 +210,7 @@ boost::system::result<job_request, api_refusal> parse_job_request(std::string_vi
     return r;
 }
 
-net::awaitable<response> handle_api(job_service& service, const request& req) {
+net::awaitable<listener::response> handle_api(job_service& service, const listener::request& req) {
     auto url = urls::parse_origin_form(req.target());
     if (!url)
         co_return refuse(400, "malformed request target");

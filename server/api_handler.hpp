@@ -2,7 +2,7 @@
 
 // The local JSON API (/v1/jobs, /healthz). Included only by .cpp files.
 
-#include "server/http_server.hpp"
+#include "listener/http_server.hpp"
 
 namespace stemd::server {
 
@@ -21,6 +21,6 @@ boost::system::result<job_request, api_refusal> parse_job_request(std::string_vi
 
 // Routes one request. Only submission awaits (MusicGPT is called); the
 // rest is answered from the store.
-boost::asio::awaitable<response> handle_api(job_service& service, const request& req);
+boost::asio::awaitable<listener::response> handle_api(job_service& service, const listener::request& req);
 
 } // namespace stemd::server

@@ -1,9 +1,9 @@
 #include "server/job_service.hpp"
 
-#include "client/sha256.hpp"
+#include "common/crypto.hpp"
 #include "client/url.hpp"
 #include "server/file_names.hpp"
-#include "server/log.hpp"
+#include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -72,15 +72,6 @@ std::string seconds_text(std::chrono::milliseconds d) {
     return std::to_string((d.count() + 999) / 1000) + " s";
 }
 
-void log_exception(std::string_view what, std::exception_ptr e) {
-    if (!e)
-        return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log_error("", std::string(what) + " ended by an exception: " + ex.what());
-    }
-}
 
 } // namespace
 
@@ -159,13 +150,13 @@ std::chrono::milliseconds job_service::first_poll_delay(std::optional<double> et
 
 net::awaitable<result<submit_result>> job_service::submit(const job_request& r) {
     // The token goes to MusicGPT only; the store keeps its hash.
-    std::string token = client::random_token_hex(32);
+    std::string token = random_token_hex(32);
     auto created = store_.create_job({.audio_url = r.audio_url,
                                       .audio_file = r.audio_file,
                                       .stems_json = r.stems_json,
                                       .preprocessing_options_json = r.preprocessing_options_json,
                                       .eco_mode = r.eco_mode,
-                                      .token_hash = client::sha256_hex(token)});
+                                      .token_hash = sha256_hex(token)});
     if (!created)
         co_return created.error();
     const std::string id = created->id;

@@ -2,7 +2,7 @@
 
 #include "server/api_handler.hpp"
 #include "server/job_service.hpp"
-#include "server/log.hpp"
+#include "common/log.hpp"
 #include "server/webhook_handler.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -72,8 +72,8 @@ service_options make_service_options(const config::settings& s) {
     return o;
 }
 
-server_limits make_limits(const config::limits_settings& l) {
-    server_limits out;
+listener::server_limits make_limits(const config::limits_settings& l) {
+    listener::server_limits out;
     out.header_limit = static_cast<std::size_t>(l.header_bytes);
     out.body_limit = static_cast<std::size_t>(l.body_bytes);
     out.request_timeout = std::chrono::seconds(l.request_timeout);
@@ -88,7 +88,7 @@ std::shared_ptr<net::ssl::context> load_webhook_tls(const config::webhook_settin
     if (w.tls_cert.empty())
         return nullptr;
     try {
-        return make_tls_server_context(w.tls_cert, w.tls_key);
+        return listener::make_tls_server_context(w.tls_cert, w.tls_key);
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("webhook.tls_cert/tls_key: ") + e.what());
     }
@@ -98,7 +98,7 @@ std::shared_ptr<net::ssl::context> load_webhook_tls(const config::webhook_settin
 // certbot or the like) for connections accepted from then on. A pair that
 // cannot be used is reported and the one in use stays, so a half-written
 // renewal never takes the listener down.
-net::awaitable<void> reload_on_sighup(net::signal_set& hangup, http_server& webhook_server,
+net::awaitable<void> reload_on_sighup(net::signal_set& hangup, listener::http_server& webhook_server,
                                       const config::webhook_settings& w) {
     for (;;) {
         auto [ec, sig] = co_await hangup.async_wait(use_tuple);
@@ -109,7 +109,7 @@ net::awaitable<void> reload_on_sighup(net::signal_set& hangup, http_server& webh
             continue;
         }
         try {
-            webhook_server.set_tls(make_tls_server_context(w.tls_cert, w.tls_key));
+            webhook_server.set_tls(listener::make_tls_server_context(w.tls_cert, w.tls_key));
             log_info("", "received SIGHUP: reloaded the webhook TLS certificate " + w.tls_cert +
                              " for new connections");
         } catch (const std::exception& e) {
@@ -123,7 +123,7 @@ net::awaitable<void> reload_on_sighup(net::signal_set& hangup, http_server& webh
 // Waits for SIGINT/SIGTERM: the first stops intake and lets in-flight
 // requests finish (up to 5 s), the second (or the deadline) stops at once.
 // Downloads in flight keep their .part files and resume at the next start.
-net::awaitable<void> shutdown_on_signal(net::io_context& ctx, std::vector<http_server*> servers,
+net::awaitable<void> shutdown_on_signal(net::io_context& ctx, std::vector<listener::http_server*> servers,
                                         job_service& service) {
     net::signal_set signals(ctx, SIGINT, SIGTERM);
     auto [ec, sig] = co_await signals.async_wait(use_tuple);
@@ -197,19 +197,19 @@ int run_serve(const config::settings& settings) {
                         *download_tls);
 
     webhook_context hook{service, settings.webhook.secret, std::move(signing)};
-    http_server webhook_server(
+    listener::http_server webhook_server(
         ctx.get_executor(), settings.webhook.listen.host, settings.webhook.listen.port,
-        [&hook](request& req, const peer_info&) -> net::awaitable<reply> {
-            co_return reply{handle_webhook(hook, req), {}};
+        [&hook](listener::request& req, const listener::peer_info&) -> net::awaitable<listener::reply> {
+            co_return listener::reply{handle_webhook(hook, req), {}};
         },
         make_limits(settings.limits), webhook_tls, "webhook listener");
-    http_server api_server(
+    listener::http_server api_server(
         ctx.get_executor(), settings.api.listen.host, settings.api.listen.port,
-        [&service](request& req, const peer_info&) -> net::awaitable<reply> {
+        [&service](listener::request& req, const listener::peer_info&) -> net::awaitable<listener::reply> {
             // Not `reply{co_await ...}`: GCC 12 destroys the awaited value
             // twice when co_await sits inside a braced initialiser.
-            response answer = co_await handle_api(service, req);
-            co_return reply{std::move(answer), {}};
+            listener::response answer = co_await handle_api(service, req);
+            co_return listener::reply{std::move(answer), {}};
         },
         make_limits(settings.limits), nullptr, "API listener");
 

@@ -2,8 +2,8 @@
 
 #include "client/connection.hpp"
 #include "client/url.hpp"
-#include "server/http_server.hpp"
-#include "server/log.hpp"
+#include "listener/http_server.hpp"
+#include "common/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -39,6 +39,9 @@
 #include <vector>
 
 namespace stemd::server {
+
+// Until the simulator has its own library (it is moving to simulator/).
+using namespace stemd::listener;
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
@@ -772,18 +775,6 @@ private:
     std::set<std::string, std::less<>> faulted_files_; // "task/stem" whose one-shot fault is spent
 };
 
-void log_exception(const std::string& what, std::exception_ptr e) {
-    if (!e) {
-        return;
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        note(log_level::error, what + " failed: " + x.what());
-    } catch (...) {
-        note(log_level::error, what + " failed with an unknown exception");
-    }
-}
 
 reply simulator::route(const request& req) {
     const auto target = boost::urls::parse_origin_form(req.target());

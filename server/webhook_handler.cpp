@@ -1,8 +1,8 @@
 #include "server/webhook_handler.hpp"
 
-#include "client/sha256.hpp"
+#include "common/crypto.hpp"
 #include "server/job_service.hpp"
-#include "server/log.hpp"
+#include "common/log.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -15,8 +15,8 @@ namespace json = boost::json;
 
 namespace {
 
-response answer(unsigned status, json::object body) {
-    response r;
+listener::response answer(unsigned status, json::object body) {
+    listener::response r;
     r.result(status);
     r.set(http::field::content_type, "application/json");
     r.body() = json::serialize(body) + "\n";
@@ -24,11 +24,11 @@ response answer(unsigned status, json::object body) {
     return r;
 }
 
-response refuse(unsigned status, std::string_view reason) {
+listener::response refuse(unsigned status, std::string_view reason) {
     return answer(status, {{"ok", false}, {"error", reason}});
 }
 
-std::string_view header(const request& req, std::string_view name) {
+std::string_view header(const listener::request& req, std::string_view name) {
     auto value = req[name];
     return {value.data(), value.size()};
 }
@@ -48,7 +48,7 @@ std::string token_of(std::string_view target) {
 
 } // namespace
 
-response handle_webhook(webhook_context& ctx, const request& req) {
+listener::response handle_webhook(webhook_context& ctx, const listener::request& req) {
     const std::string token = token_of(req.target());
     if (token.empty())
         return refuse(404, "not found");
@@ -62,14 +62,14 @@ response handle_webhook(webhook_context& ctx, const request& req) {
     // Look the job up by the token's hash, then compare in constant time:
     // the database index sees only a hash, never the token.
     std::optional<storage::job_record> job;
-    const std::string hash = client::sha256_hex(token);
+    const std::string hash = sha256_hex(token);
     if (auto found = store.find_by_token_hash(hash)) {
         auto stored = store.token_hash(found->id);
-        if (stored && client::constant_time_equal(*stored, hash))
+        if (stored && constant_time_equal(*stored, hash))
             job = std::move(*found);
     }
     const bool by_secret =
-        !job && !ctx.secret.empty() && client::constant_time_equal(token, ctx.secret);
+        !job && !ctx.secret.empty() && constant_time_equal(token, ctx.secret);
     if (!job && !by_secret)
         return refuse(404, "unknown webhook token");
 

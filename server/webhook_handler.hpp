@@ -2,7 +2,7 @@
 
 // POST /webhook/{token}: MusicGPT's callback. Included only by .cpp files.
 
-#include "server/http_server.hpp"
+#include "listener/http_server.hpp"
 #include "server/webhook_signature.hpp"
 
 #include <optional>
@@ -26,6 +26,6 @@ struct webhook_context {
 // (400), then the job (409); a signed delivery whose webhook-id was recorded
 // before is answered 200 {"ok":true,"duplicate":true} (see the .cpp for why
 // the id is checked after, not before, recording).
-response handle_webhook(webhook_context& ctx, const request& req);
+listener::response handle_webhook(webhook_context& ctx, const listener::request& req);
 
 } // namespace stemd::server

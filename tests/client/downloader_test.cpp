@@ -1,7 +1,7 @@
 #include "client/downloader.hpp"
 
 #include "client/error.hpp"
-#include "client/sha256.hpp"
+#include "common/crypto.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +28,8 @@
 #include <vector>
 
 using namespace stemd::client;
+using stemd::random_token_hex;
+using stemd::sha256_hex;
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 namespace fs = std::filesystem;

@@ -15,9 +15,9 @@
 #include "server/webhook_handler.hpp"
 
 #include "client/connection.hpp"
-#include "client/sha256.hpp"
+#include "common/crypto.hpp"
 #include "server/job_service.hpp"
-#include "server/log.hpp"
+#include "common/log.hpp"
 #include "storage/job_store.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -68,7 +68,7 @@ std::string base64(std::string_view bytes) {
 }
 
 // What a relay holding signing_key would send for this request, now.
-void sign(stemd::server::request& req) {
+void sign(stemd::listener::request& req) {
     const std::string timestamp = std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(
             std::chrono::system_clock::now().time_since_epoch())
@@ -139,7 +139,7 @@ struct world {
         store = std::make_unique<stemd::storage::job_store>(std::move(*opened));
 
         auto job = store->create_job({.audio_url = "https://example.com/song.mp3",
-                                      .token_hash = stemd::client::sha256_hex(job_token)});
+                                      .token_hash = stemd::sha256_hex(job_token)});
         FUZZ_CHECK(job);
         FUZZ_CHECK(store->mark_submitted(job->id, "task-fuzz-1", "conv-fuzz-1", 120.0, 5.5,
                                          "IN_QUEUE"));
@@ -184,7 +184,7 @@ bool is_expected_status(unsigned s) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     // Accepted and refused deliveries are logged at info/warning; at fuzzing
     // rates that is all the fuzzer would do.
-    stemd::server::set_log_level(stemd::server::log_level::error);
+    stemd::set_log_level(stemd::log_level::error);
     the_world();
     return 0;
 }
@@ -206,7 +206,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             return 0;
         }
         FUZZ_CHECK(parser.is_done());
-        stemd::server::request req = parser.release();
+        stemd::listener::request req = parser.release();
         FUZZ_CHECK(req.body().size() <= body_limit);
 
         // An exception here would reach http_server's catch-all and become a
@@ -217,7 +217,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (given == "resign")
                 sign(req);
         }
-        stemd::server::response res = stemd::server::handle_webhook(*hook, req);
+        stemd::listener::response res = stemd::server::handle_webhook(*hook, req);
         FUZZ_CHECK(is_expected_status(res.result_int()));
         FUZZ_CHECK(res.has_content_length() || res.body().empty());
         FUZZ_CHECK(!res.body().empty());

@@ -1,4 +1,4 @@
-#include "client/sha256.hpp"
+#include "common/crypto.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace stemd::client {
+namespace stemd {
 
 namespace {
 
@@ -82,4 +82,4 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-} // namespace stemd::client
+} // namespace stemd

@@ -1,8 +1,9 @@
 #pragma once
 
+#include <exception>
 #include <string_view>
 
-namespace stemd::server {
+namespace stemd {
 
 enum class log_level { debug, info, warning, error };
 
@@ -10,10 +11,11 @@ enum class log_level { debug, info, warning, error };
 // journald (JOURNAL_STREAM set) the line starts with the syslog priority
 // ("<6>") so `journalctl -p` filters work, and carries no timestamp of its
 // own; elsewhere it starts with an RFC 3339 UTC timestamp. `job` is "" when
-// the event concerns no job. Callers never pass secrets: links are logged
-// through client::redact.
+// the event concerns no job. Control characters in the message are escaped.
+// Callers never pass secrets: links are logged through client::redact.
 void log(log_level level, std::string_view job, std::string_view message);
 
+inline void log_debug(std::string_view job, std::string_view m) { log(log_level::debug, job, m); }
 inline void log_info(std::string_view job, std::string_view m) { log(log_level::info, job, m); }
 inline void log_warning(std::string_view job, std::string_view m) {
     log(log_level::warning, job, m);
@@ -23,4 +25,8 @@ inline void log_error(std::string_view job, std::string_view m) { log(log_level:
 // Lines below this level are dropped (default info; STEMD_LOG_LEVEL=debug).
 void set_log_level(log_level level);
 
-} // namespace stemd::server
+// The completion handler for a detached coroutine: logs the exception that
+// ended `what`, if any ("download scheduler ended by an exception: ...").
+void log_exception(std::string_view what, std::exception_ptr e);
+
+} // namespace stemd

@@ -1,12 +1,14 @@
-#include "server/log.hpp"
+#include "common/log.hpp"
 
-#include <chrono>
+#include "common/text.hpp"
+#include "common/time.hpp"
+
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <string>
 
-namespace stemd::server {
+namespace stemd {
+
 namespace {
 
 log_level threshold = [] {
@@ -36,19 +38,6 @@ int syslog_priority(log_level l) {
     return 6;
 }
 
-std::string timestamp() {
-    using namespace std::chrono;
-    auto now = system_clock::now();
-    std::time_t t = system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
-    return buf;
-}
-
 } // namespace
 
 void set_log_level(log_level level) { threshold = level; }
@@ -63,20 +52,31 @@ void log(log_level level, std::string_view job, std::string_view message) {
         line += char('0' + syslog_priority(level));
         line += '>';
     } else {
-        line += timestamp();
+        line += rfc3339(now_millis());
         line += ' ';
     }
     line += name(level);
     if (!job.empty()) {
         line += " job=";
-        line += job;
+        line += escape_control(job);
     }
     line += ' ';
-    // One event, one line: a newline inside a message would forge a second.
-    for (char c : message)
-        line += (c == '\n' || c == '\r') ? ' ' : c;
+    line += escape_control(message);
     line += '\n';
+    // One write per line, so lines from concurrent writers never interleave.
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
-} // namespace stemd::server
+void log_exception(std::string_view what, std::exception_ptr e) {
+    if (!e)
+        return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log_error("", std::string(what) + " ended by an exception: " + ex.what());
+    } catch (...) {
+        log_error("", std::string(what) + " ended by an unknown exception");
+    }
+}
+
+} // namespace stemd

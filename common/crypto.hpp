@@ -5,7 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace stemd::client {
+namespace stemd {
+
+// SHA-256, random tokens and constant-time comparison (OpenSSL).
 
 // Incremental SHA-256 (OpenSSL EVP) for streamed downloads.
 class sha256 {
@@ -32,4 +34,4 @@ std::string random_token_hex(std::size_t bytes = 32);
 // Constant-time equality of two byte strings (length is not secret).
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
-} // namespace stemd::client
+} // namespace stemd

@@ -1,11 +1,11 @@
-#include "client/sha256.hpp"
+#include "common/crypto.hpp"
 
 #include <doctest/doctest.h>
 
 #include <set>
 #include <string>
 
-using namespace stemd::client;
+using namespace stemd;
 
 TEST_CASE("sha256: known vectors") {
     CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

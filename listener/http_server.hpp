@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-namespace stemd::server {
+namespace stemd::listener {
 
 struct server_limits {
     std::size_t header_limit = 8 * 1024;
@@ -93,4 +93,4 @@ private:
     std::shared_ptr<state> state_;
 };
 
-} // namespace stemd::server
+} // namespace stemd::listener

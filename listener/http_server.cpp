@@ -1,6 +1,6 @@
-#include "server/http_server.hpp"
+#include "listener/http_server.hpp"
 
-#include "server/log.hpp"
+#include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -32,7 +32,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace stemd::server {
+namespace stemd::listener {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -409,4 +409,4 @@ void http_server::set_tls(std::shared_ptr<ssl::context> tls) {
     state_->tls = std::move(tls);
 }
 
-} // namespace stemd::server
+} // namespace stemd::listener
