@@ -1,5 +1,6 @@
 #pragma once
 
+#include "musicgpt/report.hpp"
 #include "server/error.hpp"
 
 #include <boost/system/result.hpp>
@@ -15,26 +16,9 @@ class value;
 
 namespace stemd::server {
 
-// One file to fetch: `name` is already safe for a file name (see
-// file_names.hpp) and unique within its subdir.
-struct stem_link {
-    std::string name;
-    std::string subdir; // "" or "wav"
-    std::string url;
-};
-
-// A webhook body (or a byId `conversion` record) reduced to what stemd acts on.
-struct payload {
-    enum class state { pending, succeeded, failed };
-    state what = state::pending;
-    std::string task_id;
-    std::string conversion_id;
-    std::string upstream_status; // as sent (e.g. IN_QUEUE); COMPLETED / FAILED when absent
-    std::string message;         // status_msg / message / error / reason
-    std::optional<double> conversion_cost;     // number or numeric string
-    std::optional<double> conversion_duration; // number or numeric string
-    std::vector<stem_link> links;
-};
+// The parsed form of a delivery (see musicgpt/report.hpp).
+using stem_link = musicgpt::stem_link;
+using payload = musicgpt::report;
 
 // A parse failure: the code plus a reason fit for a 400 body.
 struct payload_problem {
