@@ -12,14 +12,22 @@ public:
 
     std::string message(int value) const override {
         switch (static_cast<condition>(value)) {
-        case condition::not_found: return "not found";
-        case condition::conflict: return "conflicts with what is recorded";
-        case condition::invalid: return "invalid input";
-        case condition::too_large: return "too large";
-        case condition::refused: return "refused";
-        case condition::unavailable: return "unavailable";
-        case condition::timeout: return "timed out";
-        case condition::io: return "input/output error";
+        case condition::not_found:
+            return "not found";
+        case condition::conflict:
+            return "conflicts with what is recorded";
+        case condition::invalid:
+            return "invalid input";
+        case condition::too_large:
+            return "too large";
+        case condition::refused:
+            return "refused";
+        case condition::unavailable:
+            return "unavailable";
+        case condition::timeout:
+            return "timed out";
+        case condition::io:
+            return "input/output error";
         }
         return "unknown stemd condition " + std::to_string(value);
     }

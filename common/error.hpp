@@ -38,8 +38,7 @@ boost::system::error_condition make_error_condition(condition c) noexcept;
 
 } // namespace stemd
 
-template <>
-struct boost::system::is_error_condition_enum<stemd::condition> : std::true_type {};
+template <> struct boost::system::is_error_condition_enum<stemd::condition> : std::true_type {};
 
 namespace stemd {
 

@@ -20,27 +20,37 @@ const bool under_journald = std::getenv("JOURNAL_STREAM") != nullptr;
 
 std::string_view name(log_level l) {
     switch (l) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warning: return "warning";
-    case log_level::error: return "error";
+    case log_level::debug:
+        return "debug";
+    case log_level::info:
+        return "info";
+    case log_level::warning:
+        return "warning";
+    case log_level::error:
+        return "error";
     }
     return "info";
 }
 
 int syslog_priority(log_level l) {
     switch (l) {
-    case log_level::debug: return 7;
-    case log_level::info: return 6;
-    case log_level::warning: return 4;
-    case log_level::error: return 3;
+    case log_level::debug:
+        return 7;
+    case log_level::info:
+        return 6;
+    case log_level::warning:
+        return 4;
+    case log_level::error:
+        return 3;
     }
     return 6;
 }
 
 } // namespace
 
-void set_log_level(log_level level) { threshold = level; }
+void set_log_level(log_level level) {
+    threshold = level;
+}
 
 void log(log_level level, std::string_view job, std::string_view message) {
     if (level < threshold)

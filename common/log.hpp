@@ -15,12 +15,18 @@ enum class log_level { debug, info, warning, error };
 // Callers never pass secrets: links are logged through client::redact.
 void log(log_level level, std::string_view job, std::string_view message);
 
-inline void log_debug(std::string_view job, std::string_view m) { log(log_level::debug, job, m); }
-inline void log_info(std::string_view job, std::string_view m) { log(log_level::info, job, m); }
+inline void log_debug(std::string_view job, std::string_view m) {
+    log(log_level::debug, job, m);
+}
+inline void log_info(std::string_view job, std::string_view m) {
+    log(log_level::info, job, m);
+}
 inline void log_warning(std::string_view job, std::string_view m) {
     log(log_level::warning, job, m);
 }
-inline void log_error(std::string_view job, std::string_view m) { log(log_level::error, job, m); }
+inline void log_error(std::string_view job, std::string_view m) {
+    log(log_level::error, job, m);
+}
 
 // Lines below this level are dropped (default info; STEMD_LOG_LEVEL=debug).
 void set_log_level(log_level level);

@@ -14,7 +14,9 @@ unique_fd& unique_fd::operator=(unique_fd&& o) noexcept {
     return *this;
 }
 
-unique_fd::~unique_fd() { close(); }
+unique_fd::~unique_fd() {
+    close();
+}
 
 int unique_fd::release() noexcept {
     const int fd = fd_;
