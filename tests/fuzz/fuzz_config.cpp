@@ -2,9 +2,8 @@
 // stemd.toml. Whatever the text, parse must either refuse with a message or
 // return settings whose values lie in their documented ranges.
 
-#include "config/settings.hpp"
-
 #include "config/endpoint.hpp"
+#include "config/settings.hpp"
 
 #include "tests/fuzz/fuzz_check.hpp"
 
