@@ -1,8 +1,12 @@
 #pragma once
 
-#include "config/error.hpp"
+// The settings of every table of stemd.toml, and how to get them. What each
+// part of the loading does lives in its own file: toml_table (typed keys),
+// endpoint (host:port, URLs), load (which file, its permissions), api_key.
 
-#include <boost/system/result.hpp>
+#include "common/error.hpp"
+#include "config/endpoint.hpp"
+#include "config/error.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -12,15 +16,6 @@
 #include <vector>
 
 namespace stemd::config {
-
-// "host:port" as written in the file; host may be a name, an IPv4 address or
-// a bracketed IPv6 address ("[::1]:8080").
-struct endpoint {
-    std::string host;
-    std::uint16_t port = 0;
-
-    std::string to_string() const;
-};
 
 struct musicgpt_settings {
     std::string base_url = "https://api.musicgpt.com/api/public";
@@ -102,24 +97,21 @@ struct settings {
 // Parses TOML text. `origin` names the text in messages (usually the path).
 // Unknown tables/keys and bad values are refused with the key and reason.
 // Relative storage paths stay relative (to the working directory), as the
-// documented defaults are.
-boost::system::result<settings, problem> parse(std::string_view toml_text,
-                                               std::string_view origin);
+// documented defaults are. (settings.cpp)
+result<settings> parse(std::string_view toml_text, std::string_view origin);
 
 // Reads and parses a file, then resolves the API key: the file's api_key,
 // else $MUSICGPT_API_KEY, else the contents of api_key_file (trimmed).
-boost::system::result<settings, problem> load_file(const std::filesystem::path& path);
+// (load.cpp)
+result<settings> load_file(const std::filesystem::path& path);
 
 // The file `stemd serve` reads when no --config is given: $STEMD_CONFIG, then
 // ./stemd.toml, then /etc/stemd/stemd.toml; nullopt means built-in defaults.
+// (load.cpp)
 std::optional<std::filesystem::path> default_path();
 
 // load_file(explicit or default_path()), or built-in defaults (with the API
-// key still taken from the environment) when there is no file.
-boost::system::result<settings, problem>
-load(const std::optional<std::filesystem::path>& explicit_path);
-
-// Parses "host:port" / "[v6]:port"; the message says what is wrong.
-boost::system::result<endpoint, problem> parse_endpoint(std::string_view text);
+// key still taken from the environment) when there is no file. (load.cpp)
+result<settings> load(const std::optional<std::filesystem::path>& explicit_path);
 
 } // namespace stemd::config

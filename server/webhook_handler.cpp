@@ -81,8 +81,8 @@ listener::response handle_webhook(webhook_context& ctx, const listener::request&
                                         header(req, "webhook-signature")};
         auto checked = ctx.signing->verify(headers, req.body(), std::chrono::system_clock::now());
         if (!checked) {
-            log_warning(job ? job->id : "", "webhook refused: " + checked.error().reason);
-            return refuse(401, checked.error().reason);
+            log_warning(job ? job->id : "", "webhook refused: " + checked.error().message);
+            return refuse(401, checked.error().message);
         }
         delivery_id = headers.id;
         // A replay (same webhook-id) is acknowledged and ignored before

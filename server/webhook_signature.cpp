@@ -1,7 +1,5 @@
 #include "server/webhook_signature.hpp"
 
-#include <boost/throw_exception.hpp>
-
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,8 +7,8 @@
 
 #include <array>
 #include <charconv>
-#include <initializer_list>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
 
@@ -72,11 +70,15 @@ digest hmac_sha256(const std::vector<unsigned char>& key,
     return out;
 }
 
-signature_problem missing(std::string_view header) {
-    return {signature_problem::kind::missing_header,
-            "missing " + std::string(header) +
-                " header: stemd requires signed deliveries (webhook-id, webhook-timestamp, "
-                "webhook-signature) because webhook.signing_secret is set"};
+stemd::error refusal(signature_error code, std::string reason) {
+    return {make_error_code(code), std::move(reason)};
+}
+
+stemd::error missing(std::string_view header) {
+    return refusal(signature_error::missing_header,
+                   "missing " + std::string(header) +
+                       " header: stemd requires signed deliveries (webhook-id, webhook-timestamp, "
+                       "webhook-signature) because webhook.signing_secret is set");
 }
 
 // Unix seconds, digits only (no sign, no fraction).
@@ -120,8 +122,20 @@ bool any_matches(std::string_view header, std::string_view expected) {
 
 } // namespace
 
-void throw_exception_from_error(const signature_problem& p, const boost::source_location& loc) {
-    boost::throw_exception(std::runtime_error(p.reason), loc);
+const boost::system::error_category& signature_category() noexcept {
+    static const table_category category(
+        "stemd.signature",
+        {{int(signature_error::missing_header), "a Standard Webhooks header is missing",
+          condition::invalid},
+         {int(signature_error::bad_timestamp),
+          "webhook-timestamp is malformed or outside the tolerance", condition::invalid},
+         {int(signature_error::no_valid_signature), "no valid webhook signature",
+          condition::refused}});
+    return category;
+}
+
+boost::system::error_code make_error_code(signature_error e) noexcept {
+    return {static_cast<int>(e), signature_category()};
 }
 
 std::optional<std::vector<unsigned char>> decode_base64(std::string_view text) {
@@ -159,9 +173,8 @@ signature_verifier::signature_verifier(std::string_view secret) {
     key_ = std::move(*key);
 }
 
-boost::system::result<void, signature_problem>
-signature_verifier::verify(const signature_headers& headers, std::string_view raw_body,
-                           std::chrono::system_clock::time_point now) const {
+result<void> signature_verifier::verify(const signature_headers& headers, std::string_view raw_body,
+                                        std::chrono::system_clock::time_point now) const {
     if (headers.id.empty())
         return missing("webhook-id");
     if (headers.timestamp.empty())
@@ -171,22 +184,22 @@ signature_verifier::verify(const signature_headers& headers, std::string_view ra
 
     const auto sent = parse_seconds(headers.timestamp);
     if (!sent)
-        return signature_problem{signature_problem::kind::bad_timestamp,
-                                 "webhook-timestamp is not a whole number of seconds since "
-                                 "1970-01-01 UTC"};
+        return refusal(signature_error::bad_timestamp,
+                       "webhook-timestamp is not a whole number of seconds since "
+                       "1970-01-01 UTC");
     // Checked before the signature so an old capture cannot be replayed
     // once its id has been forgotten.
     if (!within_tolerance(*sent, now))
-        return signature_problem{signature_problem::kind::bad_timestamp,
-                                 "webhook-timestamp is outside the 5 minute tolerance; check "
-                                 "that the clocks of stemd and the sender are right"};
+        return refusal(signature_error::bad_timestamp,
+                       "webhook-timestamp is outside the 5 minute tolerance; check "
+                       "that the clocks of stemd and the sender are right");
 
     const std::string expected =
         encode_base64(hmac_sha256(key_, {headers.id, ".", headers.timestamp, ".", raw_body}));
     if (!any_matches(headers.signature, expected))
-        return signature_problem{signature_problem::kind::no_valid_signature,
-                                 "no valid signature in webhook-signature; check that "
-                                 "webhook.signing_secret matches the relay's signing secret"};
+        return refusal(signature_error::no_valid_signature,
+                       "no valid signature in webhook-signature; check that "
+                       "webhook.signing_secret matches the relay's signing secret");
     return {};
 }
 

@@ -4,13 +4,15 @@
 // HMAC-SHA256 over "{webhook-id}.{webhook-timestamp}.{raw body}" with the
 // key inside a "whsec_" secret, sent base64-encoded as "v1,<signature>".
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
+#include "common/error.hpp"
+
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace stemd::server {
@@ -25,14 +27,16 @@ struct signature_headers {
     std::string_view signature; // webhook-signature: space-separated "v1,<base64>"
 };
 
-// Why a delivery was refused; every kind is answered 401 with `reason`.
-struct signature_problem {
-    enum class kind { missing_header, bad_timestamp, no_valid_signature };
-    kind what = kind::no_valid_signature;
-    std::string reason;
+// Why a delivery was refused; the webhook handler answers each with 401
+// and the error's message.
+enum class signature_error {
+    missing_header = 1, // webhook-id, -timestamp or -signature absent (condition::invalid)
+    bad_timestamp,      // not Unix seconds, or outside the tolerance (condition::invalid)
+    no_valid_signature, // no "v1," entry matches (condition::refused)
 };
-[[noreturn]] void throw_exception_from_error(const signature_problem& p,
-                                             const boost::source_location& loc);
+
+const boost::system::error_category& signature_category() noexcept;
+boost::system::error_code make_error_code(signature_error e) noexcept;
 
 class signature_verifier {
 public:
@@ -44,9 +48,8 @@ public:
     // Checks the headers against the exact bytes received. Several
     // signatures may be listed (a relay rotating its key); one matching
     // "v1," signature is enough, other versions are skipped.
-    boost::system::result<void, signature_problem>
-    verify(const signature_headers& headers, std::string_view raw_body,
-           std::chrono::system_clock::time_point now) const;
+    result<void> verify(const signature_headers& headers, std::string_view raw_body,
+                        std::chrono::system_clock::time_point now) const;
 
 private:
     std::vector<unsigned char> key_;
@@ -57,3 +60,6 @@ private:
 std::optional<std::vector<unsigned char>> decode_base64(std::string_view text);
 
 } // namespace stemd::server
+
+template <>
+struct boost::system::is_error_code_enum<stemd::server::signature_error> : std::true_type {};

@@ -2,6 +2,7 @@
 // stemd.toml. Whatever the text, parse must either refuse with a message or
 // return settings whose values lie in their documented ranges.
 
+#include "config/endpoint.hpp"
 #include "config/settings.hpp"
 
 #include "tests/fuzz/fuzz_check.hpp"
@@ -26,7 +27,7 @@ void check_endpoint(const stemd::config::endpoint& e) {
 }
 
 // An http(s) URL with a host and without a trailing slash, as the checks
-// in settings.cpp leave it.
+// in endpoint.cpp leave it.
 bool is_http_url(std::string_view url) {
     std::string_view rest;
     if (url.starts_with("https://"))
@@ -45,6 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto parsed = stemd::config::parse(text, "fuzz.toml");
     if (!parsed) {
         FUZZ_CHECK(parsed.error().code);
+        // Text alone can only be wrong, never unreadable.
+        FUZZ_CHECK(parsed.error().is(stemd::condition::invalid));
         FUZZ_CHECK(!parsed.error().message.empty());
         return 0;
     }

@@ -8,10 +8,10 @@
 #include <vector>
 
 using stemd::server::decode_base64;
+using stemd::server::signature_error;
 using stemd::server::signature_headers;
-using stemd::server::signature_problem;
 using stemd::server::signature_verifier;
-using kind = signature_problem::kind;
+using kind = signature_error;
 using namespace std::chrono_literals;
 using stemd::test::openssl_base64;
 using stemd::test::openssl_sign;
@@ -35,15 +35,16 @@ std::optional<kind> refusal(const signature_verifier& v, const signature_headers
     auto r = v.verify(h, raw, at(now));
     if (r)
         return std::nullopt;
-    CHECK(!r.error().reason.empty());
-    return r.error().what;
+    CHECK(!r.error().message.empty());
+    REQUIRE(r.error().code.category() == stemd::server::signature_category());
+    return static_cast<kind>(r.error().code.value());
 }
 
 bool accepted(const signature_verifier& v, const signature_headers& h, std::string_view raw = body,
               std::int64_t now = now_s) {
     auto r = v.verify(h, raw, at(now));
     if (!r)
-        MESSAGE("refused: " << r.error().reason);
+        MESSAGE("refused: " << r.error().message);
     return r.has_value();
 }
 
@@ -113,8 +114,7 @@ TEST_CASE("webhook signature: forged, altered and stale deliveries are refused")
     CHECK(refusal(v, {id, now_text, bare}) == kind::no_valid_signature);
     CHECK(refusal(v, {id, now_text, "v1a," + bare}) == kind::no_valid_signature);
     CHECK(refusal(v, {id, now_text, "v2," + bare}) == kind::no_valid_signature);
-    CHECK(refusal(v, {id, now_text, good.substr(0, good.size() - 1)}) ==
-          kind::no_valid_signature);
+    CHECK(refusal(v, {id, now_text, good.substr(0, good.size() - 1)}) == kind::no_valid_signature);
     CHECK(refusal(v, {id, now_text, good + "A"}) == kind::no_valid_signature);
     CHECK(refusal(v, {id, now_text, "v1,"}) == kind::no_valid_signature);
     CHECK(refusal(v, {id, now_text, good + "," + good}) == kind::no_valid_signature);
@@ -124,7 +124,7 @@ TEST_CASE("webhook signature: forged, altered and stale deliveries are refused")
     CHECK(refusal(v, {id, now_text, good}, body, now_s - 301) == kind::bad_timestamp);
     auto stale = v.verify({id, now_text, good}, body, at(now_s + 3600));
     REQUIRE(!stale);
-    CHECK(stale.error().reason.find("5 minute") != std::string::npos);
+    CHECK(stale.error().message.find("5 minute") != std::string::npos);
 
     // Timestamps that are not plain seconds.
     for (std::string ts : {"-1700000000", "+1700000000", "1700000000.5", "17e8", " 1700000000",
@@ -141,22 +141,22 @@ TEST_CASE("webhook signature: each missing header is named") {
         signature_headers headers;
         std::string name;
     };
-    for (const auto& c : {missing_case{{"", now_text, good}, "webhook-id"},
-                          missing_case{{id, "", good}, "webhook-timestamp"},
-                          missing_case{{id, now_text, ""}, "webhook-signature"},
-                          missing_case{{}, "webhook-id"}}) {
+    for (const auto& c :
+         {missing_case{{"", now_text, good}, "webhook-id"},
+          missing_case{{id, "", good}, "webhook-timestamp"},
+          missing_case{{id, now_text, ""}, "webhook-signature"}, missing_case{{}, "webhook-id"}}) {
         auto r = v.verify(c.headers, body, at(now_s));
         REQUIRE(!r);
-        CHECK(r.error().what == kind::missing_header);
-        CHECK_MESSAGE(r.error().reason.find("missing " + c.name + " header") != std::string::npos,
-                      r.error().reason);
+        CHECK(r.error().code == kind::missing_header);
+        CHECK_MESSAGE(r.error().message.find("missing " + c.name + " header") != std::string::npos,
+                      r.error().message);
     }
 }
 
 TEST_CASE("webhook signature: a bad secret is refused at construction, without echoing it") {
-    for (std::string bad : {"", "whsec_", "c3RlbWQgdW5pdCB0ZXN0IGtleQ==",
-                            "whsec_not base64 at all", "whsec_abcde", "whsec_ab=c",
-                            "whsec_abc===", "WHSEC_c3RlbWQgdW5pdCB0ZXN0IGtleQ=="}) {
+    for (std::string bad :
+         {"", "whsec_", "c3RlbWQgdW5pdCB0ZXN0IGtleQ==", "whsec_not base64 at all", "whsec_abcde",
+          "whsec_ab=c", "whsec_abc===", "WHSEC_c3RlbWQgdW5pdCB0ZXN0IGtleQ=="}) {
         CAPTURE(bad);
         try {
             signature_verifier v(bad);
@@ -193,4 +193,17 @@ TEST_CASE("webhook signature: base64 decoding agrees with OpenSSL's encoder") {
     CHECK(!decode_base64("Zm9v_A=="));
     CHECK(!decode_base64("Zm9v\nYg=="));
     CHECK(!decode_base64("Zg==Zg=="));
+}
+
+TEST_CASE("webhook signature: refusals carry a code of their own and a condition") {
+    signature_verifier v(secret);
+    const std::string good = openssl_sign(key, id, now_text, body);
+    auto missing = v.verify({"", now_text, good}, body, at(now_s));
+    REQUIRE(!missing);
+    CHECK(missing.error().is(stemd::condition::invalid));
+    auto forged = v.verify({id, now_text, "v1,AAAA"}, body, at(now_s));
+    REQUIRE(!forged);
+    CHECK(forged.error().code == kind::no_valid_signature);
+    CHECK(forged.error().is(stemd::condition::refused));
+    CHECK(std::string(forged.error().code.category().name()) == "stemd.signature");
 }
