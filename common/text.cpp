@@ -14,11 +14,11 @@ constexpr char hex_digits[] = "0123456789ABCDEF";
 
 } // namespace
 
-std::string_view trim(std::string_view s) noexcept {
-    const auto first = s.find_first_not_of(" \t");
+std::string_view trim(std::string_view s, std::string_view blanks) noexcept {
+    const auto first = s.find_first_not_of(blanks);
     if (first == std::string_view::npos)
         return {};
-    const auto last = s.find_last_not_of(" \t");
+    const auto last = s.find_last_not_of(blanks);
     return s.substr(first, last - first + 1);
 }
 

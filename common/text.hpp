@@ -9,8 +9,9 @@
 
 namespace stemd {
 
-// `s` without leading and trailing spaces and tabs.
-std::string_view trim(std::string_view s) noexcept;
+// `s` without leading and trailing spaces and tabs (or the characters in
+// `blanks`, e.g. " \t\r\n" for a line read from a file).
+std::string_view trim(std::string_view s, std::string_view blanks = " \t") noexcept;
 
 // ASCII case-insensitive equality, for header names and protocol tokens.
 bool iequals(std::string_view a, std::string_view b) noexcept;

@@ -3,23 +3,9 @@
 #include "config/error.hpp"
 #include "config/sources.hpp"
 
+#include "common/text.hpp"
+
 namespace stemd::config {
-
-namespace {
-
-// Not stemd::trim: a key file written by an editor or `echo` ends with a
-// newline (or CR LF), which must go too.
-std::string_view trimmed(std::string_view text) {
-    constexpr std::string_view space = " \t\r\n\v\f";
-    const auto first = text.find_first_not_of(space);
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    const auto last = text.find_last_not_of(space);
-    return text.substr(first, last - first + 1);
-}
-
-} // namespace
 
 result<void> resolve_api_key(musicgpt_settings& m, std::string_view origin) {
     if (!m.api_key.empty()) {
@@ -40,7 +26,9 @@ result<void> resolve_api_key(musicgpt_settings& m, std::string_view origin) {
                        "cannot read " + where + ": " + text.error().message() +
                            "; check the path and that stemd's user may read it");
     }
-    const std::string_view key = trimmed(*text);
+    // A key file written by an editor or `echo` ends with a newline (or
+    // CR LF), which is not part of the key.
+    const std::string_view key = trim(*text, " \t\r\n\v\f");
     if (key.empty()) {
         return failure(error::secret_unreadable,
                        where + " is empty; put the MusicGPT API key in it");

@@ -10,6 +10,7 @@ TEST_CASE("text: trim removes spaces and tabs at both ends only") {
     CHECK(trim("") == "");
     CHECK(trim("x") == "x");
     CHECK(trim(" \nx\n ") == "\nx\n");
+    CHECK(trim(" key\r\n", " \t\r\n") == "key");
 }
 
 TEST_CASE("text: iequals ignores ASCII case and nothing else") {
