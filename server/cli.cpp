@@ -5,7 +5,7 @@
 #include "client/url.hpp"
 #include "config/settings.hpp"
 #include "server/serve.hpp"
-#include "server/simulator.hpp"
+#include "simulator/simulator.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -774,7 +774,7 @@ outcome<int> run_serve_command(const po::variables_map& vm) {
 // simulate -------------------------------------------------------------------
 
 void describe_simulate(option_set& o) {
-    const simulator_options defaults;
+    const stemd::simulator::simulator_options defaults;
     o.value("listen", "ADDR", defaults.listen, "host:port to listen on ([v6]:port for IPv6)");
     o.value("tls-cert", "FILE", "PEM certificate; with --tls-key the simulator speaks HTTPS");
     o.value("tls-key", "FILE", "PEM private key of --tls-cert");
@@ -799,8 +799,8 @@ void describe_simulate(option_set& o) {
             "the sliding window of --status-limit");
 }
 
-outcome<simulator_options> simulator_options_from(const po::variables_map& vm) {
-    simulator_options options;
+outcome<stemd::simulator::simulator_options> simulator_options_from(const po::variables_map& vm) {
+    stemd::simulator::simulator_options options;
     options.listen = vm["listen"].as<std::string>();
     options.tls_cert = optional_string(vm, "tls-cert").value_or("");
     options.tls_key = optional_string(vm, "tls-key").value_or("");
@@ -841,7 +841,7 @@ outcome<int> run_simulate(const po::variables_map& vm) {
     if (!options)
         return options.error();
     try {
-        return run_simulator(*options);
+        return stemd::simulator::run_simulator(*options);
     } catch (const std::exception& e) {
         std::cerr << "stemd simulate: cannot start: " << e.what() << '\n';
         return exit_failure;

@@ -1,6 +1,6 @@
 // Faults at the stem host and in stemd itself, with the real binaries. The
 // simulator misbehaves as a submission's "sim-fault=..." marker asks (see
-// server/simulator.cpp); its /sim/stats prove each fault really happened,
+// simulator/fault_plan.hpp); its /sim/stats prove each fault really happened,
 // and the files on disk prove stemd recovered or refused as it should.
 
 #include "integration/stack.hpp"

@@ -2,7 +2,7 @@
 
 #include "client/connection.hpp"
 #include "client/url.hpp"
-#include "server/simulator.hpp"
+#include "simulator/stem_audio.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -59,7 +59,7 @@ void check_files(const stack& s, const json::value& job, std::uint64_t stem_byte
         CAPTURE(path);
         std::string bytes = read_file(path);
         CHECK(bytes.size() == stem_bytes);
-        CHECK(bytes == stemd::server::stem_audio(task, stem, stem_bytes));
+        CHECK(bytes == stemd::simulator::stem_audio(task, stem, stem_bytes));
         CHECK(bytes.substr(0, 4) == "RIFF");
         CHECK(bytes.substr(8, 4) == "WAVE");
         CHECK(f.at("bytes").to_number<std::uint64_t>() == stem_bytes);

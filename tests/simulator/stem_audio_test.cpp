@@ -1,4 +1,4 @@
-#include "server/simulator.hpp"
+#include "simulator/stem_audio.hpp"
 
 #include <doctest/doctest.h>
 
@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-using stemd::server::stem_audio;
-using stemd::server::stem_audio_range;
+using stemd::simulator::stem_audio;
+using stemd::simulator::stem_audio_range;
 
 namespace {
 
@@ -108,4 +108,13 @@ TEST_CASE("stem_audio_range serves the far end of a 200 MB stem directly") {
     REQUIRE(a.size() == 600);
     REQUIRE(b.size() == 899); // cut at the end of the file
     CHECK(a.substr(101) == b.substr(0, 499));
+}
+
+TEST_CASE("stem_audio_seconds is the playing time of the samples after the header") {
+    using stemd::simulator::stem_audio_seconds;
+    CHECK(stem_audio_seconds(0) == 0.0);
+    CHECK(stem_audio_seconds(44) == 0.0);
+    CHECK(stem_audio_seconds(44 + 88200) == 1.0); // one second of 16-bit mono 44.1 kHz
+    CHECK(stem_audio_seconds(44 + 88200 * 3 / 2) == 1.5);
+    CHECK(stem_audio_seconds(256 * 1024) == 2.97); // the default stem, rounded to hundredths
 }

@@ -1,10 +1,12 @@
 #pragma once
 
+// `stemd simulate`: a local stand-in for MusicGPT (see README.md).
+
 #include <chrono>
 #include <cstdint>
 #include <string>
 
-namespace stemd::server {
+namespace stemd::simulator {
 
 struct simulator_options {
     std::string listen = "127.0.0.1:8090";
@@ -19,7 +21,7 @@ struct simulator_options {
     std::string api_key;
     std::chrono::milliseconds webhook_delay{300};
     std::uint64_t stem_bytes = 256 * 1024; // size of each generated stem
-    std::uint64_t rate = 0;               // bytes/s per download, 0 = unlimited
+    std::uint64_t rate = 0;                // bytes/s per download, 0 = unlimited
     // Never deliver webhooks, even when a submission names a webhook_url:
     // results are then found only through byId.
     bool no_webhooks = false;
@@ -34,18 +36,7 @@ struct simulator_options {
     std::chrono::milliseconds status_window{60'000};
 };
 
-// The deterministic content of a stem: a valid PCM WAV file (44-byte RIFF
-// header, 16-bit mono 44.1 kHz) of exactly `bytes` bytes whose samples
-// depend on task_id and stem, so each file is distinct and checkable.
-std::string stem_audio(const std::string& task_id, const std::string& stem, std::uint64_t bytes);
-
-// Bytes [offset, offset + length) of stem_audio(task_id, stem, total_bytes),
-// cut at total_bytes, produced without generating what comes before them,
-// so a large stem can be served piece by piece.
-std::string stem_audio_range(const std::string& task_id, const std::string& stem,
-                             std::uint64_t total_bytes, std::uint64_t offset, std::uint64_t length);
-
 // Runs `stemd simulate` until SIGINT/SIGTERM; returns the exit code.
 int run_simulator(const simulator_options& options);
 
-} // namespace stemd::server
+} // namespace stemd::simulator

@@ -1,0 +1,54 @@
+#pragma once
+
+// The markers a test puts in a submitted audio_url to make a job misbehave:
+// "sim-error=402|429|500" refuses the submission, "sim-fail" fails the job,
+// and "sim-fault=NAME[,NAME...]" makes its stem downloads misbehave: the
+// task's stem links then carry "?fault=..." and the file handler acts as
+// named. One-shot faults hit only the first request for each file, so a
+// retry can show recovery; the others hold for every request, as a
+// misconfigured server would.
+
+#include "common/error.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace stemd::simulator {
+
+inline constexpr std::string_view known_faults =
+    "503-once, close-mid, short, stall[-SECONDS], no-range, redirect-N, redirect-loop";
+
+struct fault_plan {
+    bool unavailable_once = false; // 503-once: HTTP 503 instead of the file
+    bool close_mid = false;        // close-mid: half the body, then the connection drops
+    bool short_body = false;       // short: all but the last byte, then the connection drops
+    std::chrono::seconds stall{0}; // stall[-S]: half the body, S s of silence, then a drop
+    bool no_range = false;         // no-range: Range is ignored (always 200, whole file)
+    std::uint64_t redirects = 0;   // redirect-N: a chain of N redirects before the file
+    bool redirect_loop = false;    // redirect-loop: the chain comes back to the link itself
+
+    bool one_shot() const {
+        return unavailable_once || close_mid || short_body || stall.count() > 0;
+    }
+};
+
+// "close-mid,no-range" and the like ("" is no fault). A name that is not
+// one of known_faults (stall-S with S from 1 to 3600, redirect-N with N from
+// 1 to 20) fails with error::bad_request naming it.
+result<fault_plan> parse_faults(std::string_view text);
+
+struct audio_markers {
+    unsigned forced_status = 0; // sim-error=402|429|500; 0 when absent
+    bool fail = false;          // sim-fail
+    // The fault list after "sim-fault=" ("" when there is none): the
+    // characters fault names use, up to anything else (such as '&').
+    std::string_view faults;
+};
+
+audio_markers read_markers(std::string_view audio_url);
+
+// The refusal sim-error asks for (402, 429 or 500), as MusicGPT words it.
+stemd::error forced_error(unsigned status);
+
+} // namespace stemd::simulator
