@@ -28,5 +28,4 @@ stemd::error make_error(error e, std::string message);
 
 } // namespace stemd::storage
 
-template <>
-struct boost::system::is_error_code_enum<stemd::storage::error> : std::true_type {};
+template <> struct boost::system::is_error_code_enum<stemd::storage::error> : std::true_type {};

@@ -143,20 +143,20 @@ result<file_record> claim_file(database& db, std::int64_t file_id, std::string_v
         return make_error(error::not_found, "no file " + std::to_string(file_id) + " to start");
     }
     if (!is_runnable(file->status)) {
-        return make_error(error::invalid_transition,
-                          file_text(*file) + " is " + std::string(to_string(file->status)) +
-                              ", so it cannot be started");
+        return make_error(error::invalid_transition, file_text(*file) + " is " +
+                                                         std::string(to_string(file->status)) +
+                                                         ", so it cannot be started");
     }
     const auto job = select_job(db, file->job_id);
     if (job && is_final(job->status)) {
-        return make_error(error::invalid_transition,
-                          "job " + job->id + " is " + std::string(to_string(job->status)) +
-                              ", so its files are not downloaded");
+        return make_error(error::invalid_transition, "job " + job->id + " is " +
+                                                         std::string(to_string(job->status)) +
+                                                         ", so its files are not downloaded");
     }
     if (!take(db, file_id, owner, now, lease)) {
         return make_error(error::claim_lost,
-                          file_text(*file) + " or another file with its destination " +
-                              file->path + " is being downloaded by someone else");
+                          file_text(*file) + " or another file with its destination " + file->path +
+                              " is being downloaded by someone else");
     }
     auto result = select_file(db, file_id);
     tx.commit();

@@ -95,8 +95,8 @@ VALUES (?1, ?2, 'submitting', ?3, ?3, ?4, ?5, ?6, ?7, ?8)
 
 result<void> mark_submitted(database& db, std::string_view job_id, std::string_view task_id,
                             std::string_view conversion_id, std::optional<double> eta,
-                            std::optional<double> credit_estimate,
-                            std::string_view upstream_status, std::optional<millis> poll_at) {
+                            std::optional<double> credit_estimate, std::string_view upstream_status,
+                            std::optional<millis> poll_at) {
     const millis now = now_millis();
     transaction tx(db);
     const auto job = select_job(db, job_id);
@@ -130,9 +130,9 @@ result<void> mark_failed(database& db, std::string_view job_id, std::string_view
         return make_error(error::not_found, "no job " + std::string(job_id) + " to mark failed");
     }
     if (is_final(job->status)) {
-        return make_error(error::invalid_transition,
-                          "job " + job->id + " is already " + std::string(to_string(job->status)) +
-                              ", so it cannot be marked failed");
+        return make_error(error::invalid_transition, "job " + job->id + " is already " +
+                                                         std::string(to_string(job->status)) +
+                                                         ", so it cannot be marked failed");
     }
     set_job_status(db, job_id, job_status::failed, reason, now);
     tx.commit();

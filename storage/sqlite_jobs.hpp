@@ -21,8 +21,8 @@ namespace stemd::storage::sqlite {
 result<job_record> create_job(database& db, const new_job& j);
 result<void> mark_submitted(database& db, std::string_view job_id, std::string_view task_id,
                             std::string_view conversion_id, std::optional<double> eta,
-                            std::optional<double> credit_estimate,
-                            std::string_view upstream_status, std::optional<millis> poll_at);
+                            std::optional<double> credit_estimate, std::string_view upstream_status,
+                            std::optional<millis> poll_at);
 result<void> mark_failed(database& db, std::string_view job_id, std::string_view reason);
 result<job_record> find(database& db, std::string_view key);
 result<job_record> find_by_token_hash(database& db, std::string_view token_hash);

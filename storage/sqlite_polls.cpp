@@ -102,8 +102,7 @@ result<void> schedule_poll(database& db, std::string_view job_id, std::optional<
     return {};
 }
 
-result<void> poll_again(database& db, std::string_view job_id, std::string_view owner,
-                        millis at) {
+result<void> poll_again(database& db, std::string_view job_id, std::string_view owner, millis at) {
     transaction tx(db);
     const auto job = select_job(db, job_id);
     if (auto refused = unplannable(job, job_id, "it is not looked up again")) {

@@ -22,8 +22,7 @@ result<std::optional<millis>> next_poll_due(database& db);
 result<std::vector<job_record>> claim_polls(database& db, std::string_view owner, millis now,
                                             millis lease, int limit);
 result<void> schedule_poll(database& db, std::string_view job_id, std::optional<millis> at);
-result<void> poll_again(database& db, std::string_view job_id, std::string_view owner,
-                        millis at);
+result<void> poll_again(database& db, std::string_view job_id, std::string_view owner, millis at);
 result<void> release_poll(database& db, std::string_view job_id, std::string_view owner,
                           std::optional<millis> replan);
 // Inside the caller's transaction; return how many claims they touched.

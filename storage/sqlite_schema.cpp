@@ -88,11 +88,11 @@ CREATE INDEX jobs_by_poll_owner ON jobs (poll_owner) WHERE poll_owner IS NOT NUL
 };
 
 stemd::error too_new(const std::filesystem::path& file, int found) {
-    return make_error(error::newer_schema,
-                      "the job database " + file.string() + " has schema version " +
-                          std::to_string(found) + " but this stemd knows only up to " +
-                          std::to_string(schema_version()) +
-                          "; upgrade stemd or point it at another file");
+    return make_error(error::newer_schema, "the job database " + file.string() +
+                                               " has schema version " + std::to_string(found) +
+                                               " but this stemd knows only up to " +
+                                               std::to_string(schema_version()) +
+                                               "; upgrade stemd or point it at another file");
 }
 
 } // namespace

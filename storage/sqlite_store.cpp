@@ -47,8 +47,7 @@ result<job_record> sqlite_store::create_job(const new_job& j) {
 }
 
 result<void> sqlite_store::mark_submitted(std::string_view job_id, std::string_view task_id,
-                                          std::string_view conversion_id,
-                                          std::optional<double> eta,
+                                          std::string_view conversion_id, std::optional<double> eta,
                                           std::optional<double> credit_estimate,
                                           std::string_view upstream_status,
                                           std::optional<millis> poll_at) {
@@ -176,8 +175,7 @@ result<void> sqlite_store::schedule_poll(std::string_view job_id, std::optional<
     return guarded([&] { return sqlite::schedule_poll(*db_, job_id, at); });
 }
 
-result<void> sqlite_store::poll_again(std::string_view job_id, std::string_view owner,
-                                      millis at) {
+result<void> sqlite_store::poll_again(std::string_view job_id, std::string_view owner, millis at) {
     return guarded([&] { return sqlite::poll_again(*db_, job_id, owner, at); });
 }
 

@@ -13,8 +13,8 @@ enum class job_status { submitting, submitted, downloading, completed, failed };
 enum class file_status { pending, downloading, done, failed };
 
 inline constexpr std::array<job_status, 5> job_statuses = {
-    job_status::submitting, job_status::submitted, job_status::downloading,
-    job_status::completed, job_status::failed};
+    job_status::submitting, job_status::submitted, job_status::downloading, job_status::completed,
+    job_status::failed};
 inline constexpr std::array<file_status, 4> file_statuses = {
     file_status::pending, file_status::downloading, file_status::done, file_status::failed};
 

@@ -122,8 +122,8 @@ public:
     // The same for one given file, due or not: not_found, invalid_transition
     // (done, failed, or its job is final) or claim_lost (another owner's
     // live claim, or its destination is being written) when it cannot be.
-    virtual result<file_record> claim_file(std::int64_t file_id, std::string_view owner,
-                                           millis now, millis lease) = 0;
+    virtual result<file_record> claim_file(std::int64_t file_id, std::string_view owner, millis now,
+                                           millis lease) = 0;
     // The heartbeat: every claim (file or look-up) `owner` still holds now
     // lasts until now + lease. Returns how many were renewed.
     virtual result<int> renew_claims(std::string_view owner, millis now, millis lease) = 0;
@@ -174,8 +174,7 @@ public:
     // queue, or the call failed): counts it, plans the next one at `at` and
     // releases the claim. Final jobs are refused (invalid_transition), a
     // claim `owner` does not hold with claim_lost.
-    virtual result<void> poll_again(std::string_view job_id, std::string_view owner,
-                                    millis at) = 0;
+    virtual result<void> poll_again(std::string_view job_id, std::string_view owner, millis at) = 0;
     // Any other end of a claimed look-up (it settled the job, or was not
     // needed): releases the claim; `replan`, when given, moves the next
     // look-up without counting (the server asked to wait). A claim `owner`
