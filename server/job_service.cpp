@@ -336,8 +336,8 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
         co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
 
     if (got) {
-        auto job = store_.file_done(f.id, owner_, got->path.string(), static_cast<std::int64_t>(got->bytes),
-                                    got->sha256);
+        auto job = store_.file_done(f.id, owner_, got->path.string(),
+                                    static_cast<std::int64_t>(got->bytes), got->sha256);
         if (!job) {
             log_error(f.job_id, "downloaded " + got->path.string() +
                                     " but could not record it: " + job.error().message);
@@ -364,8 +364,8 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
     auto delay = backoff(attempts);
     log_warning(f.job_id, "download of " + f.name + " failed: " + why.message + "; retrying in " +
                               std::to_string(delay.count()) + " ms");
-    if (auto r = store_.file_retry(f.id, owner_, why.message, storage::now_millis() + delay.count());
-        !r)
+    const auto next_attempt_at = storage::now_millis() + delay.count();
+    if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r)
         log_error(f.job_id, "cannot record the retry: " + r.error().message);
 }
 

@@ -95,8 +95,7 @@ public:
 
     // Records a parsed delivery for a job (committed before returning), then
     // wakes the downloader.
-    stemd::result<storage::job_record> record(const std::string& job_id,
-                                                      const payload& p);
+    stemd::result<storage::job_record> record(const std::string& job_id, const payload& p);
 
     // Another go for a failed job (see store::retry); wakes the
     // downloader and the poller. The error's message says why not.
