@@ -94,7 +94,7 @@ net::awaitable<listener::response> create_job(job_service& service, const listen
         co_return refuse(parsed.error().status, parsed.error().reason);
     auto submitted = co_await service.submit(*parsed);
     if (!submitted) {
-        log_error("", "cannot record a new job: " + submitted.error().message());
+        log_error("", "cannot record a new job: " + submitted.error().message);
         co_return refuse(500, "cannot record the job in the database; see the stemd log");
     }
     if (submitted->refused) {
@@ -116,11 +116,11 @@ listener::response retry_job(job_service& service, const std::string& key) {
     auto job = service.retry(key);
     if (job)
         return answer(200, job_to_json(*job));
-    if (job.error() == storage::error::not_found)
+    if (job.error().is(condition::not_found))
         return refuse(404, "no job with id, task_id or conversion_id \"" + key + "\"");
-    if (job.error() == storage::error::invalid_transition)
-        return refuse(409, service.store().last_error());
-    log_error("", "cannot retry job " + key + ": " + service.store().last_error());
+    if (job.error().is(condition::conflict))
+        return refuse(409, job.error().message);
+    log_error("", "cannot retry job " + key + ": " + job.error().message);
     return refuse(500, "cannot update the job in the database; see the stemd log");
 }
 
@@ -145,8 +145,10 @@ listener::response list_jobs(job_service& service, const urls::url_view& url) {
         }
     }
     auto jobs = service.store().list(status, limit);
-    if (!jobs)
+    if (!jobs) {
+        log_error("", "cannot list jobs: " + jobs.error().message);
         return refuse(500, "cannot read jobs from the database; see the stemd log");
+    }
     json::array out;
     for (const auto& j : *jobs)
         out.push_back(job_to_json(j));
@@ -244,8 +246,10 @@ net::awaitable<listener::response> handle_api(job_service& service, const listen
         if (key.empty())
             co_return refuse(404, "not found");
         auto job = service.store().find(key);
+        if (job.has_error() && !job.error().is(condition::not_found))
+            log_error("", "cannot read job " + key + ": " + job.error().message);
         if (!job)
-            co_return job.error() == storage::error::not_found
+            co_return job.error().is(condition::not_found)
                 ? refuse(404, "no job with id, task_id or conversion_id \"" + key + "\"")
                 : refuse(500, "cannot read the job from the database; see the stemd log");
         co_return answer(200, job_to_json(*job));

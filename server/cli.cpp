@@ -6,6 +6,7 @@
 #include "config/settings.hpp"
 #include "server/serve.hpp"
 #include "simulator/simulator.hpp"
+#include "storage/states.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -522,7 +523,8 @@ std::string files_done(const json::object& job) {
 }
 
 bool is_final(std::string_view status) {
-    return status == "completed" || status == "failed";
+    const auto parsed = storage::parse_job_status(status);
+    return parsed && storage::is_final(*parsed);
 }
 
 std::string with_unit(const std::string& value, std::string_view unit) {

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "storage/job_store.hpp"
+#include "storage/records.hpp"
 
 #include <boost/json/object.hpp>
 

@@ -3,6 +3,7 @@
 #include "common/crypto.hpp"
 #include "client/url.hpp"
 #include "server/file_names.hpp"
+#include "storage/error.hpp"
 #include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -15,15 +16,20 @@
 #include <cmath>
 #include <random>
 
+#include <unistd.h>
+
 namespace stemd::server {
 
 namespace net = boost::asio;
-using boost::system::result;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// How long a claim on a download or look-up lasts without renewal: a
+// process that dies leaves its work to others (or its successor) after this.
+constexpr std::chrono::milliseconds lease = 60s;
 
 std::string describe(const client::api_failure& f) {
     std::string s = f.http_status ? "MusicGPT answered HTTP " + std::to_string(f.http_status)
@@ -126,12 +132,14 @@ void token_bucket::pause_until(clock::time_point until) {
     updated_ = until;
 }
 
-job_service::job_service(net::any_io_executor ex, storage::job_store& store,
+job_service::job_service(net::any_io_executor ex, storage::store& store,
                          service_options options, net::ssl::context& api_tls,
                          net::ssl::context& download_tls)
     : ex_(ex), store_(store), options_(std::move(options)),
-      musicgpt_(options_.musicgpt, api_tls), download_tls_(download_tls), timer_(ex),
-      poll_timer_(ex), stale_timer_(ex),
+      musicgpt_(options_.musicgpt, api_tls), download_tls_(download_tls),
+      // Unique per process: a claim names the process that took it.
+      owner_("stemd-" + std::to_string(::getpid()) + "-" + random_token_hex(4)), timer_(ex),
+      poll_timer_(ex), stale_timer_(ex), lease_timer_(ex),
       status_bucket_(token_bucket::per_minute(options_.status_per_minute, steady::now())) {}
 
 std::chrono::milliseconds job_service::first_poll_delay(std::optional<double> eta) const {
@@ -187,7 +195,7 @@ net::awaitable<result<submit_result>> job_service::submit(const job_request& r) 
                                             answer->status, poll_at);
         // A webhook may already have moved the job on (it carries the ids
         // too); anything else is a real failure.
-        if (!marked && marked.error() != storage::error::invalid_transition)
+        if (!marked && marked.error().code != storage::error::invalid_transition)
             co_return marked.error();
         wake_poller(); // its look-up may come before any the poller waits for
         log_info(id, "submitted: task " + answer->task_id + ", conversion " +
@@ -201,22 +209,10 @@ net::awaitable<result<submit_result>> job_service::submit(const job_request& r) 
 }
 
 result<storage::job_record> job_service::record(const std::string& job_id, const payload& p) {
-    storage::outcome o;
-    o.what = p.what == payload::state::succeeded ? storage::outcome::kind::succeeded
-             : p.what == payload::state::failed  ? storage::outcome::kind::failed
-                                                 : storage::outcome::kind::pending;
-    o.task_id = p.task_id;
-    o.conversion_id = p.conversion_id;
-    o.upstream_status = p.upstream_status;
-    o.message = p.message;
-    o.conversion_cost = p.conversion_cost;
-    o.conversion_duration = p.conversion_duration;
+    std::vector<std::string> paths;
     for (const auto& link : p.links)
-        o.files.push_back({.name = link.name,
-                           .subdir = link.subdir,
-                           .url = link.url,
-                           .path = destination(options_.output_dir, p.task_id, link).string()});
-    auto job = store_.apply(job_id, o);
+        paths.push_back(destination(options_.output_dir, p.task_id, link).string());
+    auto job = store_.apply(job_id, p, paths);
     if (!job)
         return job;
     // A job stemd did not submit (adopted through webhook.secret) has no
@@ -254,6 +250,7 @@ void job_service::start() {
     net::co_spawn(ex_, poll(), [](std::exception_ptr e) { log_exception("status poller", e); });
     net::co_spawn(ex_, settle_stale_submissions(started_at),
                   [](std::exception_ptr e) { log_exception("stale submissions", e); });
+    net::co_spawn(ex_, keep_claims(), [](std::exception_ptr e) { log_exception("claims", e); });
 }
 
 void job_service::stop() {
@@ -261,6 +258,7 @@ void job_service::stop() {
     timer_.cancel();
     poll_timer_.cancel();
     stale_timer_.cancel();
+    lease_timer_.cancel();
 }
 
 void job_service::wake_poller() {
@@ -280,21 +278,16 @@ std::chrono::milliseconds job_service::backoff(int attempts) {
 net::awaitable<void> job_service::schedule() {
     while (!stopping_) {
         woken_ = false;
-        int free = options_.concurrency - static_cast<int>(in_flight_.size());
+        const int free = options_.concurrency - downloads_running_;
         bool spawned = false;
         if (free > 0) {
-            auto files = store_.runnable_files(storage::now_millis(),
-                                               options_.concurrency + static_cast<int>(in_flight_.size()));
+            auto files = store_.claim_files(owner_, storage::now_millis(), lease.count(), free);
             if (!files) {
-                log_error("", "cannot read pending downloads from the database; retrying in 5 s");
+                log_error("", "cannot claim pending downloads from the database (" +
+                                  files.error().message + "); retrying");
             } else {
                 for (auto& f : *files) {
-                    if (free == 0)
-                        break;
-                    if (in_flight_.contains(f.id))
-                        continue;
-                    in_flight_.insert(f.id);
-                    --free;
+                    ++downloads_running_;
                     spawned = true;
                     net::co_spawn(ex_, download_one(std::move(f)),
                                   [](std::exception_ptr e) { log_exception("download", e); });
@@ -309,8 +302,8 @@ net::awaitable<void> job_service::schedule() {
             auto until = **next - storage::now_millis();
             wait = std::clamp(std::chrono::milliseconds(until), 0ms, wait);
         }
-        // A due file that could not be started (database error, or only
-        // files already in flight) must not turn this into a busy loop.
+        // A due file that could not be claimed (database error, or its
+        // destination is being written) must not turn this into a busy loop.
         if (!spawned)
             wait = std::max(wait, 50ms);
         timer_.expires_after(wait);
@@ -321,19 +314,14 @@ net::awaitable<void> job_service::schedule() {
 net::awaitable<void> job_service::download_one(storage::file_record f) {
     struct done_guard {
         job_service& self;
-        std::int64_t id;
         ~done_guard() {
-            self.in_flight_.erase(id);
+            --self.downloads_running_;
             self.wake();
         }
-    } guard{*this, f.id};
+    } guard{*this};
 
-    auto started = store_.file_started(f.id);
-    if (!started) {
-        log_error(f.job_id, "cannot mark " + f.name + " as downloading: " + started.error().message());
-        co_return;
-    }
-    const int attempts = started->attempts;
+    // Claimed: already downloading, this attempt counted.
+    const int attempts = f.attempts;
     std::filesystem::path planned(f.path);
     client::download_request req{
         .url = f.url,
@@ -345,14 +333,14 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
                            std::to_string(attempts) + ")");
     auto got = co_await client::download(req, options_.download, download_tls_);
     if (stopping_ && !got)
-        co_return; // interrupted by shutdown: left `downloading`, resumed at next start
+        co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
 
     if (got) {
-        auto job = store_.file_done(f.id, got->path.string(), static_cast<std::int64_t>(got->bytes),
-                                    got->sha256);
+        auto job = store_.file_done(f.id, owner_, got->path.string(),
+                                    static_cast<std::int64_t>(got->bytes), got->sha256);
         if (!job) {
             log_error(f.job_id, "downloaded " + got->path.string() +
-                                    " but could not record it: " + job.error().message());
+                                    " but could not record it: " + job.error().message);
             co_return;
         }
         log_info(f.job_id, "saved " + got->path.string() + " (" + std::to_string(got->bytes) +
@@ -369,15 +357,16 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
     if (!why.retryable || attempts >= options_.max_attempts) {
         log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(attempts) +
                                 " attempts: " + why.message);
-        if (auto r = store_.file_failed(f.id, why.message); !r)
-            log_error(f.job_id, "cannot record the failure: " + r.error().message());
+        if (auto r = store_.file_failed(f.id, owner_, why.message); !r)
+            log_error(f.job_id, "cannot record the failure: " + r.error().message);
         co_return;
     }
     auto delay = backoff(attempts);
     log_warning(f.job_id, "download of " + f.name + " failed: " + why.message + "; retrying in " +
                               std::to_string(delay.count()) + " ms");
-    if (auto r = store_.file_retry(f.id, why.message, storage::now_millis() + delay.count()); !r)
-        log_error(f.job_id, "cannot record the retry: " + r.error().message());
+    const auto next_attempt_at = storage::now_millis() + delay.count();
+    if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r)
+        log_error(f.job_id, "cannot record the retry: " + r.error().message);
 }
 
 // A refused link (401/403/404/410) has most likely expired: fresh links
@@ -388,10 +377,10 @@ bool job_service::link_refreshed(const storage::file_record& f,
     auto job = store_.find(f.job_id);
     if (!job || job->task_id.empty())
         return false;
-    auto waiting = store_.file_link_expired(f.id, why.message, storage::now_millis());
+    auto waiting = store_.file_link_expired(f.id, owner_, why.message, storage::now_millis());
     if (!waiting) {
         log_error(f.job_id, "cannot record that " + f.name + " needs a fresh link: " +
-                                store_.last_error());
+                                waiting.error().message);
         return false;
     }
     log_warning(f.job_id, "download of " + f.name + " refused (HTTP " +
@@ -407,24 +396,30 @@ bool job_service::link_refreshed(const storage::file_record& f,
 net::awaitable<void> job_service::poll() {
     while (!stopping_) {
         poll_woken_ = false;
-        auto due = store_.jobs_due_for_poll(storage::now_millis(), poll_batch);
-        if (!due) {
+        auto next = store_.next_poll_due();
+        if (next && *next && **next <= storage::now_millis()) {
+            if (!co_await take_token())
+                co_return;
+            // Claimed after the token: a claim never waits for the bucket.
+            auto claimed = store_.claim_polls(owner_, storage::now_millis(), lease.count(), 1);
+            if (claimed) {
+                for (const auto& job : *claimed)
+                    co_await poll_one(job.id);
+                continue;
+            }
+            next = claimed.error();
+        }
+        if (!next) {
             log_error("", "cannot read due status look-ups from the database (" +
-                              store_.last_error() + "); retrying in 5 s");
+                              next.error().message + "); retrying in 5 s");
             poll_timer_.expires_after(5s);
             co_await poll_timer_.async_wait(use_tuple);
             continue;
         }
-        for (const auto& job : *due) {
-            if (!co_await take_token())
-                co_return;
-            co_await poll_one(job.id);
-        }
-        if (!due->empty() || poll_woken_)
+        if (poll_woken_)
             continue;
-        auto next = store_.next_poll_due();
         auto wait = std::chrono::milliseconds(60s);
-        if (next && *next)
+        if (*next)
             wait = std::clamp(std::chrono::milliseconds(**next - storage::now_millis()), 0ms, wait);
         // Never a busy loop, even if the clock and the database disagree.
         poll_timer_.expires_after(std::max(wait, std::chrono::milliseconds(20)));
@@ -452,10 +447,10 @@ net::awaitable<void> job_service::poll_one(const std::string& job_id) {
     // have settled the job, or the plan changed.
     auto job = store_.find(job_id);
     if (!job || job->task_id.empty() || !job->next_poll_at ||
-        *job->next_poll_at > storage::now_millis() ||
-        job->status == storage::job_status::completed ||
-        job->status == storage::job_status::failed)
+        *job->next_poll_at > storage::now_millis() || storage::is_final(job->status)) {
+        release_poll(job_id);
         co_return;
+    }
 
     auto answer = co_await musicgpt_.by_id(job->task_id);
     if (stopping_)
@@ -473,8 +468,7 @@ net::awaitable<void> job_service::poll_one(const std::string& job_id) {
             status_bucket_.pause_until(steady::now() + pause);
             const auto at = storage::now_millis() +
                             std::chrono::duration_cast<std::chrono::milliseconds>(pause).count();
-            if (auto r = store_.schedule_poll(job->id, at); !r)
-                log_error(job->id, "cannot plan the next status look-up: " + store_.last_error());
+            release_poll(job->id, at);
             log_warning(job->id, "status look-up refused with HTTP " +
                                      std::to_string(f.http_status) +
                                      "; pausing all look-ups for " + seconds_text(pause));
@@ -504,7 +498,8 @@ net::awaitable<void> job_service::poll_one(const std::string& job_id) {
     }
     auto recorded = record(job->id, *parsed);
     if (!recorded) {
-        poll_later(*job, "cannot record MusicGPT's status answer: " + store_.last_error(), true);
+        poll_later(*job, "cannot record MusicGPT's status answer: " + recorded.error().message,
+                   true);
         co_return;
     }
     log_info(job->id, "status look-up: " + parsed->upstream_status + ", " +
@@ -512,10 +507,31 @@ net::awaitable<void> job_service::poll_one(const std::string& job_id) {
                           std::string(storage::to_string(recorded->status)));
     // Still in queue, or links that did not include a file waiting for a
     // fresh one: the plan has not moved, so ask again later.
-    if (recorded->status != storage::job_status::completed &&
-        recorded->status != storage::job_status::failed && recorded->next_poll_at &&
+    if (!storage::is_final(recorded->status) && recorded->next_poll_at &&
         *recorded->next_poll_at <= storage::now_millis())
         poll_later(*recorded, "MusicGPT says " + parsed->upstream_status, false);
+    else
+        release_poll(job->id);
+}
+
+// Ends a claimed look-up that poll_later does not end.
+void job_service::release_poll(const std::string& job_id, std::optional<storage::millis> replan) {
+    if (auto r = store_.release_poll(job_id, owner_, replan); !r)
+        log_error(job_id, "cannot end the status look-up: " + r.error().message);
+}
+
+// The heartbeat of this process's claims (downloads and look-ups), so that
+// none expires while its work runs and none outlives the process by more
+// than a lease.
+net::awaitable<void> job_service::keep_claims() {
+    while (!stopping_) {
+        lease_timer_.expires_after(lease / 3);
+        co_await lease_timer_.async_wait(use_tuple);
+        if (stopping_)
+            co_return;
+        if (auto r = store_.renew_claims(owner_, storage::now_millis(), lease.count()); !r)
+            log_error("", "cannot renew this process's claims: " + r.error().message);
+    }
 }
 
 // Plans the next look-up of a job this one did not settle, backing off
@@ -523,8 +539,8 @@ net::awaitable<void> job_service::poll_one(const std::string& job_id) {
 void job_service::poll_later(const storage::job_record& job, std::string_view why, bool trouble) {
     const auto delay =
         jittered(doubled(options_.poll_retry_base, options_.poll_retry_cap, job.poll_attempts + 1));
-    if (auto r = store_.poll_again(job.id, storage::now_millis() + delay.count()); !r) {
-        log_error(job.id, "cannot plan the next status look-up: " + store_.last_error());
+    if (auto r = store_.poll_again(job.id, owner_, storage::now_millis() + delay.count()); !r) {
+        log_error(job.id, "cannot plan the next status look-up: " + r.error().message);
         return;
     }
     const std::string text =
@@ -539,7 +555,7 @@ net::awaitable<void> job_service::settle_stale_submissions(storage::millis start
     auto stale = store_.stale_submitting(started_at);
     if (!stale) {
         log_error("", "cannot read jobs left submitting from the database: " +
-                          store_.last_error());
+                          stale.error().message);
         co_return;
     }
     if (stale->empty())
@@ -561,8 +577,8 @@ net::awaitable<void> job_service::settle_stale_submissions(storage::millis start
         auto failed = store_.give_up_submitting(job.id, stale_submission_reason);
         if (failed)
             log_warning(job.id, std::string(stale_submission_reason));
-        else if (failed.error() != storage::error::invalid_transition)
-            log_error(job.id, "cannot fail the job left submitting: " + store_.last_error());
+        else if (failed.error().code != storage::error::invalid_transition)
+            log_error(job.id, "cannot fail the job left submitting: " + failed.error().message);
     }
 }
 

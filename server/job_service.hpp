@@ -6,14 +6,13 @@
 #include "client/downloader.hpp"
 #include "client/musicgpt_client.hpp"
 #include "server/webhook_payload.hpp"
-#include "storage/job_store.hpp"
+#include "storage/store.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <set>
 #include <string>
 
 namespace stemd::server {
@@ -84,27 +83,29 @@ struct submit_result {
 
 class job_service {
 public:
-    job_service(boost::asio::any_io_executor ex, storage::job_store& store, service_options options,
+    job_service(boost::asio::any_io_executor ex, storage::store& store, service_options options,
                 boost::asio::ssl::context& api_tls, boost::asio::ssl::context& download_tls);
 
-    storage::job_store& store() { return store_; }
+    storage::store& store() { return store_; }
     const service_options& options() const { return options_; }
 
     // Records the job (committed), then submits it with a fresh webhook
     // token. Storage failures come back as the error.
-    boost::asio::awaitable<boost::system::result<submit_result>> submit(const job_request& r);
+    boost::asio::awaitable<stemd::result<submit_result>> submit(const job_request& r);
 
     // Records a parsed delivery for a job (committed before returning), then
     // wakes the downloader.
-    boost::system::result<storage::job_record> record(const std::string& job_id,
-                                                      const payload& p);
+    stemd::result<storage::job_record> record(const std::string& job_id, const payload& p);
 
-    // Another go for a failed job (see job_store::retry); wakes the
-    // downloader and the poller. The store's last_error says why not.
-    boost::system::result<storage::job_record> retry(const std::string& key);
+    // Another go for a failed job (see store::retry); wakes the
+    // downloader and the poller. The error's message says why not.
+    stemd::result<storage::job_record> retry(const std::string& key);
 
-    // Starts the download scheduler and the status poller. Whatever an
-    // earlier process left unfinished is picked up: files at once, planned
+    // Starts the download scheduler, the status poller and the heartbeat of
+    // their claims (downloads and look-ups are claimed through the store,
+    // under this process's owner id, for a lease renewed while they run).
+    // Whatever an earlier process left unfinished is picked up: files as
+    // soon as their claims are released or expire, planned
     // status look-ups when due, and jobs left `submitting` (the process
     // died between MusicGPT's answer and recording it) get
     // submitting_grace from their creation for their webhook, then fail
@@ -130,17 +131,21 @@ private:
     std::chrono::milliseconds first_poll_delay(std::optional<double> eta) const;
     boost::asio::awaitable<void> settle_stale_submissions(storage::millis started_at);
     bool link_refreshed(const storage::file_record& f, const client::download_failure& why);
+    void release_poll(const std::string& job_id, std::optional<storage::millis> replan = {});
+    boost::asio::awaitable<void> keep_claims();
 
     boost::asio::any_io_executor ex_;
-    storage::job_store& store_;
+    storage::store& store_;
     service_options options_;
     client::musicgpt_client musicgpt_;
     boost::asio::ssl::context& download_tls_;
+    std::string owner_; // names this process in the claims it takes
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer poll_timer_;
     boost::asio::steady_timer stale_timer_;
+    boost::asio::steady_timer lease_timer_;
     token_bucket status_bucket_;
-    std::set<std::int64_t> in_flight_;
+    int downloads_running_ = 0;
     bool woken_ = false;
     bool poll_woken_ = false;
     bool stopping_ = false;

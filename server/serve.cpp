@@ -4,6 +4,7 @@
 #include "server/job_service.hpp"
 #include "common/log.hpp"
 #include "server/webhook_handler.hpp"
+#include "storage/sqlite_store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -167,13 +168,18 @@ int run_serve(const config::settings& settings) {
     ::signal(SIGXFSZ, SIG_IGN);
     const int lock_fd = lock_database(settings.storage.database);
 
-    std::string why;
-    auto store = storage::job_store::open(settings.storage.database, why);
+    auto store = storage::sqlite_store::open(settings.storage.database);
     if (!store)
-        throw std::runtime_error(why.empty() ? "cannot open database " +
-                                                   settings.storage.database.string() + ": " +
-                                                   store.error().message()
-                                             : why);
+        throw std::runtime_error(store.error().message);
+    // Claims outlive a process that was killed; they would only expire
+    // after their lease. Releasing them all at once is safe here and only
+    // here: the lock above makes this the one process using the database,
+    // so every claim in it belongs to a process that is gone.
+    if (auto released = store->release_all_claims(); !released)
+        throw std::runtime_error(released.error().message);
+    else if (*released > 0)
+        log_info("", "released " + std::to_string(*released) +
+                         " claims left by an earlier stemd; their work resumes now");
 
     for (const auto& w : settings.warnings)
         log_warning("", w);

@@ -89,7 +89,7 @@ listener::response handle_webhook(webhook_context& ctx, const listener::request&
         // anything is parsed or applied.
         auto seen = store.seen_delivery(delivery_id);
         if (!seen) {
-            log_error(job ? job->id : "", "cannot check the webhook-id: " + seen.error().message());
+            log_error(job ? job->id : "", "cannot check the webhook-id: " + seen.error().message);
             return refuse(500, "could not record the delivery; send it again");
         }
         if (*seen) {
@@ -117,8 +117,8 @@ listener::response handle_webhook(webhook_context& ctx, const listener::request&
         auto adopted = store.adopt(p.task_id, p.conversion_id);
         if (!adopted) {
             log_error("", "webhook for task " + p.task_id + " not recorded: " +
-                              adopted.error().message());
-            return refuse(adopted.error() == storage::error::conflict ? 409 : 500,
+                              adopted.error().message);
+            return refuse(adopted.error().is(condition::conflict) ? 409 : 500,
                           "could not record the delivery; send it again");
         }
         job = std::move(*adopted);
@@ -126,7 +126,7 @@ listener::response handle_webhook(webhook_context& ctx, const listener::request&
 
     auto recorded = ctx.service.record(job->id, p);
     if (!recorded) {
-        log_error(job->id, "webhook not recorded: " + recorded.error().message());
+        log_error(job->id, "webhook not recorded: " + recorded.error().message);
         return refuse(500, "could not record the delivery; send it again");
     }
     // The id is remembered only once the delivery is recorded, so a failure
@@ -136,7 +136,7 @@ listener::response handle_webhook(webhook_context& ctx, const listener::request&
     if (!delivery_id.empty()) {
         if (auto fresh = store.remember_delivery(delivery_id, storage::now_millis()); !fresh)
             log_warning(job->id, "webhook recorded, but its webhook-id could not be stored for "
-                                 "replay protection: " + fresh.error().message());
+                                 "replay protection: " + fresh.error().message);
     }
     log_info(job->id, "webhook: " + (p.upstream_status.empty() ? "?" : p.upstream_status) + ", " +
                           std::to_string(p.links.size()) + " links; job is now " +

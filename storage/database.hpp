@@ -13,9 +13,9 @@ struct sqlite3_stmt;
 
 namespace stemd::storage {
 
-// Thrown by check() for any SQLite result code other than OK/ROW/DONE. The
-// job store catches it at its boundary and turns it into error::sqlite, so
-// callers above storage/ only ever see boost::system::result.
+// Thrown by check() for any SQLite result code other than OK/ROW/DONE.
+// sqlite_store catches it at its boundary and turns it into error::sqlite
+// with this message, so callers above storage/ only ever see stemd::result.
 class sqlite_error : public std::runtime_error {
 public:
     sqlite_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}

@@ -2,7 +2,7 @@
 // are what a peer sends on one connection: they go through a Beast
 // request_parser with the listener's default limits, and every request that
 // parses goes to server::handle_webhook, as http_server does, with a real
-// job_service over a real job_store (one SQLite file per process).
+// job_service over a real sqlite_store (one SQLite file per process).
 //
 // The store holds one submitted job whose webhook token is known, and a
 // shared secret is set, so inputs that start from the seed corpus reach the
@@ -18,7 +18,7 @@
 #include "common/crypto.hpp"
 #include "server/job_service.hpp"
 #include "common/log.hpp"
-#include "storage/job_store.hpp"
+#include "storage/sqlite_store.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -122,7 +122,7 @@ struct world {
     net::io_context io{1};
     std::shared_ptr<net::ssl::context> api_tls = stemd::client::make_tls_client_context("");
     std::shared_ptr<net::ssl::context> download_tls = stemd::client::make_tls_client_context("");
-    std::unique_ptr<stemd::storage::job_store> store;
+    std::unique_ptr<stemd::storage::sqlite_store> store;
     std::unique_ptr<stemd::server::job_service> service;
     std::unique_ptr<stemd::server::webhook_context> hook;
     std::unique_ptr<stemd::server::webhook_context> signed_hook;
@@ -134,9 +134,9 @@ struct world {
         dir = base / ("stemd-fuzz-" + std::to_string(::getpid()));
         fs::create_directories(dir);
 
-        auto opened = stemd::storage::job_store::open(dir / "jobs.db");
+        auto opened = stemd::storage::sqlite_store::open(dir / "jobs.db");
         FUZZ_CHECK(opened);
-        store = std::make_unique<stemd::storage::job_store>(std::move(*opened));
+        store = std::make_unique<stemd::storage::sqlite_store>(std::move(*opened));
 
         auto job = store->create_job({.audio_url = "https://example.com/song.mp3",
                                       .token_hash = stemd::sha256_hex(job_token)});

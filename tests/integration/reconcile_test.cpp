@@ -6,7 +6,7 @@
 #include "integration/stack.hpp"
 
 #include "storage/database.hpp"
-#include "storage/job_store.hpp"
+#include "storage/sqlite_store.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -151,7 +151,7 @@ TEST_CASE("a job left submitting by a dead stemd fails with advice and is never 
     // recording it leaves it: one such job from two hours ago, one from now.
     std::string old_id, recent_id;
     {
-        auto store = stemd::storage::job_store::open(s.database());
+        auto store = stemd::storage::sqlite_store::open(s.database());
         REQUIRE(store.has_value());
         auto old_job = store->create_job({.audio_url = "https://songs.example/lost.mp3"});
         auto recent_job = store->create_job({.audio_url = "https://songs.example/recent.mp3"});

@@ -1,0 +1,86 @@
+#pragma once
+
+// What the store keeps about jobs and their files, whatever the engine.
+
+#include "common/time.hpp"
+#include "storage/states.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stemd::storage {
+
+// Milliseconds since the Unix epoch; all times in the store use this.
+using stemd::millis;
+using stemd::now_millis;
+
+// The next_attempt_at of a file whose signed link was refused: it waits for
+// fresh links (a status look-up of its job), not for a time. Any new link for
+// the file makes it due at once.
+inline constexpr millis awaiting_fresh_link = std::numeric_limits<millis>::max();
+
+struct file_record {
+    std::int64_t id = 0;
+    std::string job_id;
+    std::string name;   // safe stem name, e.g. "vocals"
+    std::string subdir; // "" or "wav"
+    std::string url;    // signed link; never logged with its query string
+    std::string path;   // where the file is (or will be) on disk
+    file_status status = file_status::pending;
+    std::int64_t bytes = 0;
+    std::string sha256; // lowercase hex, set when done
+    int attempts = 0;
+    std::string error;
+    millis next_attempt_at = 0;
+    // Who is downloading it and until when that claim holds ("" and 0
+    // when nobody is); see store::claim_files.
+    std::string claim_owner;
+    millis claim_until = 0;
+};
+
+struct job_record {
+    std::string id; // stemd's own id
+    std::string task_id;
+    std::string conversion_id;
+    job_status status = job_status::submitting;
+    millis created_at = 0;
+    millis updated_at = 0;
+    std::optional<double> eta;
+    std::optional<double> credit_estimate;
+    std::optional<double> conversion_cost;
+    std::optional<double> conversion_duration;
+    std::string error;
+    std::string upstream_status; // last status MusicGPT reported (IN_QUEUE, ...)
+    std::string audio_url;
+    std::string audio_file;
+    std::string stems_json;                 // JSON list as text, "" when not given
+    std::string preprocessing_options_json; // JSON list as text, "" when not given
+    bool eco_mode = false;
+    // When stemd next asks MusicGPT's status endpoint about this job
+    // (nullopt: no look-up planned), and how many look-ups in a row have
+    // not settled it (drives the back-off).
+    std::optional<millis> next_poll_at;
+    int poll_attempts = 0;
+    // Who is looking the job up now and until when ("" and 0 when nobody
+    // is); see store::claim_polls.
+    std::string poll_owner;
+    millis poll_until = 0;
+    std::vector<file_record> files; // ordered by subdir, name
+};
+
+// What a client asked for; the job starts in `submitting`.
+struct new_job {
+    std::string audio_url;
+    std::string audio_file;
+    std::string stems_json;
+    std::string preprocessing_options_json;
+    bool eco_mode = false;
+    // SHA-256 (hex) of the per-job webhook token; the token itself is never
+    // stored, so a copy of the database does not let anyone post results.
+    std::string token_hash;
+};
+
+} // namespace stemd::storage

@@ -1,0 +1,43 @@
+#pragma once
+
+// The SQLite store's job records: creation, submission, look-up, listing,
+// adoption, stale submissions and retry (see store.hpp for each contract).
+// Each function throws sqlite_error when SQLite fails.
+
+#include "common/error.hpp"
+#include "storage/records.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stemd::storage {
+class database;
+}
+
+namespace stemd::storage::sqlite {
+
+result<job_record> create_job(database& db, const new_job& j);
+result<void> mark_submitted(database& db, std::string_view job_id, std::string_view task_id,
+                            std::string_view conversion_id, std::optional<double> eta,
+                            std::optional<double> credit_estimate, std::string_view upstream_status,
+                            std::optional<millis> poll_at);
+result<void> mark_failed(database& db, std::string_view job_id, std::string_view reason);
+result<job_record> find(database& db, std::string_view key);
+result<job_record> find_by_token_hash(database& db, std::string_view token_hash);
+result<std::string> token_hash(database& db, std::string_view job_id);
+result<std::vector<job_record>> list(database& db, std::optional<job_status> status, int limit);
+result<job_record> adopt(database& db, std::string_view task_id, std::string_view conversion_id);
+result<std::vector<job_record>> stale_submitting(database& db, millis created_before);
+result<job_record> give_up_submitting(database& db, std::string_view job_id,
+                                      std::string_view reason);
+result<job_record> retry(database& db, std::string_view key, millis now);
+
+// Gives `job` the upstream ids it does not have yet, inside the caller's
+// transaction. Refused (conflict) when the job already has a different id
+// or another job owns the id.
+result<void> assign_ids(database& db, const job_record& job, std::string_view task_id,
+                        std::string_view conversion_id, millis now);
+
+} // namespace stemd::storage::sqlite

@@ -1,0 +1,79 @@
+#pragma once
+
+// Between SQLite rows and the store's records: the column lists, reading a
+// row, and the small reads and writes every concern of the SQLite store
+// shares. Everything here throws sqlite_error when SQLite fails.
+
+#include "storage/database.hpp"
+#include "storage/records.hpp"
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stemd::storage::sqlite {
+
+inline constexpr std::string_view job_columns =
+    "id, task_id, conversion_id, status, created_at, updated_at, eta, credit_estimate, "
+    "conversion_cost, conversion_duration, error, upstream_status, audio_url, audio_file, "
+    "stems_json, preprocessing_options_json, eco_mode, next_poll_at, poll_attempts, "
+    "poll_owner, poll_until";
+
+inline constexpr std::string_view file_columns =
+    "files.id, files.job_id, files.name, files.subdir, files.url, files.path, files.status, "
+    "files.bytes, files.sha256, files.attempts, files.error, files.next_attempt_at, "
+    "files.claim_owner, files.claim_until";
+
+// Lists and counts are clamped to [1, max_list].
+inline constexpr int max_list = 1000;
+
+std::string sql(std::initializer_list<std::string_view> parts);
+
+// The final job states as an SQL list, e.g. "'completed', 'failed'", taken
+// from is_final() so that the queries and the code never disagree.
+const std::string& final_job_states();
+
+// Empty ids are stored as NULL so that the UNIQUE constraints only compare
+// real ids.
+void bind_or_null(statement& s, int index, std::string_view value);
+void bind_or_null(statement& s, int index, std::optional<millis> value);
+
+job_record read_job(const statement& s);
+file_record read_file(const statement& s);
+
+// The job whose `column` equals `key`, without its files.
+std::optional<job_record> select_job_by(database& db, std::string_view column,
+                                        std::string_view key);
+std::optional<job_record> select_job(database& db, std::string_view id);
+// By stemd id, task_id or conversion_id, without its files.
+std::optional<job_record> select_job_by_key(database& db, std::string_view key);
+std::vector<file_record> select_files(database& db, std::string_view job_id);
+std::optional<file_record> select_file(database& db, std::int64_t id);
+job_record with_files(database& db, job_record j);
+// Reads a job back after a write; it must exist since the transaction that
+// wrote it is still open.
+job_record reload(database& db, std::string_view id);
+// Runs `s` (bound) and reads every row as a job, each with its files.
+std::vector<job_record> read_jobs_with_files(database& db, statement& s);
+
+// A job that becomes final is never looked up again.
+void set_job_status(database& db, std::string_view id, job_status status, std::string_view error,
+                    millis now);
+void touch_job(database& db, std::string_view id, millis now);
+
+struct file_counts {
+    std::int64_t total = 0;
+    std::int64_t done = 0;
+    std::int64_t failed = 0;
+};
+file_counts count_files(database& db, std::string_view job_id);
+
+// "vocals" or "wav/vocals".
+std::string file_label(const file_record& f);
+// Why a job failed because of this file.
+std::string file_failure_reason(const file_record& f);
+
+} // namespace stemd::storage::sqlite

@@ -1,0 +1,195 @@
+#include "storage/sqlite_store.hpp"
+
+#include "storage/database.hpp"
+#include "storage/error.hpp"
+#include "storage/sqlite_deliveries.hpp"
+#include "storage/sqlite_files.hpp"
+#include "storage/sqlite_jobs.hpp"
+#include "storage/sqlite_polls.hpp"
+#include "storage/sqlite_reports.hpp"
+#include "storage/sqlite_schema.hpp"
+
+#include <utility>
+
+namespace stemd::storage {
+
+namespace {
+
+// Runs `body`, turning a sqlite_error (its message names the file, SQLite's
+// text and what to do) into error::sqlite.
+template <class F> auto guarded(F&& body) -> decltype(body()) {
+    try {
+        return body();
+    } catch (const sqlite_error& e) {
+        return make_error(error::sqlite, e.what());
+    }
+}
+
+} // namespace
+
+result<sqlite_store> sqlite_store::open(const std::filesystem::path& file) {
+    return guarded([&]() -> result<sqlite_store> {
+        auto db = std::make_unique<database>(file);
+        if (auto migrated = sqlite::migrate(*db, file); !migrated) {
+            return migrated.error();
+        }
+        return sqlite_store(std::move(db));
+    });
+}
+
+sqlite_store::sqlite_store(std::unique_ptr<database> db) : db_(std::move(db)) {}
+sqlite_store::sqlite_store(sqlite_store&&) noexcept = default;
+sqlite_store& sqlite_store::operator=(sqlite_store&&) noexcept = default;
+sqlite_store::~sqlite_store() = default;
+
+result<job_record> sqlite_store::create_job(const new_job& j) {
+    return guarded([&] { return sqlite::create_job(*db_, j); });
+}
+
+result<void> sqlite_store::mark_submitted(std::string_view job_id, std::string_view task_id,
+                                          std::string_view conversion_id, std::optional<double> eta,
+                                          std::optional<double> credit_estimate,
+                                          std::string_view upstream_status,
+                                          std::optional<millis> poll_at) {
+    return guarded([&] {
+        return sqlite::mark_submitted(*db_, job_id, task_id, conversion_id, eta, credit_estimate,
+                                      upstream_status, poll_at);
+    });
+}
+
+result<void> sqlite_store::mark_failed(std::string_view job_id, std::string_view reason) {
+    return guarded([&] { return sqlite::mark_failed(*db_, job_id, reason); });
+}
+
+result<job_record> sqlite_store::find(std::string_view key) {
+    return guarded([&] { return sqlite::find(*db_, key); });
+}
+
+result<job_record> sqlite_store::find_by_token_hash(std::string_view token_hash) {
+    return guarded([&] { return sqlite::find_by_token_hash(*db_, token_hash); });
+}
+
+result<std::string> sqlite_store::token_hash(std::string_view job_id) {
+    return guarded([&] { return sqlite::token_hash(*db_, job_id); });
+}
+
+result<std::vector<job_record>> sqlite_store::list(std::optional<job_status> status, int limit) {
+    return guarded([&] { return sqlite::list(*db_, status, limit); });
+}
+
+result<job_record> sqlite_store::adopt(std::string_view task_id, std::string_view conversion_id) {
+    return guarded([&] { return sqlite::adopt(*db_, task_id, conversion_id); });
+}
+
+result<job_record> sqlite_store::apply(std::string_view job_id, const musicgpt::report& r,
+                                       const std::vector<std::string>& paths) {
+    return guarded([&] { return sqlite::apply(*db_, job_id, r, paths); });
+}
+
+result<std::vector<job_record>> sqlite_store::stale_submitting(millis created_before) {
+    return guarded([&] { return sqlite::stale_submitting(*db_, created_before); });
+}
+
+result<job_record> sqlite_store::give_up_submitting(std::string_view job_id,
+                                                    std::string_view reason) {
+    return guarded([&] { return sqlite::give_up_submitting(*db_, job_id, reason); });
+}
+
+result<job_record> sqlite_store::retry(std::string_view key, millis now) {
+    return guarded([&] { return sqlite::retry(*db_, key, now); });
+}
+
+result<std::vector<file_record>> sqlite_store::runnable_files(millis now, int limit) {
+    return guarded([&] { return sqlite::runnable_files(*db_, now, limit); });
+}
+
+result<std::optional<millis>> sqlite_store::next_wakeup() {
+    return guarded([&] { return sqlite::next_wakeup(*db_); });
+}
+
+result<std::vector<file_record>> sqlite_store::claim_files(std::string_view owner, millis now,
+                                                           millis lease, int limit) {
+    return guarded([&] { return sqlite::claim_files(*db_, owner, now, lease, limit); });
+}
+
+result<file_record> sqlite_store::claim_file(std::int64_t file_id, std::string_view owner,
+                                             millis now, millis lease) {
+    return guarded([&] { return sqlite::claim_file(*db_, file_id, owner, now, lease); });
+}
+
+result<int> sqlite_store::renew_claims(std::string_view owner, millis now, millis lease) {
+    return guarded([&]() -> result<int> {
+        transaction tx(*db_);
+        const int renewed = sqlite::renew_file_claims(*db_, owner, now + lease) +
+                            sqlite::renew_poll_claims(*db_, owner, now + lease);
+        tx.commit();
+        return renewed;
+    });
+}
+
+result<int> sqlite_store::release_all_claims() {
+    return guarded([&]() -> result<int> {
+        transaction tx(*db_);
+        const int released = sqlite::release_file_claims(*db_) + sqlite::release_poll_claims(*db_);
+        tx.commit();
+        return released;
+    });
+}
+
+result<job_record> sqlite_store::file_done(std::int64_t file_id, std::string_view owner,
+                                           std::string_view path, std::int64_t bytes,
+                                           std::string_view sha256) {
+    return guarded([&] { return sqlite::file_done(*db_, file_id, owner, path, bytes, sha256); });
+}
+
+result<void> sqlite_store::file_retry(std::int64_t file_id, std::string_view owner,
+                                      std::string_view error, millis next_attempt_at) {
+    return guarded(
+        [&] { return sqlite::file_retry(*db_, file_id, owner, error, next_attempt_at); });
+}
+
+result<job_record> sqlite_store::file_failed(std::int64_t file_id, std::string_view owner,
+                                             std::string_view error) {
+    return guarded([&] { return sqlite::file_failed(*db_, file_id, owner, error); });
+}
+
+result<job_record> sqlite_store::file_link_expired(std::int64_t file_id, std::string_view owner,
+                                                   std::string_view error, millis now) {
+    return guarded([&] { return sqlite::file_link_expired(*db_, file_id, owner, error, now); });
+}
+
+result<std::vector<job_record>> sqlite_store::jobs_due_for_poll(millis now, int limit) {
+    return guarded([&] { return sqlite::jobs_due_for_poll(*db_, now, limit); });
+}
+
+result<std::optional<millis>> sqlite_store::next_poll_due() {
+    return guarded([&] { return sqlite::next_poll_due(*db_); });
+}
+
+result<std::vector<job_record>> sqlite_store::claim_polls(std::string_view owner, millis now,
+                                                          millis lease, int limit) {
+    return guarded([&] { return sqlite::claim_polls(*db_, owner, now, lease, limit); });
+}
+
+result<void> sqlite_store::schedule_poll(std::string_view job_id, std::optional<millis> at) {
+    return guarded([&] { return sqlite::schedule_poll(*db_, job_id, at); });
+}
+
+result<void> sqlite_store::poll_again(std::string_view job_id, std::string_view owner, millis at) {
+    return guarded([&] { return sqlite::poll_again(*db_, job_id, owner, at); });
+}
+
+result<void> sqlite_store::release_poll(std::string_view job_id, std::string_view owner,
+                                        std::optional<millis> replan) {
+    return guarded([&] { return sqlite::release_poll(*db_, job_id, owner, replan); });
+}
+
+result<bool> sqlite_store::remember_delivery(std::string_view webhook_id, millis now) {
+    return guarded([&] { return sqlite::remember_delivery(*db_, webhook_id, now); });
+}
+
+result<bool> sqlite_store::seen_delivery(std::string_view webhook_id) {
+    return guarded([&] { return sqlite::seen_delivery(*db_, webhook_id); });
+}
+
+} // namespace stemd::storage

@@ -1,0 +1,197 @@
+#pragma once
+
+// The durable record of jobs, their files and the work on them, whatever
+// the engine behind it (sqlite_store.hpp is the one there is).
+//
+// Every write is one transaction committed before the call returns, so a
+// caller that acknowledges after a successful call never acknowledges
+// something a crash could lose. Failures come back as stemd::error with a
+// storage::error code (see error.hpp) and a message naming the job or file.
+// A store is used from one thread.
+//
+// Work is claimed: a download or a status look-up is handed out to one
+// owner (a string naming a process) until a time (a lease), renewed while
+// the work runs and released by its end. A claim whose owner stopped
+// renewing it expires and is handed out again, so a crashed process never
+// leaves work stranded and two processes never do the same work.
+
+#include "common/error.hpp"
+#include "musicgpt/report.hpp"
+#include "storage/records.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stemd::storage {
+
+class store {
+public:
+    virtual ~store() = default;
+
+    // --- Jobs --------------------------------------------------------------
+
+    // Creates a job in `submitting` with a fresh random id.
+    virtual result<job_record> create_job(const new_job& j) = 0;
+
+    // submitting -> submitted once MusicGPT accepted it. `poll_at` is when
+    // to ask the status endpoint if no final webhook has come by then
+    // (nullopt: never); the caller decides, as storage knows no settings.
+    virtual result<void> mark_submitted(std::string_view job_id, std::string_view task_id,
+                                        std::string_view conversion_id, std::optional<double> eta,
+                                        std::optional<double> credit_estimate,
+                                        std::string_view upstream_status,
+                                        std::optional<millis> poll_at = std::nullopt) = 0;
+
+    // Any non-final state -> failed with a reason.
+    virtual result<void> mark_failed(std::string_view job_id, std::string_view reason) = 0;
+
+    // Looks a job up by stemd id, task_id or conversion_id.
+    virtual result<job_record> find(std::string_view key) = 0;
+    // Looks a job up by the hash of its webhook token (exact match; callers
+    // compare in constant time on top).
+    virtual result<job_record> find_by_token_hash(std::string_view token_hash) = 0;
+    // Returns the stored token hash of a job ("" if none).
+    virtual result<std::string> token_hash(std::string_view job_id) = 0;
+
+    // Newest first; `status` filters when given; limit is clamped to [1, 1000].
+    virtual result<std::vector<job_record>> list(std::optional<job_status> status, int limit) = 0;
+
+    // The job for a task stemd did not submit (webhook secret path): found
+    // by task_id, or created in `submitted` with the given ids.
+    virtual result<job_record> adopt(std::string_view task_id, std::string_view conversion_id) = 0;
+
+    // Records what MusicGPT reported, in one transaction; `paths[i]` is the
+    // destination of `r.links[i]` (the caller chooses it; the sizes must
+    // match):
+    //  - pending: upstream_status recorded, nothing else changes (the
+    //    planned status look-up stays as it is);
+    //  - failed: job -> failed with the message (unless already completed);
+    //  - succeeded: cost/duration stored, each link inserted as a pending file
+    //    unless a file of that (subdir, name) exists (a repeated delivery);
+    //    a not-yet-done file gets the new URL (fresher link) and, if it was
+    //    waiting for one, becomes due at once. Job -> downloading, or
+    //    completed when every file is already done; failed with a reason
+    //    when there is no link at all. No more status look-ups are planned
+    //    unless a file still waits for a fresh link.
+    // A job already completed is left as it is; a job that becomes final
+    // never has a look-up planned. Ids that belong to another job: conflict.
+    virtual result<job_record> apply(std::string_view job_id, const musicgpt::report& r,
+                                     const std::vector<std::string>& paths) = 0;
+
+    // Jobs still in `submitting` that were created before `created_before`,
+    // oldest first: a process that died between asking MusicGPT and
+    // recording its answer leaves them so. They have no task_id, so the
+    // status endpoint cannot find them; only their webhook can.
+    virtual result<std::vector<job_record>> stale_submitting(millis created_before) = 0;
+    // submitting -> failed with `reason`; invalid_transition when the job
+    // has moved on meanwhile (e.g. its webhook came), so a late decision
+    // never overrides what MusicGPT reported.
+    virtual result<job_record> give_up_submitting(std::string_view job_id,
+                                                  std::string_view reason) = 0;
+
+    // Another go for a failed job (found by id, task_id or conversion_id),
+    // in one transaction: its failed and unfinished files become pending
+    // and unclaimed with no attempts used and due at `now`, the error is
+    // cleared, and the job becomes downloading (completed if all files are
+    // done). A job without files but with a task_id becomes submitted with
+    // a status look-up due at `now`. Refused (invalid_transition, the
+    // message says why) when the job is not failed or was never accepted by
+    // MusicGPT (no task_id and no files).
+    virtual result<job_record> retry(std::string_view key, millis now) = 0;
+
+    // --- Downloads -----------------------------------------------------------
+
+    // Files claim_files would hand out at `now` (due, of a job that is not
+    // final, not held by a live claim), oldest first; read only.
+    virtual result<std::vector<file_record>> runnable_files(millis now, int limit) = 0;
+    // When claim_files may next have something: the earliest
+    // next_attempt_at of an unclaimed file, or claim_until of a claimed one
+    // (it can be taken over then), of jobs that are not final.
+    virtual result<std::optional<millis>> next_wakeup() = 0;
+
+    // Takes up to `limit` runnable files for `owner` until now + lease, in
+    // one transaction: each becomes downloading with attempts + 1 (its job
+    // too, if it was submitted). A file whose destination path another
+    // live claim holds is skipped, even in another job, so two downloads
+    // never write the same file. Expired claims are taken over.
+    virtual result<std::vector<file_record>> claim_files(std::string_view owner, millis now,
+                                                         millis lease, int limit) = 0;
+    // The same for one given file, due or not: not_found, invalid_transition
+    // (done, failed, or its job is final) or claim_lost (another owner's
+    // live claim, or its destination is being written) when it cannot be.
+    virtual result<file_record> claim_file(std::int64_t file_id, std::string_view owner, millis now,
+                                           millis lease) = 0;
+    // The heartbeat: every claim (file or look-up) `owner` still holds now
+    // lasts until now + lease. Returns how many were renewed.
+    virtual result<int> renew_claims(std::string_view owner, millis now, millis lease) = 0;
+    // Releases every claim at once, leaving the work where it was (a file
+    // stays `downloading`, to be resumed). Only for a caller that knows no
+    // other owner is alive: the single process holding the database
+    // exclusively, at its start. Returns how many were released.
+    virtual result<int> release_all_claims() = 0;
+
+    // The ends of a claimed download; each releases the claim and is refused
+    // with claim_lost when `owner` no longer holds it (released, or taken
+    // over after it expired), and with invalid_transition when the file is
+    // not downloading.
+    // downloading -> done with its final path, size and digest; the job
+    // becomes completed when this was its last unfinished file.
+    virtual result<job_record> file_done(std::int64_t file_id, std::string_view owner,
+                                         std::string_view path, std::int64_t bytes,
+                                         std::string_view sha256) = 0;
+    // downloading -> pending again, to be tried at `next_attempt_at`.
+    virtual result<void> file_retry(std::int64_t file_id, std::string_view owner,
+                                    std::string_view error, millis next_attempt_at) = 0;
+    // downloading -> failed; the job becomes failed naming the file.
+    virtual result<job_record> file_failed(std::int64_t file_id, std::string_view owner,
+                                           std::string_view error) = 0;
+    // downloading -> pending, waiting for a fresh link (awaiting_fresh_link):
+    // the server refused the signed link. The job's status look-up is
+    // planned for `now` (or kept, if one is due sooner), since that is
+    // where fresh links come from. Returns the job.
+    virtual result<job_record> file_link_expired(std::int64_t file_id, std::string_view owner,
+                                                 std::string_view error, millis now) = 0;
+
+    // --- Status look-ups (MusicGPT's byId) -----------------------------------
+
+    // Jobs whose look-up is due at `now` and not claimed: not final, with a
+    // task_id, earliest first; limit clamped to [1, 1000]; read only.
+    virtual result<std::vector<job_record>> jobs_due_for_poll(millis now, int limit) = 0;
+    // The earliest planned look-up among jobs that can be looked up (for a
+    // claimed one, not before its claim expires), if any.
+    virtual result<std::optional<millis>> next_poll_due() = 0;
+    // Takes up to `limit` due look-ups for `owner` until now + lease, in one
+    // transaction (expired claims are taken over); earliest first.
+    virtual result<std::vector<job_record>> claim_polls(std::string_view owner, millis now,
+                                                        millis lease, int limit) = 0;
+    // Plans (or with nullopt cancels) the job's next look-up, keeping its
+    // count of unsettled look-ups. Final jobs are refused (invalid_transition).
+    virtual result<void> schedule_poll(std::string_view job_id, std::optional<millis> at) = 0;
+    // The end of a claimed look-up that did not settle the job (still in
+    // queue, or the call failed): counts it, plans the next one at `at` and
+    // releases the claim. Final jobs are refused (invalid_transition), a
+    // claim `owner` does not hold with claim_lost.
+    virtual result<void> poll_again(std::string_view job_id, std::string_view owner, millis at) = 0;
+    // Any other end of a claimed look-up (it settled the job, or was not
+    // needed): releases the claim; `replan`, when given, moves the next
+    // look-up without counting (the server asked to wait). A claim `owner`
+    // does not hold is refused with claim_lost.
+    virtual result<void> release_poll(std::string_view job_id, std::string_view owner,
+                                      std::optional<millis> replan = std::nullopt) = 0;
+
+    // --- Webhook deliveries ----------------------------------------------------
+
+    // Standard Webhooks replay guard: records a delivery's webhook-id and
+    // says whether it is new (true) or was seen before (false). Ids older
+    // than a week are forgotten (the signature's timestamp window is far
+    // shorter, so an old id cannot be replayed anyway).
+    virtual result<bool> remember_delivery(std::string_view webhook_id, millis now) = 0;
+    // Whether a delivery with this webhook-id was already recorded (read
+    // only: a replay is recognised before anything is applied).
+    virtual result<bool> seen_delivery(std::string_view webhook_id) = 0;
+};
+
+} // namespace stemd::storage

@@ -1,0 +1,103 @@
+#include "store_fixture.hpp"
+
+#include "storage/sqlite_store.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace stemd::storage::testing {
+
+temp_dir::temp_dir() {
+    std::string pattern = (fs::temp_directory_path() / "stemd-store-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+std::unique_ptr<store> sqlite_engine::open(const temp_dir& dir) {
+    auto opened = sqlite_store::open(dir.db_file());
+    return std::make_unique<sqlite_store>(ok(std::move(opened)));
+}
+
+void ok(result<void> r) {
+    INFO((r.has_error() ? r.error().message : std::string()));
+    REQUIRE(r.has_value());
+}
+
+new_job request(std::string token_hash) {
+    new_job j;
+    j.audio_url = "https://example.com/song.mp3";
+    j.stems_json = R"(["vocals","drums"])";
+    j.preprocessing_options_json = R"(["Denoise"])";
+    j.eco_mode = true;
+    j.token_hash = std::move(token_hash);
+    return j;
+}
+
+test_link stem_link(std::string name, std::string subdir, std::string url) {
+    test_link l;
+    l.link.url = url.empty() ? "https://cdn.example.com/" + name + "?sig=1" : url;
+    l.path = "/srv/stems/" + (subdir.empty() ? name : subdir + "/" + name) + ".mp3";
+    l.link.name = std::move(name);
+    l.link.subdir = std::move(subdir);
+    return l;
+}
+
+delivery success(std::vector<test_link> links, std::string task_id) {
+    delivery d;
+    d.what = musicgpt::report::state::succeeded;
+    d.task_id = std::move(task_id);
+    d.upstream_status = "COMPLETED";
+    d.conversion_cost = 0.157;
+    d.conversion_duration = 170.69;
+    for (auto& l : links) {
+        d.links.push_back(std::move(l.link));
+        d.paths.push_back(std::move(l.path));
+    }
+    return d;
+}
+
+delivery failure(std::string message) {
+    delivery d;
+    d.what = musicgpt::report::state::failed;
+    d.upstream_status = "FAILED";
+    d.message = std::move(message);
+    return d;
+}
+
+delivery pending(std::string upstream_status) {
+    delivery d;
+    d.what = musicgpt::report::state::pending;
+    d.upstream_status = std::move(upstream_status);
+    return d;
+}
+
+result<job_record> apply(store& s, std::string_view job_id, const delivery& d) {
+    return s.apply(job_id, d, d.paths);
+}
+
+result<file_record> start(store& s, std::int64_t file_id) {
+    return s.claim_file(file_id, owner, now_millis(), lease);
+}
+
+job_record submitted_job(store& s, const std::string& task_id, const std::string& token_hash) {
+    auto job = ok(s.create_job(request(token_hash)));
+    ok(s.mark_submitted(job.id, task_id, "conv-" + task_id, 147.0, 5.55, "IN_QUEUE"));
+    return ok(s.find(job.id));
+}
+
+const file_record& file_named(const job_record& job, const std::string& name) {
+    for (const auto& f : job.files) {
+        if (f.name == name) {
+            return f;
+        }
+    }
+    FAIL("the job has no file " << name);
+    throw std::logic_error("unreachable");
+}
+
+} // namespace stemd::storage::testing
