@@ -279,8 +279,7 @@ void download_job::choose_extension(const body_parser& parser) {
 
 // An empty optional: the answer is not the piece asked for, so the file is
 // taken afresh.
-result<std::optional<download_job::body_plan>>
-download_job::plan_body(const body_parser& parser) {
+result<std::optional<download_job::body_plan>> download_job::plan_body(const body_parser& parser) {
     body_plan plan;
     if (status_ == 206) {
         const auto range = parse_content_range(parser.get()[http::field::content_range]);
@@ -332,9 +331,8 @@ net::awaitable<result<void>> download_job::copy_body(connection& conn, body_pars
         if (!n) {
             // What arrived is on disk and is resumed next time.
             co_return transport_error(n.error(), where() + ": the transfer broke off after " +
-                                                     std::to_string(file.size()) +
-                                                     " bytes: " + n.error().message() +
-                                                     "; retrying resumes it");
+                                                     std::to_string(file.size()) + " bytes: " +
+                                                     n.error().message() + "; retrying resumes it");
         }
         if (const auto total = file.size() + *n; total > options_.max_bytes) {
             file.discard();
@@ -376,9 +374,8 @@ stemd::error download_job::too_large(std::uint64_t bytes) const {
 
 } // namespace
 
-net::awaitable<result<download_result>> download(const download_request& r,
-                                                 const download_options& options,
-                                                 net::ssl::context& tls) {
+net::awaitable<result<download_result>>
+download(const download_request& r, const download_options& options, net::ssl::context& tls) {
     download_job job(r, options, tls);
     co_return co_await job.run();
 }

@@ -18,9 +18,9 @@ struct download_options {
 };
 
 struct download_request {
-    std::string url;                  // signed link (never logged whole)
-    std::filesystem::path directory;  // created if missing
-    std::string name;                 // safe base name without extension
+    std::string url;                 // signed link (never logged whole)
+    std::filesystem::path directory; // created if missing
+    std::string name;                // safe base name without extension
     // Extension to use when neither the URL path nor Content-Type gives one.
     std::string fallback_extension = "bin";
 };
@@ -28,7 +28,7 @@ struct download_request {
 struct download_result {
     std::filesystem::path path; // final {directory}/{name}.{ext}
     std::uint64_t bytes = 0;
-    std::string sha256;          // lowercase hex of the whole file
+    std::string sha256;             // lowercase hex of the whole file
     std::uint64_t resumed_from = 0; // bytes kept from an earlier .part
     bool already_complete = false;  // found complete on disk, nothing fetched
 };
@@ -45,8 +45,8 @@ struct download_result {
 // Failures are client::error codes whose condition says whether trying
 // again can help (stemd::error::transient()); error::link_expired
 // (401/403/404/410) means the signed link needs refreshing.
-boost::asio::awaitable<result<download_result>>
-download(const download_request& r, const download_options& options,
-         boost::asio::ssl::context& tls);
+boost::asio::awaitable<result<download_result>> download(const download_request& r,
+                                                         const download_options& options,
+                                                         boost::asio::ssl::context& tls);
 
 } // namespace stemd::client

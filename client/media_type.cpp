@@ -15,13 +15,13 @@ struct media_type {
 // extension names its Content-Type and the first row of a Content-Type its
 // extension ("audio/mp4" is "m4a", while an ".mp4" upload is "audio/mp4").
 constexpr media_type media_types[] = {
-    {"mp3", "audio/mpeg"},    {"mp3", "audio/mp3"},      {"wav", "audio/wav"},
-    {"wav", "audio/x-wav"},   {"wav", "audio/wave"},     {"wav", "audio/vnd.wave"},
-    {"flac", "audio/flac"},   {"flac", "audio/x-flac"},  {"ogg", "audio/ogg"},
-    {"oga", "audio/ogg"},     {"opus", "audio/opus"},    {"m4a", "audio/mp4"},
-    {"m4a", "audio/x-m4a"},   {"mp4", "audio/mp4"},      {"aac", "audio/aac"},
-    {"aiff", "audio/aiff"},   {"aiff", "audio/x-aiff"},  {"aif", "audio/aiff"},
-    {"webm", "audio/webm"},   {"wma", "audio/x-ms-wma"},
+    {"mp3", "audio/mpeg"},  {"mp3", "audio/mp3"},      {"wav", "audio/wav"},
+    {"wav", "audio/x-wav"}, {"wav", "audio/wave"},     {"wav", "audio/vnd.wave"},
+    {"flac", "audio/flac"}, {"flac", "audio/x-flac"},  {"ogg", "audio/ogg"},
+    {"oga", "audio/ogg"},   {"opus", "audio/opus"},    {"m4a", "audio/mp4"},
+    {"m4a", "audio/x-m4a"}, {"mp4", "audio/mp4"},      {"aac", "audio/aac"},
+    {"aiff", "audio/aiff"}, {"aiff", "audio/x-aiff"},  {"aif", "audio/aiff"},
+    {"webm", "audio/webm"}, {"wma", "audio/x-ms-wma"},
 };
 
 const media_type* by_extension(std::string_view extension) {

@@ -46,7 +46,9 @@ std::string header_safe(std::string text) {
     return text;
 }
 
-std::string quoted_path(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+std::string quoted_path(const std::filesystem::path& path) {
+    return "'" + path.string() + "'";
+}
 
 stemd::error problem(std::string message) {
     return {make_error_code(error::file_io), std::move(message)};
@@ -54,18 +56,21 @@ stemd::error problem(std::string message) {
 
 stemd::error unreadable(const std::filesystem::path& path, const std::error_code& ec) {
     return problem("cannot read " + quoted_path(path) + " for upload: " + ec.message() +
-                             "; check that the file exists and stemd may read it");
+                   "; check that the file exists and stemd may read it");
 }
 
 stemd::error size_changed(const std::filesystem::path& path, std::uint64_t expected) {
     return problem(quoted_path(path) + " changed size during the upload (expected " +
-                             std::to_string(expected) +
-                             " bytes); submit it again once nothing writes to it");
+                   std::to_string(expected) + " bytes); submit it again once nothing writes to it");
 }
 
-std::error_code last_errno() { return {errno, std::generic_category()}; }
+std::error_code last_errno() {
+    return {errno, std::generic_category()};
+}
 
-std::string closing(std::string_view boundary) { return "--" + std::string(boundary) + "--\r\n"; }
+std::string closing(std::string_view boundary) {
+    return "--" + std::string(boundary) + "--\r\n";
+}
 
 } // namespace
 
@@ -213,7 +218,8 @@ struct multipart_form::reader::impl {
             at = stage::part_tail;
             return std::span<const char>{};
         }
-        auto n = read_some(static_cast<std::size_t>(std::min<std::uint64_t>(remaining, piece_size)));
+        auto n =
+            read_some(static_cast<std::size_t>(std::min<std::uint64_t>(remaining, piece_size)));
         if (!n) {
             return n.error();
         }

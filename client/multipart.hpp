@@ -50,12 +50,12 @@ public:
 private:
     struct part {
         std::string name;
-        std::string value;            // for fields
-        std::filesystem::path file;   // for files
-        std::string content_type;     // for files
+        std::string value;          // for fields
+        std::filesystem::path file; // for files
+        std::string content_type;   // for files
         bool is_file = false;
-        std::uint64_t size = 0;                // for files, taken by add_file
-        boost::system::error_code stat_error;  // for files, when size is unknown
+        std::uint64_t size = 0;               // for files, taken by add_file
+        boost::system::error_code stat_error; // for files, when size is unknown
     };
     friend class reader;
     std::string boundary_;

@@ -33,8 +33,7 @@ const char* const user_agent = "stemd/" STEMD_VERSION;
 std::string without_secret(std::string message, const std::string& secret) {
     if (secret.empty())
         return message;
-    for (auto at = message.find(secret); at != std::string::npos;
-         at = message.find(secret, at)) {
+    for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
         message.replace(at, secret.size(), "(API key)");
     }
     return message;
@@ -94,8 +93,7 @@ result<void> check_key(const std::string& api_key) {
 }
 
 template <class Body>
-void set_common_headers(http::request<Body>& req, const http_url& url,
-                        const std::string& api_key) {
+void set_common_headers(http::request<Body>& req, const http_url& url, const std::string& api_key) {
     req.set(http::field::host, url.host_header());
     req.set(http::field::authorization, api_key);
     req.set(http::field::accept, "application/json");
@@ -179,8 +177,7 @@ musicgpt_client::submit(const musicgpt::submission& s) {
     co_return reply;
 }
 
-net::awaitable<result<musicgpt::status_reply>>
-musicgpt_client::by_id(const std::string& task_id) {
+net::awaitable<result<musicgpt::status_reply>> musicgpt_client::by_id(const std::string& task_id) {
     if (auto key = check_key(options_.api_key); !key)
         co_return key.error();
     auto url = endpoint(options_.base_url,

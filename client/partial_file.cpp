@@ -109,8 +109,7 @@ result<disk_state> scan_directory(const fs::path& dir, const std::string& name) 
 stemd::error file_error(std::string_view verb, const fs::path& p, int err,
                         std::string_view detail) {
     return {make_error_code(error::file_io),
-            std::string(verb) + " " + p.string() + std::string(detail) + ": " +
-                std::strerror(err) +
+            std::string(verb) + " " + p.string() + std::string(detail) + ": " + std::strerror(err) +
                 "; free disk space or fix the directory's permissions, then retry"};
 }
 

@@ -36,8 +36,7 @@ std::string read_pem(const std::string& path, const std::string& what) {
     return text;
 }
 
-void use_private_key(ssl::context& ctx, const std::string& key_file,
-                     const std::string& cert_file) {
+void use_private_key(ssl::context& ctx, const std::string& key_file, const std::string& cert_file) {
     error_code ec;
     std::string key = read_pem(key_file, "private key");
     ctx.use_private_key(net::buffer(key), ssl::context::pem, ec);
@@ -47,8 +46,7 @@ void use_private_key(ssl::context& ctx, const std::string& key_file,
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
     if (ec && !mismatch)
         throw std::runtime_error("cannot use the TLS private key " + key_file + " (OpenSSL: " +
-                                 ec.message() + "); give the unencrypted PEM key of " +
-                                 cert_file);
+                                 ec.message() + "); give the unencrypted PEM key of " + cert_file);
     if (mismatch || SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
         ERR_clear_error(); // reported here; not for a later TLS call to find
         throw std::runtime_error("the TLS private key " + key_file +
@@ -63,8 +61,7 @@ void use_private_key(ssl::context& ctx, const std::string& key_file,
 std::shared_ptr<ssl::context> make_tls_client_context(const std::string& ca_file) {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                     ssl::context::no_tlsv1_1);
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ctx->set_default_verify_paths();
     if (!ca_file.empty()) {
         error_code ec;
@@ -93,8 +90,8 @@ std::shared_ptr<ssl::context> make_tls_server_context(const std::string& cert_fi
     const std::string cert = read_pem(cert_file, "certificate");
     ctx->use_certificate_chain(net::buffer(cert), ec);
     if (ec)
-        throw std::runtime_error("cannot use the TLS certificate " + cert_file + " (OpenSSL: " +
-                                 ec.message() +
+        throw std::runtime_error("cannot use the TLS certificate " + cert_file +
+                                 " (OpenSSL: " + ec.message() +
                                  "); give a PEM certificate chain "
                                  "(-----BEGIN CERTIFICATE-----), leaf first");
     use_private_key(*ctx, key_file, cert_file);

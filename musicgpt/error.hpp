@@ -16,5 +16,4 @@ boost::system::error_code make_error_code(error e) noexcept;
 
 } // namespace stemd::musicgpt
 
-template <>
-struct boost::system::is_error_code_enum<stemd::musicgpt::error> : std::true_type {};
+template <> struct boost::system::is_error_code_enum<stemd::musicgpt::error> : std::true_type {};

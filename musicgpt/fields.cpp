@@ -14,7 +14,9 @@ namespace {
 
 // The cut of a long text may fall inside a multi-byte character.
 void drop_incomplete_utf8_tail(std::string& text) {
-    auto byte_at = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    auto byte_at = [&](std::size_t i) {
+        return static_cast<unsigned char>(text[i]);
+    };
     std::size_t lead = text.size();
     while (lead > 0 && (byte_at(lead - 1) & 0xC0) == 0x80)
         --lead;

@@ -104,8 +104,8 @@ TEST_CASE("extension_from_url reads request targets as bare paths") {
 }
 
 TEST_CASE("one table: an extension's Content-Type maps back to it or its preferred twin") {
-    for (const std::string ext : {"mp3", "wav", "flac", "ogg", "opus", "m4a", "aac", "aiff",
-                                  "webm", "wma"}) {
+    for (const std::string ext :
+         {"mp3", "wav", "flac", "ogg", "opus", "m4a", "aac", "aiff", "webm", "wma"}) {
         CAPTURE(ext);
         CHECK(extension_from_content_type(audio_content_type("x." + ext)) == ext);
     }

@@ -17,7 +17,8 @@ namespace {
 struct temp_dir {
     fs::path path;
     temp_dir() {
-        path = fs::temp_directory_path() / ("stemd-partial-file-test-" + stemd::random_token_hex(8));
+        path =
+            fs::temp_directory_path() / ("stemd-partial-file-test-" + stemd::random_token_hex(8));
         fs::create_directories(path);
     }
     ~temp_dir() {
@@ -35,7 +36,9 @@ std::string read_file(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::span<const char> bytes_of(const std::string& s) { return {s.data(), s.size()}; }
+std::span<const char> bytes_of(const std::string& s) {
+    return {s.data(), s.size()};
+}
 
 } // namespace
 

@@ -65,9 +65,10 @@ TEST_CASE("server context: a matching pair loads, anything else names the file")
         make_tls_server_context(ca.server_cert.string(), other.server_key.string()),
         doctest::Contains("does not belong to the certificate"), std::runtime_error);
     const fs::path missing = dir.path / "none.pem";
-    CHECK_THROWS_WITH_AS(make_tls_server_context(missing.string(), ca.server_key.string()),
-                         doctest::Contains(("cannot read the TLS certificate " + missing.string()).c_str()),
-                         std::runtime_error);
+    CHECK_THROWS_WITH_AS(
+        make_tls_server_context(missing.string(), ca.server_key.string()),
+        doctest::Contains(("cannot read the TLS certificate " + missing.string()).c_str()),
+        std::runtime_error);
     CHECK_THROWS_WITH_AS(make_tls_server_context(ca.server_cert.string(), missing.string()),
                          doctest::Contains("cannot read the TLS private key"), std::runtime_error);
     CHECK_THROWS_WITH_AS(make_tls_server_context(ca.server_key.string(), ca.server_key.string()),

@@ -42,8 +42,10 @@ TEST_CASE("refusal_in: detail lists become compact JSON; no text gets a descript
 TEST_CASE("refusal_in: a body that is not a JSON object is echoed, cut to one line") {
     const auto html = refusal_in(502, "<html>\r\nBad   gateway</html>\n");
     REQUIRE(html.has_value());
-    CHECK(html->message == "MusicGPT answered HTTP 502 with a non-JSON body: <html> Bad gateway</html>");
-    CHECK(refusal_in(200, "[1]")->message == "MusicGPT answered HTTP 200 with a non-JSON body: [1]");
+    CHECK(html->message ==
+          "MusicGPT answered HTTP 502 with a non-JSON body: <html> Bad gateway</html>");
+    CHECK(refusal_in(200, "[1]")->message ==
+          "MusicGPT answered HTTP 200 with a non-JSON body: [1]");
     CHECK(refusal_in(200, "")->message == "MusicGPT answered HTTP 200 with a non-JSON body");
 
     const auto long_text = refusal_in(500, R"({"message":")" + std::string(2000, 'x') + R"("})");
