@@ -20,7 +20,6 @@
 
 #include <openssl/ssl.h>
 
-#include <stdexcept>
 #include <variant>
 #include <vector>
 
@@ -56,23 +55,6 @@ bool is_ip_literal(const std::string& host) {
 }
 
 } // namespace
-
-std::shared_ptr<ssl::context> make_tls_client_context(const std::string& ca_file) {
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                     ssl::context::no_tlsv1_1);
-    ctx->set_default_verify_paths();
-    if (!ca_file.empty()) {
-        error_code ec;
-        ctx->load_verify_file(ca_file, ec);
-        if (ec)
-            throw std::runtime_error("cannot load CA file " + ca_file + ": " + ec.message() +
-                                     "; give a readable PEM file of trusted certificates");
-    }
-    ctx->set_verify_mode(ssl::verify_peer);
-    return ctx;
-}
 
 struct connection::impl {
     using plain_stream = beast::tcp_stream;

@@ -3,6 +3,7 @@
 // Outbound HTTP/1.1 over TCP or TLS. Included only by .cpp files of client/
 // and server/: it pulls in Asio and Beast.
 
+#include "client/tls.hpp" // make_tls_client_context, for every caller of open()
 #include "client/url.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -35,12 +36,6 @@ struct connect_options {
     // Longest wait for any single read or write to make progress.
     std::chrono::milliseconds io_timeout{30'000};
 };
-
-// A TLS client context: the system trust store, plus the PEM file `ca_file`
-// when not empty; TLS 1.2 or newer; peer verification on. Throws
-// std::runtime_error naming the file when it cannot be loaded (a start-up
-// failure).
-std::shared_ptr<boost::asio::ssl::context> make_tls_client_context(const std::string& ca_file);
 
 // The next piece of a streamed request body; an empty span ends the body.
 using body_source = std::function<boost::system::result<std::span<const char>>()>;

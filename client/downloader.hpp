@@ -3,6 +3,7 @@
 // Streams one remote file to disk. Included only by .cpp files.
 
 #include "client/connection.hpp"
+#include "common/error.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -17,9 +18,9 @@ struct download_options {
 };
 
 struct download_request {
-    std::string url;                  // signed link (never logged whole)
-    std::filesystem::path directory;  // created if missing
-    std::string name;                 // safe base name without extension
+    std::string url;                 // signed link (never logged whole)
+    std::filesystem::path directory; // created if missing
+    std::string name;                // safe base name without extension
     // Extension to use when neither the URL path nor Content-Type gives one.
     std::string fallback_extension = "bin";
 };
@@ -27,20 +28,10 @@ struct download_request {
 struct download_result {
     std::filesystem::path path; // final {directory}/{name}.{ext}
     std::uint64_t bytes = 0;
-    std::string sha256;          // lowercase hex of the whole file
+    std::string sha256;             // lowercase hex of the whole file
     std::uint64_t resumed_from = 0; // bytes kept from an earlier .part
     bool already_complete = false;  // found complete on disk, nothing fetched
 };
-
-struct download_failure {
-    boost::system::error_code code;
-    unsigned http_status = 0;   // last HTTP status seen, 0 if none
-    bool retryable = true;      // false: trying again cannot help (e.g. TLS verify, 400)
-    bool link_expired = false;  // 401/403/404/410: the signed link needs refreshing
-    std::string message;        // what, where (redacted URL), what to do
-};
-[[noreturn]] void throw_exception_from_error(const download_failure& f,
-                                             const boost::source_location& loc);
 
 // Downloads `r.url` to {directory}/{name}.{ext}: the extension comes from the
 // URL path, else from Content-Type, else fallback_extension. Bytes go to
@@ -51,8 +42,11 @@ struct download_failure {
 // directory fsync'd: the final name exists only for complete files, which
 // is why a final file already on disk is taken as it is (already_complete).
 // Redirects are followed up to max_redirects, each hop vetted like the first.
-boost::asio::awaitable<boost::system::result<download_result, download_failure>>
-download(const download_request& r, const download_options& options,
-         boost::asio::ssl::context& tls);
+// Failures are client::error codes whose condition says whether trying
+// again can help (stemd::error::transient()); error::link_expired
+// (401/403/404/410) means the signed link needs refreshing.
+boost::asio::awaitable<result<download_result>> download(const download_request& r,
+                                                         const download_options& options,
+                                                         boost::asio::ssl::context& tls);
 
 } // namespace stemd::client

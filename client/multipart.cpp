@@ -1,13 +1,12 @@
 #include "client/multipart.hpp"
 
 #include "client/error.hpp"
+#include "common/posix_file.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <random>
-#include <stdexcept>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -47,32 +46,33 @@ std::string header_safe(std::string text) {
     return text;
 }
 
-std::string quoted_path(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
-
-file_problem problem(const std::filesystem::path& path, std::string message) {
-    return {make_error_code(error::file_io), path, std::move(message)};
+std::string quoted_path(const std::filesystem::path& path) {
+    return "'" + path.string() + "'";
 }
 
-file_problem unreadable(const std::filesystem::path& path, const std::error_code& ec) {
-    return problem(path, "cannot read " + quoted_path(path) + " for upload: " + ec.message() +
-                             "; check that the file exists and stemd may read it");
+stemd::error problem(std::string message) {
+    return {make_error_code(error::file_io), std::move(message)};
 }
 
-file_problem size_changed(const std::filesystem::path& path, std::uint64_t expected) {
-    return problem(path, quoted_path(path) + " changed size during the upload (expected " +
-                             std::to_string(expected) +
-                             " bytes); submit it again once nothing writes to it");
+stemd::error unreadable(const std::filesystem::path& path, const std::error_code& ec) {
+    return problem("cannot read " + quoted_path(path) + " for upload: " + ec.message() +
+                   "; check that the file exists and stemd may read it");
 }
 
-std::error_code last_errno() { return {errno, std::generic_category()}; }
+stemd::error size_changed(const std::filesystem::path& path, std::uint64_t expected) {
+    return problem(quoted_path(path) + " changed size during the upload (expected " +
+                   std::to_string(expected) + " bytes); submit it again once nothing writes to it");
+}
 
-std::string closing(std::string_view boundary) { return "--" + std::string(boundary) + "--\r\n"; }
+std::error_code last_errno() {
+    return {errno, std::generic_category()};
+}
+
+std::string closing(std::string_view boundary) {
+    return "--" + std::string(boundary) + "--\r\n";
+}
 
 } // namespace
-
-void throw_exception_from_error(const file_problem& p, const boost::source_location&) {
-    throw std::runtime_error(p.message);
-}
 
 multipart_form::multipart_form() : boundary_(random_boundary()) {}
 
@@ -116,7 +116,7 @@ std::string multipart_form::head(const part& p) const {
     return text;
 }
 
-boost::system::result<std::uint64_t, file_problem> multipart_form::content_length() const {
+result<std::uint64_t> multipart_form::content_length() const {
     std::uint64_t total = 0;
     for (const part& p : parts_) {
         if (p.is_file && p.stat_error) {
@@ -135,20 +135,10 @@ struct multipart_form::reader::impl {
     stage at = stage::part_head;
     std::string text;
     std::array<char, piece_size> data{};
-    int fd = -1;
+    unique_fd fd;
     std::uint64_t remaining = 0;
 
     explicit impl(const multipart_form& f) : form(&f) {}
-    ~impl() { close_file(); }
-    impl(const impl&) = delete;
-    impl& operator=(const impl&) = delete;
-
-    void close_file() {
-        if (fd >= 0) {
-            ::close(fd);
-            fd = -1;
-        }
-    }
 
     const part& current() const { return form->parts_[index]; }
 
@@ -174,19 +164,19 @@ struct multipart_form::reader::impl {
         return emit_text(std::move(s));
     }
 
-    boost::system::result<void, file_problem> open_file() {
+    result<void> open_file() {
         const part& p = current();
         if (p.stat_error) {
             return unreadable(p.file, p.stat_error);
         }
-        fd = ::open(p.file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
+        fd = unique_fd(::open(p.file.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) {
             return unreadable(p.file, last_errno());
         }
         // Catches a change before any of the file goes out; reading checks
         // again because the file may still change afterwards.
         struct stat info {};
-        if (::fstat(fd, &info) != 0) {
+        if (::fstat(fd.get(), &info) != 0) {
             return unreadable(p.file, last_errno());
         }
         if (static_cast<std::uint64_t>(info.st_size) != p.size) {
@@ -195,9 +185,9 @@ struct multipart_form::reader::impl {
         return {};
     }
 
-    boost::system::result<std::size_t, file_problem> read_some(std::size_t wanted) {
+    result<std::size_t> read_some(std::size_t wanted) {
         for (;;) {
-            ssize_t n = ::read(fd, data.data(), wanted);
+            ssize_t n = ::read(fd.get(), data.data(), wanted);
             if (n >= 0) {
                 return static_cast<std::size_t>(n);
             }
@@ -209,9 +199,9 @@ struct multipart_form::reader::impl {
 
     // Empty once the file's announced size has been produced (and the file
     // has nothing more).
-    boost::system::result<std::span<const char>, file_problem> next_data() {
+    result<std::span<const char>> next_data() {
         const part& p = current();
-        if (fd < 0) {
+        if (!fd) {
             if (auto opened = open_file(); !opened) {
                 return opened.error();
             }
@@ -224,11 +214,12 @@ struct multipart_form::reader::impl {
             if (*extra != 0) {
                 return size_changed(p.file, p.size);
             }
-            close_file();
+            fd.close(); // read only, so close() has nothing to report
             at = stage::part_tail;
             return std::span<const char>{};
         }
-        auto n = read_some(static_cast<std::size_t>(std::min<std::uint64_t>(remaining, piece_size)));
+        auto n =
+            read_some(static_cast<std::size_t>(std::min<std::uint64_t>(remaining, piece_size)));
         if (!n) {
             return n.error();
         }
@@ -239,7 +230,7 @@ struct multipart_form::reader::impl {
         return std::span<const char>{data.data(), *n};
     }
 
-    boost::system::result<std::span<const char>, file_problem> next() {
+    result<std::span<const char>> next() {
         for (;;) {
             switch (at) {
             case stage::part_head:
@@ -268,26 +259,8 @@ multipart_form::reader::~reader() = default;
 
 multipart_form::reader::reader(reader&&) noexcept = default;
 
-boost::system::result<std::span<const char>, file_problem> multipart_form::reader::next() {
+result<std::span<const char>> multipart_form::reader::next() {
     return impl_->next();
-}
-
-std::string audio_content_type(const std::filesystem::path& file) {
-    std::string ext = file.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    static constexpr std::pair<std::string_view, std::string_view> table[] = {
-        {".mp3", "audio/mpeg"},   {".wav", "audio/wav"},   {".flac", "audio/flac"},
-        {".ogg", "audio/ogg"},    {".m4a", "audio/mp4"},   {".mp4", "audio/mp4"},
-        {".aac", "audio/aac"},    {".aiff", "audio/aiff"}, {".aif", "audio/aiff"},
-        {".webm", "audio/webm"},  {".wma", "audio/x-ms-wma"},
-    };
-    for (const auto& [extension, type] : table) {
-        if (ext == extension) {
-            return std::string(type);
-        }
-    }
-    return "application/octet-stream";
 }
 
 } // namespace stemd::client

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <boost/system/result.hpp>
+#include "common/error.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -10,16 +10,6 @@
 #include <vector>
 
 namespace stemd::client {
-
-// A local file that cannot be sent: code is error::file_io, message names
-// the file and says what to do.
-struct file_problem {
-    boost::system::error_code code;
-    std::filesystem::path file;
-    std::string message;
-};
-[[noreturn]] void throw_exception_from_error(const file_problem& p,
-                                             const boost::source_location& loc);
 
 // A multipart/form-data body whose file parts are read from disk piece by
 // piece while it is sent, so an upload never sits in memory whole.
@@ -36,9 +26,9 @@ public:
 
     // "multipart/form-data; boundary=..."
     std::string content_type() const;
-    // Exact body size; fails naming the file when a file could not be
-    // stat'ed by add_file().
-    boost::system::result<std::uint64_t, file_problem> content_length() const;
+    // Exact body size; fails (client::error::file_io, the message naming
+    // the file and what to do) when a file could not be stat'ed by add_file().
+    result<std::uint64_t> content_length() const;
 
     // Produces the body in order. Each span stays valid until the next call.
     // The form must outlive its readers.
@@ -48,9 +38,9 @@ public:
         ~reader();
         reader(reader&&) noexcept;
         // The next piece (file data in pieces of at most 64 KiB); empty at
-        // the end. A problem when a file cannot be read or no longer has the
-        // size add_file() saw, which content_length() announced.
-        boost::system::result<std::span<const char>, file_problem> next();
+        // the end. client::error::file_io when a file cannot be read or no
+        // longer has the size add_file() saw, which content_length() announced.
+        result<std::span<const char>> next();
 
     private:
         struct impl;
@@ -60,21 +50,17 @@ public:
 private:
     struct part {
         std::string name;
-        std::string value;            // for fields
-        std::filesystem::path file;   // for files
-        std::string content_type;     // for files
+        std::string value;          // for fields
+        std::filesystem::path file; // for files
+        std::string content_type;   // for files
         bool is_file = false;
-        std::uint64_t size = 0;                // for files, taken by add_file
-        boost::system::error_code stat_error;  // for files, when size is unknown
+        std::uint64_t size = 0;               // for files, taken by add_file
+        boost::system::error_code stat_error; // for files, when size is unknown
     };
     friend class reader;
     std::string boundary_;
     std::vector<part> parts_;
     std::string head(const part& p) const; // delimiter + part headers
 };
-
-// Guesses an audio Content-Type from a file name's extension
-// (application/octet-stream when unknown).
-std::string audio_content_type(const std::filesystem::path& file);
 
 } // namespace stemd::client

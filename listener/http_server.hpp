@@ -56,13 +56,6 @@ reply json_reply(unsigned status, const boost::json::value& body);
 // {"error": reason} with the given status.
 reply error_reply(unsigned status, std::string_view reason);
 
-// A TLS server context (TLS 1.2 or newer) from a PEM certificate chain
-// (leaf first, e.g. fullchain.pem) and its PEM private key, checked to
-// belong together. Throws std::runtime_error naming the file that cannot be
-// read or used.
-std::shared_ptr<boost::asio::ssl::context> make_tls_server_context(const std::string& cert_file,
-                                                                   const std::string& key_file);
-
 class http_server {
 public:
     // Binds and listens now (throws std::system_error naming the address when

@@ -12,12 +12,6 @@ public:
 
     std::string message(int ev) const override {
         switch (static_cast<error>(ev)) {
-        case error::malformed_payload:
-            return "the payload is not a JSON object";
-        case error::missing_field:
-            return "a required field is missing or empty";
-        case error::bad_field:
-            return "a field has the wrong type or an unusable value";
         case error::bad_request:
             return "the request cannot be served";
         }

@@ -7,10 +7,7 @@
 namespace stemd::server {
 
 enum class error {
-    malformed_payload = 1, // not JSON, or not a JSON object
-    missing_field,         // a required field (task_id) is absent or empty
-    bad_field,             // a field has the wrong type or an unusable value
-    bad_request,           // a local API request that cannot be served
+    bad_request = 1, // a local API request that cannot be served
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -1,16 +1,16 @@
 #include "server/job_service.hpp"
 
 #include "common/crypto.hpp"
+#include "client/error.hpp"
+#include "client/media_type.hpp"
 #include "client/url.hpp"
-#include "server/file_names.hpp"
+#include "common/file_names.hpp"
 #include "storage/error.hpp"
 #include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -31,7 +31,7 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // process that dies leaves its work to others (or its successor) after this.
 constexpr std::chrono::milliseconds lease = 60s;
 
-std::string describe(const client::api_failure& f) {
+std::string describe(const musicgpt::refusal& f) {
     std::string s = f.http_status ? "MusicGPT answered HTTP " + std::to_string(f.http_status)
                                   : std::string("MusicGPT could not be reached");
     if (!f.error_code.empty())
@@ -82,11 +82,11 @@ std::string seconds_text(std::chrono::milliseconds d) {
 } // namespace
 
 std::filesystem::path destination(const std::filesystem::path& output_dir,
-                                  const std::string& task_id, const stem_link& link) {
+                                  const std::string& task_id, const musicgpt::stem_link& link) {
     auto dir = output_dir / safe_dir(task_id);
     if (!link.subdir.empty())
         dir /= link.subdir;
-    auto ext = extension_from_url(link.url);
+    auto ext = client::extension_from_url(link.url);
     return dir / (ext.empty() ? link.name : link.name + "." + ext);
 }
 
@@ -172,7 +172,7 @@ net::awaitable<result<submit_result>> job_service::submit(const job_request& r) 
                                                        : "file " + r.audio_file) +
                      " to MusicGPT " + options_.musicgpt.api_version);
 
-    client::submit_request req{
+    musicgpt::submission req{
         .audio_url = r.audio_url,
         .audio_file = r.audio_file,
         .stems_json = r.stems_json,
@@ -180,15 +180,17 @@ net::awaitable<result<submit_result>> job_service::submit(const job_request& r) 
         .eco_mode = r.eco_mode,
         .webhook_url = options_.public_url.empty() ? "" : options_.public_url + "/webhook/" + token,
     };
-    auto answer = co_await musicgpt_.submit(req);
+    auto reply = co_await musicgpt_.submit(req);
     submit_result out;
-    if (!answer) {
-        std::string reason = describe(answer.error());
+    if (!reply || reply->refused) {
+        // Not reaching MusicGPT is reported to the caller like a refusal.
+        out.refused = reply ? *reply->refused : musicgpt::refusal{.message = reply.error().message};
+        std::string reason = describe(*out.refused);
         log_warning(id, "submission refused: " + reason);
         if (auto failed = store_.mark_failed(id, reason); !failed)
             co_return failed.error();
-        out.refused = answer.error();
     } else {
+        const auto* answer = &reply->accepted;
         const auto poll_at = storage::now_millis() + first_poll_delay(answer->eta).count();
         auto marked = store_.mark_submitted(id, answer->task_id, answer->conversion_id,
                                             answer->eta, answer->credit_estimate,
@@ -208,7 +210,8 @@ net::awaitable<result<submit_result>> job_service::submit(const job_request& r) 
     co_return out;
 }
 
-result<storage::job_record> job_service::record(const std::string& job_id, const payload& p) {
+result<storage::job_record> job_service::record(const std::string& job_id,
+                                                const musicgpt::report& p) {
     std::vector<std::string> paths;
     for (const auto& link : p.links)
         paths.push_back(destination(options_.output_dir, p.task_id, link).string());
@@ -351,10 +354,10 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
     }
 
     const auto& why = got.error();
-    if (why.link_expired && why.retryable && attempts < options_.max_attempts &&
+    if (why.code == client::error::link_expired && attempts < options_.max_attempts &&
         link_refreshed(f, why))
         co_return;
-    if (!why.retryable || attempts >= options_.max_attempts) {
+    if (!why.transient() || attempts >= options_.max_attempts) {
         log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(attempts) +
                                 " attempts: " + why.message);
         if (auto r = store_.file_failed(f.id, owner_, why.message); !r)
@@ -373,7 +376,7 @@ net::awaitable<void> job_service::download_one(storage::file_record f) {
 // come from a status look-up, so the file waits for one instead of trying
 // the same link again. False when that cannot work (no task_id to look up).
 bool job_service::link_refreshed(const storage::file_record& f,
-                                 const client::download_failure& why) {
+                                 const stemd::error& why) {
     auto job = store_.find(f.job_id);
     if (!job || job->task_id.empty())
         return false;
@@ -383,8 +386,7 @@ bool job_service::link_refreshed(const storage::file_record& f,
                                 waiting.error().message);
         return false;
     }
-    log_warning(f.job_id, "download of " + f.name + " refused (HTTP " +
-                              std::to_string(why.http_status) +
+    log_warning(f.job_id, "download of " + f.name + " refused (" + why.message +
                               "); asking MusicGPT for fresh links");
     wake_poller();
     return true;
@@ -456,7 +458,11 @@ net::awaitable<void> job_service::poll_one(const std::string& job_id) {
     if (stopping_)
         co_return; // the plan stays; the next start looks it up
     if (!answer) {
-        const auto& f = answer.error();
+        poll_later(*job, answer.error().message, true);
+        co_return;
+    }
+    if (answer->refused) {
+        const auto& f = *answer->refused;
         if (f.http_status == 429 || f.http_status == 503) {
             const auto pause = f.retry_after_seconds
                                    ? std::chrono::seconds(std::llround(std::clamp(
@@ -478,17 +484,7 @@ net::awaitable<void> job_service::poll_one(const std::string& job_id) {
         co_return;
     }
 
-    // The record should name its task; if it does not, it is the one asked
-    // about.
-    boost::json::value conversion(std::move(*answer));
-    auto& fields = conversion.as_object();
-    if (const auto* id = fields.if_contains("task_id"); id == nullptr || id->is_null())
-        fields["task_id"] = job->task_id;
-    auto parsed = parse_record(conversion);
-    if (!parsed) {
-        poll_later(*job, "MusicGPT's status answer is unusable: " + parsed.error().reason, true);
-        co_return;
-    }
+    const auto* parsed = &answer->conversion;
     if (parsed->task_id != job->task_id) {
         poll_later(*job,
                    "MusicGPT's status answer is about task " + parsed->task_id + ", not " +

@@ -5,7 +5,7 @@
 
 #include "client/downloader.hpp"
 #include "client/musicgpt_client.hpp"
-#include "server/webhook_payload.hpp"
+#include "musicgpt/report.hpp"
 #include "storage/store.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -78,7 +78,7 @@ struct job_request {
 
 struct submit_result {
     storage::job_record job;
-    std::optional<client::api_failure> refused; // MusicGPT said no (or could not be reached)
+    std::optional<musicgpt::refusal> refused; // MusicGPT said no (or could not be reached)
 };
 
 class job_service {
@@ -95,7 +95,8 @@ public:
 
     // Records a parsed delivery for a job (committed before returning), then
     // wakes the downloader.
-    stemd::result<storage::job_record> record(const std::string& job_id, const payload& p);
+    stemd::result<storage::job_record> record(const std::string& job_id,
+                                              const musicgpt::report& p);
 
     // Another go for a failed job (see store::retry); wakes the
     // downloader and the poller. The error's message says why not.
@@ -130,7 +131,7 @@ private:
     void poll_later(const storage::job_record& job, std::string_view why, bool trouble);
     std::chrono::milliseconds first_poll_delay(std::optional<double> eta) const;
     boost::asio::awaitable<void> settle_stale_submissions(storage::millis started_at);
-    bool link_refreshed(const storage::file_record& f, const client::download_failure& why);
+    bool link_refreshed(const storage::file_record& f, const stemd::error& why);
     void release_poll(const std::string& job_id, std::optional<storage::millis> replan = {});
     boost::asio::awaitable<void> keep_claims();
 
@@ -155,6 +156,6 @@ private:
 // The destination of a link: {output_dir}/{task}/{subdir}/{name}.{ext},
 // ext from the URL's path; without one the downloader picks it later.
 std::filesystem::path destination(const std::filesystem::path& output_dir,
-                                  const std::string& task_id, const stem_link& link);
+                                  const std::string& task_id, const musicgpt::stem_link& link);
 
 } // namespace stemd::server

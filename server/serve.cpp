@@ -1,5 +1,6 @@
 #include "server/serve.hpp"
 
+#include "client/tls.hpp"
 #include "server/api_handler.hpp"
 #include "server/job_service.hpp"
 #include "common/log.hpp"
@@ -89,7 +90,7 @@ std::shared_ptr<net::ssl::context> load_webhook_tls(const config::webhook_settin
     if (w.tls_cert.empty())
         return nullptr;
     try {
-        return listener::make_tls_server_context(w.tls_cert, w.tls_key);
+        return client::make_tls_server_context(w.tls_cert, w.tls_key);
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("webhook.tls_cert/tls_key: ") + e.what());
     }
@@ -110,7 +111,7 @@ net::awaitable<void> reload_on_sighup(net::signal_set& hangup, listener::http_se
             continue;
         }
         try {
-            webhook_server.set_tls(listener::make_tls_server_context(w.tls_cert, w.tls_key));
+            webhook_server.set_tls(client::make_tls_server_context(w.tls_cert, w.tls_key));
             log_info("", "received SIGHUP: reloaded the webhook TLS certificate " + w.tls_cert +
                              " for new connections");
         } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 #include "server/webhook_handler.hpp"
 
 #include "common/crypto.hpp"
+#include "musicgpt/webhook.hpp"
 #include "server/job_service.hpp"
 #include "common/log.hpp"
 
@@ -99,12 +100,12 @@ listener::response handle_webhook(webhook_context& ctx, const listener::request&
         }
     }
 
-    auto parsed = parse_webhook(req.body());
+    auto parsed = musicgpt::parse_webhook(req.body());
     if (!parsed) {
-        log_warning(job ? job->id : "", "webhook refused: " + parsed.error().reason);
-        return refuse(400, parsed.error().reason);
+        log_warning(job ? job->id : "", "webhook refused: " + parsed.error().message);
+        return refuse(400, parsed.error().message);
     }
-    const payload& p = *parsed;
+    const musicgpt::report& p = *parsed;
 
     if (job) {
         if (!job->task_id.empty() && p.task_id != job->task_id)

@@ -1,6 +1,7 @@
 #include "simulator/simulator.hpp"
 
 #include "client/connection.hpp"
+#include "client/tls.hpp"
 #include "common/log.hpp"
 #include "listener/http_server.hpp"
 #include "simulator/listen_address.hpp"
@@ -35,7 +36,7 @@ struct tls_contexts {
 tls_contexts make_tls(const simulator_options& options) {
     tls_contexts out;
     if (!options.tls_cert.empty()) {
-        out.server = listener::make_tls_server_context(options.tls_cert, options.tls_key);
+        out.server = client::make_tls_server_context(options.tls_cert, options.tls_key);
     }
     out.webhook = client::make_tls_client_context(options.webhook_ca_file);
     return out;

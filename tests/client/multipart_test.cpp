@@ -10,7 +10,6 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using stemd::client::audio_content_type;
 using stemd::client::multipart_form;
 
 namespace {
@@ -71,7 +70,7 @@ std::string joined(const std::vector<std::string>& pieces) {
 }
 
 // Reads until the reader fails; the test fails if it never does.
-stemd::client::file_problem first_failure(multipart_form::reader& reader) {
+stemd::error first_failure(multipart_form::reader& reader) {
     for (int i = 0; i < 1000; ++i) {
         auto piece = reader.next();
         if (!piece) {
@@ -181,7 +180,6 @@ TEST_CASE("multipart form: a missing file is a file_io problem naming it") {
     auto length = form.content_length();
     REQUIRE_FALSE(length.has_value());
     CHECK(length.error().code == stemd::client::error::file_io);
-    CHECK(length.error().file == file);
     CHECK(length.error().message.find(file.string()) != std::string::npos);
 
     multipart_form::reader reader(form);
@@ -210,7 +208,6 @@ TEST_CASE("multipart form: a file whose size changed after content_length is ref
     auto piece = reader.next();
     REQUIRE_FALSE(piece.has_value());
     CHECK(piece.error().code == stemd::client::error::file_io);
-    CHECK(piece.error().file == file);
     CHECK(piece.error().message.find(file.string()) != std::string::npos);
 }
 
@@ -229,23 +226,4 @@ TEST_CASE("multipart form: a file that grows while it is read is refused") {
     auto piece = reader.next();
     REQUIRE_FALSE(piece.has_value());
     CHECK(piece.error().code == stemd::client::error::file_io);
-    CHECK(piece.error().file == file);
-}
-
-TEST_CASE("audio_content_type maps extensions, ignoring case") {
-    CHECK(audio_content_type("a/b/song.mp3") == "audio/mpeg");
-    CHECK(audio_content_type("SONG.MP3") == "audio/mpeg");
-    CHECK(audio_content_type("x.wav") == "audio/wav");
-    CHECK(audio_content_type("x.flac") == "audio/flac");
-    CHECK(audio_content_type("x.ogg") == "audio/ogg");
-    CHECK(audio_content_type("x.m4a") == "audio/mp4");
-    CHECK(audio_content_type("x.mp4") == "audio/mp4");
-    CHECK(audio_content_type("x.aac") == "audio/aac");
-    CHECK(audio_content_type("x.aiff") == "audio/aiff");
-    CHECK(audio_content_type("x.Aif") == "audio/aiff");
-    CHECK(audio_content_type("x.webm") == "audio/webm");
-    CHECK(audio_content_type("x.wma") == "audio/x-ms-wma");
-    CHECK(audio_content_type("x.txt") == "application/octet-stream");
-    CHECK(audio_content_type("mp3") == "application/octet-stream");
-    CHECK(audio_content_type("") == "application/octet-stream");
 }

@@ -1,8 +1,8 @@
-// libFuzzer target: server::parse_stem_map, on the bytes parsed as JSON (when
+// libFuzzer target: musicgpt::parse_stem_map, on the bytes parsed as JSON (when
 // they are JSON) and on a JSON string holding the bytes (MusicGPT v2 sends
 // its stem map as a string that holds JSON).
 
-#include "server/webhook_payload.hpp"
+#include "musicgpt/stem_map.hpp"
 
 #include "tests/fuzz/fuzz_check.hpp"
 #include "tests/fuzz/links_check.hpp"
@@ -17,7 +17,7 @@
 namespace {
 
 void check(const boost::json::value& v, std::string_view subdir) {
-    auto links = stemd::server::parse_stem_map(v, subdir);
+    auto links = stemd::musicgpt::parse_stem_map(v, subdir);
     if (!links) {
         // Only a non-object, or a string that does not hold an object, is
         // "not a stem map".
@@ -45,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(held, "");
     // The same text parsed from a string and directly must agree.
     if (!ec && parsed.is_object()) {
-        auto direct = stemd::server::parse_stem_map(parsed, "");
-        auto indirect = stemd::server::parse_stem_map(held, "");
+        auto direct = stemd::musicgpt::parse_stem_map(parsed, "");
+        auto indirect = stemd::musicgpt::parse_stem_map(held, "");
         FUZZ_CHECK(direct && indirect);
         FUZZ_CHECK(direct->size() == indirect->size());
         for (std::size_t i = 0; i < direct->size(); ++i) {

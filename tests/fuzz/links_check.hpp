@@ -1,10 +1,10 @@
 #pragma once
 
-// What every list of links coming out of the payload parser must satisfy,
+// What every list of links coming out of the webhook parser must satisfy,
 // whatever the bytes were: names that are one safe path component, unique
 // within their subdir, and URLs that are http(s).
 
-#include "server/webhook_payload.hpp"
+#include "musicgpt/report.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 #include <set>
@@ -47,7 +47,7 @@ inline bool is_http_url(const std::string& url) {
     return lower_prefix("http://") || lower_prefix("https://");
 }
 
-inline void check_links(const std::vector<server::stem_link>& links) {
+inline void check_links(const std::vector<musicgpt::stem_link>& links) {
     std::set<std::pair<std::string, std::string>> seen;
     for (const auto& link : links) {
         FUZZ_CHECK(is_safe_name(link.name));
