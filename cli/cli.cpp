@@ -48,6 +48,15 @@ const command* find_command(std::string_view name) {
     return nullptr;
 }
 
+int run_entry_point(std::string_view name, const std::function<int()>& entry) {
+    try {
+        return entry();
+    } catch (const std::exception& e) {
+        std::cerr << "stemd " << name << ": cannot start: " << e.what() << '\n';
+        return exit_failure;
+    }
+}
+
 int run_cli(int argc, char** argv) {
     std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
     if (args.empty()) {

@@ -8,6 +8,7 @@
 
 #include <boost/program_options/variables_map.hpp>
 
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -37,5 +38,10 @@ std::span<const command* const> all_commands();
 
 // The command called `name`, or nullptr.
 const command* find_command(std::string_view name);
+
+// Runs the entry point of a long-running command (serve, simulate), which
+// throws when it cannot start: that is reported as "stemd NAME: cannot
+// start: ..." with exit code 1.
+int run_entry_point(std::string_view name, const std::function<int()>& entry);
 
 } // namespace stemd::cli

@@ -1,12 +1,11 @@
 // `stemd serve`: loads the configuration and hands over to the daemon.
 
-#include "server/serve.hpp"
 #include "cli/command.hpp"
 #include "cli/error.hpp"
 #include "config/settings.hpp"
 
-#include <exception>
-#include <iostream>
+// The daemon itself.
+#include "server/serve.hpp"
 
 namespace stemd::cli {
 
@@ -21,12 +20,7 @@ result<int> run(const boost::program_options::variables_map& vm) {
     if (!settings)
         return stemd::error{settings.error().code, settings.error().message};
     // run_serve logs settings->warnings itself, as journald lines.
-    try {
-        return server::run_serve(*settings);
-    } catch (const std::exception& e) {
-        std::cerr << "stemd serve: cannot start: " << e.what() << '\n';
-        return exit_failure;
-    }
+    return run_entry_point("serve", [&] { return server::run_serve(*settings); });
 }
 
 } // namespace

@@ -4,9 +4,8 @@
 #include "cli/error.hpp"
 #include "server/simulator.hpp"
 
+#include <chrono>
 #include <cstdint>
-#include <exception>
-#include <iostream>
 #include <string>
 
 namespace stemd::cli {
@@ -93,12 +92,7 @@ result<int> run(const boost::program_options::variables_map& vm) {
     auto options = options_from(vm);
     if (!options)
         return options.error();
-    try {
-        return server::run_simulator(*options);
-    } catch (const std::exception& e) {
-        std::cerr << "stemd simulate: cannot start: " << e.what() << '\n';
-        return exit_failure;
-    }
+    return run_entry_point("simulate", [&] { return server::run_simulator(*options); });
 }
 
 } // namespace
