@@ -1,0 +1,177 @@
+#include "cli/api_client.hpp"
+
+#include "cli/error.hpp"
+#include "cli/format.hpp"
+#include "cli/job_view.hpp"
+#include "client/connection.hpp"
+#include "client/error.hpp"
+#include "common/text.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <exception>
+#include <utility>
+
+namespace stemd::cli {
+
+namespace {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+using boost::system::error_code;
+
+constexpr std::size_t answer_limit = 64 * 1024 * 1024;
+
+// Runs one coroutine to its end on a private io_context: each client command
+// makes a handful of requests one after another, so nothing else needs to run.
+template <typename T> T run_to_completion(net::awaitable<T> task) {
+    net::io_context ioc(1);
+    std::optional<T> out;
+    std::exception_ptr thrown;
+    net::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T value) {
+        thrown = e;
+        if (!e)
+            out.emplace(std::move(value));
+    });
+    ioc.run();
+    if (thrown)
+        std::rethrow_exception(thrown);
+    return std::move(*out);
+}
+
+client::connect_options options_for(method m) {
+    client::connect_options options;
+    options.allow_http = true;
+    options.allow_private_addresses = true;
+    options.connect_timeout = 5s;
+    // A submission answers only after MusicGPT has taken the audio, which
+    // for an uploaded file can take minutes.
+    options.io_timeout = m == method::post ? std::chrono::milliseconds(15min) : 60s;
+    return options;
+}
+
+std::string describe_upstream(const json::object& body) {
+    std::string out;
+    // 0 means MusicGPT was not reached at all; the message says why.
+    if (const auto upstream = unsigned_field(body, "upstream_status"); upstream && *upstream > 0)
+        out += " with HTTP " + std::to_string(*upstream);
+    if (const auto* said = body.if_contains("message");
+        said && said->is_string() && !said->get_string().empty())
+        out += ": " + printable(said->get_string());
+    if (const auto* job = body.if_contains("job"); job && job->is_object()) {
+        if (const auto id = text_field(job->get_object(), "id"); !id.empty())
+            out += " (recorded as failed job " + id + ")";
+    }
+    return out;
+}
+
+std::string describe_error(const json::object& body, unsigned status) {
+    std::string out;
+    if (const auto* error = body.if_contains("error"); error && error->is_string())
+        out += ": " + printable(error->get_string());
+    return status == 502 ? out + describe_upstream(body) : out;
+}
+
+stemd::error transport_failure(const error_code& ec, const std::string& where) {
+    if (ec == client::error::body_too_large || ec == client::error::bad_response ||
+        ec == client::error::length_mismatch)
+        return failure(error::bad_answer, "the stemd API at " + where +
+                                              " sent an unusable answer: " + ec.message() +
+                                              "; is another program listening there?");
+    return failure(error::unreachable,
+                   "cannot reach the stemd API at " + where + ": " + ec.message() +
+                       "; is `stemd serve` running, and is --api (or api.listen in the "
+                       "configuration) right?");
+}
+
+} // namespace
+
+api_client::api_client(client::http_url base, std::shared_ptr<net::ssl::context> tls)
+    : base_(std::move(base)), prefix_(base_.target), tls_(std::move(tls)) {
+    while (!prefix_.empty() && prefix_.back() == '/')
+        prefix_.pop_back();
+}
+
+result<answer> api_client::call(method m, const std::string& target, std::string body) const {
+    http::request<http::string_body> req{m == method::post ? http::verb::post : http::verb::get,
+                                         prefix_ + target, 11};
+    req.set(http::field::user_agent, "stemd/" STEMD_VERSION);
+    req.set(http::field::accept, "application/json");
+    if (!body.empty()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = std::move(body);
+    }
+    auto response = run_to_completion(
+        client::exchange(base_, std::move(req), options_for(m), *tls_, answer_limit));
+    if (!response)
+        return transport_failure(response.error(), where());
+    return answer{response->result_int(), std::move(response->body())};
+}
+
+result<answer> api_client::call_job(method m, const std::string& key, std::string_view suffix,
+                                    std::string_view action) const {
+    auto a = call(m, "/v1/jobs/" + percent_encode(key) + std::string(suffix));
+    if (!a)
+        return a.error();
+    if (a->status == 404)
+        return failure(error::no_job,
+                       "no job " + printable(key, 100) + "; `stemd list` shows the known jobs");
+    if (a->status != 200)
+        return refusal(*a, std::string(action) + " " + printable(key, 100));
+    return a;
+}
+
+result<json::object> api_client::object_of(const answer& a) const {
+    error_code ec;
+    auto value = json::parse(a.body, ec);
+    if (ec || !value.is_object())
+        return failure(error::bad_answer, "the stemd API at " + where() + " answered HTTP " +
+                                              std::to_string(a.status) +
+                                              " with something other than a JSON object; is "
+                                              "another program listening there?");
+    return std::move(value.as_object());
+}
+
+stemd::error api_client::refusal(const answer& a, std::string_view action) const {
+    std::string message = "the stemd API refused to " + std::string(action) + " (HTTP " +
+                          std::to_string(a.status) + ")";
+    error_code ec;
+    const auto value = json::parse(a.body, ec);
+    const auto described =
+        !ec && value.is_object() ? describe_error(value.as_object(), a.status) : std::string();
+    if (!described.empty())
+        message += described;
+    else
+        message += (a.body.empty() ? "" : ": " + printable(a.body, 200)) +
+                   "; is --api pointing at a stemd API?";
+    if (a.status >= 500 && a.status != 502)
+        message += "; the log of `stemd serve` has the details";
+    return failure(error::refused, std::move(message));
+}
+
+std::string api_client::where() const {
+    std::string text = base_.redacted();
+    if (text.ends_with('/'))
+        text.pop_back();
+    return text;
+}
+
+result<api_client> open_api(const api_address& address) {
+    auto base = api_base_url(address);
+    if (!base)
+        return base.error();
+    try {
+        return api_client(std::move(*base), client::make_tls_client_context(""));
+    } catch (const std::exception& e) {
+        return failure(error::tls,
+                       std::string("cannot set up TLS for the API connection: ") + e.what());
+    }
+}
+
+} // namespace stemd::cli

@@ -1,0 +1,60 @@
+#pragma once
+
+// The client of the local API (`stemd serve` at api.listen): JSON over HTTP
+// on loopback, one request at a time. Asio and Beast stay in the .cpp.
+
+#include "cli/api_address.hpp"
+#include "client/url.hpp"
+#include "common/error.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
+
+namespace stemd::cli {
+
+// One whole answer of the API.
+struct answer {
+    unsigned status = 0;
+    std::string body;
+};
+
+enum class method { get, post };
+
+class api_client {
+public:
+    api_client(client::http_url base, std::shared_ptr<boost::asio::ssl::context> tls);
+
+    // One request to `target` (below the base URL) and its whole answer,
+    // whatever its status; failing only when there is no usable answer.
+    result<answer> call(method m, const std::string& target, std::string body = {}) const;
+
+    // A request on /v1/jobs/KEY followed by `suffix`: "no job KEY" on 404,
+    // refusal(`action` KEY) on anything but 200.
+    result<answer> call_job(method m, const std::string& key, std::string_view suffix,
+                            std::string_view action) const;
+
+    // The answer's body as a JSON object.
+    result<boost::json::object> object_of(const answer& a) const;
+
+    // A non-2xx answer as a failure: the API's own "error" text, and for a
+    // 502 what MusicGPT said.
+    stemd::error refusal(const answer& a, std::string_view action) const;
+
+private:
+    std::string where() const;
+
+    client::http_url base_;
+    std::string prefix_; // path of the base URL, without the trailing '/'
+    std::shared_ptr<boost::asio::ssl::context> tls_;
+};
+
+result<api_client> open_api(const api_address& address);
+
+} // namespace stemd::cli

@@ -1,0 +1,103 @@
+#include "cli/format.hpp"
+
+#include "common/text.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <iterator>
+#include <ostream>
+#include <system_error>
+
+namespace stemd::cli {
+
+namespace {
+
+bool is_continuation(unsigned char byte) {
+    return (byte & 0xC0) == 0x80;
+}
+
+// Not half a character: drops the start of the one being cut.
+void drop_partial_character(std::string& out, unsigned char next) {
+    if (!is_continuation(next))
+        return;
+    while (!out.empty() && is_continuation(static_cast<unsigned char>(out.back())))
+        out.pop_back();
+    if (!out.empty())
+        out.pop_back();
+}
+
+} // namespace
+
+std::string printable(std::string_view text, std::size_t limit) {
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (out.size() >= limit) {
+            drop_partial_character(out, byte);
+            out += "...";
+            break;
+        }
+        out += (byte < 0x20 || byte == 0x7F) ? ' ' : c;
+    }
+    while (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    return out;
+}
+
+std::vector<std::string> split_list(const std::vector<std::string>& values) {
+    std::vector<std::string> out;
+    for (const auto& value : values) {
+        std::string_view rest = value;
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            const auto item = trim(rest.substr(0, comma));
+            if (!item.empty())
+                out.emplace_back(item);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        }
+    }
+    return out;
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+    static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024)
+        return std::to_string(bytes);
+    double scaled = static_cast<double>(bytes) / 1024;
+    std::size_t unit = 0;
+    while (scaled >= 1024 && unit + 1 < std::size(units)) {
+        scaled /= 1024;
+        ++unit;
+    }
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%llu (%.1f %s)", static_cast<unsigned long long>(bytes),
+                  scaled, units[unit]);
+    return buffer;
+}
+
+std::string number_text(double value) {
+    char buffer[64];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return ec == std::errc{} ? std::string(buffer, end) : std::string("?");
+}
+
+void print_table(std::ostream& out, const std::vector<table_row>& rows, std::string_view indent) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        widths.resize(std::max(widths.size(), row.size()));
+        for (std::size_t i = 0; i < row.size(); ++i)
+            widths[i] = std::max(widths[i], row[i].size());
+    }
+    for (const auto& row : rows) {
+        std::string line(indent);
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size())
+                line.append(widths[i] - row[i].size() + 2, ' ');
+        }
+        out << line << '\n';
+    }
+}
+
+} // namespace stemd::cli
