@@ -269,15 +269,9 @@ net::awaitable<void> accept_loop(state_ptr st) {
             socket.close(ec);
             continue;
         }
-        net::co_spawn(st->ex, session(st, std::move(socket)), [name = st->name](std::exception_ptr e) {
-            if (!e)
-                return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                log_error("", name + ": connection ended by an exception: " + ex.what());
-            }
-        });
+        net::co_spawn(
+            st->ex, session(st, std::move(socket)),
+            [name = st->name](std::exception_ptr e) { log_exception(name + ": connection", e); });
     }
 }
 
@@ -305,8 +299,7 @@ http_server::http_server(net::any_io_executor ex, const std::string& host, std::
     a.bind(ep, ec);
     if (ec)
         throw std::system_error(ec, state_->name + ": cannot listen on " + host + ":" +
-                                        std::to_string(port) +
-                                        " (is another process using it?)");
+                                        std::to_string(port) + " (is another process using it?)");
     a.listen(net::socket_base::max_listen_connections);
 }
 
@@ -315,17 +308,13 @@ http_server::~http_server() {
     state_->acceptor.close(ec);
 }
 
-tcp::endpoint http_server::local_endpoint() const { return state_->acceptor.local_endpoint(); }
+tcp::endpoint http_server::local_endpoint() const {
+    return state_->acceptor.local_endpoint();
+}
 
 void http_server::start() {
     net::co_spawn(state_->ex, accept_loop(state_), [name = state_->name](std::exception_ptr e) {
-        if (!e)
-            return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log_error("", name + ": accept loop ended by an exception: " + ex.what());
-        }
+        log_exception(name + ": accept loop", e);
     });
 }
 
@@ -338,7 +327,9 @@ void http_server::stop() {
             c.stream->socket().cancel(ec);
 }
 
-std::size_t http_server::open_connections() const { return state_->conns.size(); }
+std::size_t http_server::open_connections() const {
+    return state_->conns.size();
+}
 
 void http_server::set_tls(std::shared_ptr<ssl::context> tls) {
     if (!tls || !state_->tls)

@@ -87,16 +87,35 @@ void finish(database& db, std::int64_t file_id, std::string_view status, std::st
     s.bind(1, file_id).bind(2, status).bind(3, reason).bind(4, next_attempt_at).exec();
 }
 
+// held_file, then finish with `status`; nullopt keeps the due time.
+result<file_record> end_download(database& db, std::int64_t file_id, std::string_view owner,
+                                 std::string_view purpose, std::string_view status,
+                                 std::string_view reason, std::optional<millis> next_attempt_at) {
+    auto file = held_file(db, file_id, owner, purpose);
+    if (file) {
+        finish(db, file_id, status, reason, next_attempt_at.value_or(file->next_attempt_at));
+    }
+    return file;
+}
+
+// Moves the job to `status` (with `reason`) when `moves`, else only marks it
+// updated; then reads it back with its files.
+job_record settle_job(database& db, std::string_view job_id, bool moves, job_status status,
+                      std::string_view reason, millis now) {
+    if (moves) {
+        set_job_status(db, job_id, status, reason, now);
+    } else {
+        touch_job(db, job_id, now);
+    }
+    return reload(db, job_id);
+}
+
 } // namespace
 
 result<std::vector<file_record>> runnable_files(database& db, millis now, int limit) {
     statement s(db, runnable_query());
     s.bind(1, now).bind(2, std::clamp(limit, 1, max_list)).bind(3, std::string_view());
-    std::vector<file_record> files;
-    while (s.step()) {
-        files.push_back(read_file(s));
-    }
-    return files;
+    return read_files(s);
 }
 
 result<std::optional<millis>> next_wakeup(database& db) {
@@ -180,20 +199,15 @@ result<job_record> file_done(database& db, std::int64_t file_id, std::string_vie
                              std::string_view path, std::int64_t bytes, std::string_view sha256) {
     const millis now = now_millis();
     transaction tx(db);
-    const auto file = held_file(db, file_id, owner, "to finish");
+    const auto file = end_download(db, file_id, owner, "to finish", "done", "", std::nullopt);
     if (!file) {
         return file.error();
     }
-    finish(db, file_id, "done", "", file->next_attempt_at);
     statement s(db, "UPDATE files SET path = ?2, bytes = ?3, sha256 = ?4 WHERE id = ?1");
     s.bind(1, file_id).bind(2, path).bind(3, bytes).bind(4, sha256).exec();
     const auto counts = count_files(db, file->job_id);
-    if (counts.done == counts.total) {
-        set_job_status(db, file->job_id, job_status::completed, "", now);
-    } else {
-        touch_job(db, file->job_id, now);
-    }
-    auto result = reload(db, file->job_id);
+    auto result =
+        settle_job(db, file->job_id, counts.done == counts.total, job_status::completed, "", now);
     tx.commit();
     return result;
 }
@@ -202,11 +216,11 @@ result<void> file_retry(database& db, std::int64_t file_id, std::string_view own
                         std::string_view reason, millis next_attempt_at) {
     const millis now = now_millis();
     transaction tx(db);
-    const auto file = held_file(db, file_id, owner, "to retry");
+    const auto file =
+        end_download(db, file_id, owner, "to retry", "pending", reason, next_attempt_at);
     if (!file) {
         return file.error();
     }
-    finish(db, file_id, "pending", reason, next_attempt_at);
     touch_job(db, file->job_id, now);
     tx.commit();
     return {};
@@ -216,21 +230,16 @@ result<job_record> file_failed(database& db, std::int64_t file_id, std::string_v
                                std::string_view reason) {
     const millis now = now_millis();
     transaction tx(db);
-    auto file = held_file(db, file_id, owner, "to fail");
+    auto file = end_download(db, file_id, owner, "to fail", "failed", reason, std::nullopt);
     if (!file) {
         return file.error();
     }
-    finish(db, file_id, "failed", reason, file->next_attempt_at);
     file->error = reason;
     const auto job = select_job(db, file->job_id);
     // The first failure is the one worth reporting; later ones of the
     // same job only repeat that it is broken.
-    if (job && job->status != job_status::failed) {
-        set_job_status(db, file->job_id, job_status::failed, file_failure_reason(*file), now);
-    } else {
-        touch_job(db, file->job_id, now);
-    }
-    auto result = reload(db, file->job_id);
+    auto result = settle_job(db, file->job_id, job && job->status != job_status::failed,
+                             job_status::failed, file_failure_reason(*file), now);
     tx.commit();
     return result;
 }
@@ -238,11 +247,11 @@ result<job_record> file_failed(database& db, std::int64_t file_id, std::string_v
 result<job_record> file_link_expired(database& db, std::int64_t file_id, std::string_view owner,
                                      std::string_view reason, millis now) {
     transaction tx(db);
-    const auto file = held_file(db, file_id, owner, "to wait for a fresh link");
+    const auto file = end_download(db, file_id, owner, "to wait for a fresh link", "pending",
+                                   reason, awaiting_fresh_link);
     if (!file) {
         return file.error();
     }
-    finish(db, file_id, "pending", reason, awaiting_fresh_link);
     statement j(db, R"sql(
 UPDATE jobs SET next_poll_at = MIN(COALESCE(next_poll_at, ?2), ?2), updated_at = ?2
 WHERE id = ?1

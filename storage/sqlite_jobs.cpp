@@ -27,6 +27,26 @@ stemd::error job_refuses(const job_record& job, std::string_view consequence) {
                                                      std::string(consequence));
 }
 
+// The job `job_id`; not_found ("no job X <purpose>") when there is none.
+result<job_record> existing_job(database& db, std::string_view job_id, std::string_view purpose) {
+    auto job = select_job(db, job_id);
+    if (!job) {
+        return make_error(error::not_found,
+                          "no job " + std::string(job_id) + " " + std::string(purpose));
+    }
+    return std::move(*job);
+}
+
+// The job `job_id` while it is still submitting; else as job_refuses says.
+result<job_record> submitting_job(database& db, std::string_view job_id, std::string_view purpose,
+                                  std::string_view consequence) {
+    auto job = existing_job(db, job_id, purpose);
+    if (job && job->status != job_status::submitting) {
+        return job_refuses(*job, consequence);
+    }
+    return job;
+}
+
 // A failed job with files: its unfinished files start over, unclaimed.
 void retry_files(database& db, const job_record& job, const file_counts& counts, millis now) {
     statement f(db, R"sql(
@@ -99,12 +119,10 @@ result<void> mark_submitted(database& db, std::string_view job_id, std::string_v
                             std::optional<millis> poll_at) {
     const millis now = now_millis();
     transaction tx(db);
-    const auto job = select_job(db, job_id);
+    const auto job =
+        submitting_job(db, job_id, "to mark submitted", "so it cannot be marked submitted");
     if (!job) {
-        return make_error(error::not_found, "no job " + std::string(job_id) + " to mark submitted");
-    }
-    if (job->status != job_status::submitting) {
-        return job_refuses(*job, "so it cannot be marked submitted");
+        return job.error();
     }
     if (auto assigned = assign_ids(db, *job, task_id, conversion_id, now); !assigned) {
         return assigned.error();
@@ -125,9 +143,9 @@ WHERE id = ?1
 result<void> mark_failed(database& db, std::string_view job_id, std::string_view reason) {
     const millis now = now_millis();
     transaction tx(db);
-    const auto job = select_job(db, job_id);
+    const auto job = existing_job(db, job_id, "to mark failed");
     if (!job) {
-        return make_error(error::not_found, "no job " + std::string(job_id) + " to mark failed");
+        return job.error();
     }
     if (is_final(job->status)) {
         return make_error(error::invalid_transition, "job " + job->id + " is already " +
@@ -224,12 +242,9 @@ result<job_record> give_up_submitting(database& db, std::string_view job_id,
                                       std::string_view reason) {
     const millis now = now_millis();
     transaction tx(db);
-    const auto job = select_job(db, job_id);
+    const auto job = submitting_job(db, job_id, "to give up on", "no longer submitting");
     if (!job) {
-        return make_error(error::not_found, "no job " + std::string(job_id) + " to give up on");
-    }
-    if (job->status != job_status::submitting) {
-        return job_refuses(*job, "no longer submitting");
+        return job.error();
     }
     set_job_status(db, job_id, job_status::failed, reason, now);
     auto result = reload(db, job_id);

@@ -14,6 +14,17 @@ namespace {
                                            "\"; was it edited by hand or by a newer stemd?");
 }
 
+// The status in `column`, read with `parse` (parse_job_status, ...).
+template <class Parse>
+auto status_column(const statement& s, int column, Parse parse, std::string_view what) {
+    const auto text = s.column_text(column);
+    const auto parsed = parse(text);
+    if (!parsed) {
+        corrupt(what, text);
+    }
+    return *parsed;
+}
+
 std::optional<millis> optional_int(const statement& s, int column) {
     if (s.is_null(column)) {
         return std::nullopt;
@@ -65,12 +76,7 @@ job_record read_job(const statement& s) {
     j.id = s.column_text(0);
     j.task_id = s.column_text(1);
     j.conversion_id = s.column_text(2);
-    const auto status = s.column_text(3);
-    const auto parsed = parse_job_status(status);
-    if (!parsed) {
-        corrupt("job status", status);
-    }
-    j.status = *parsed;
+    j.status = status_column(s, 3, parse_job_status, "job status");
     j.created_at = s.column_int(4);
     j.updated_at = s.column_int(5);
     j.eta = s.column_optional_double(6);
@@ -99,12 +105,7 @@ file_record read_file(const statement& s) {
     f.subdir = s.column_text(3);
     f.url = s.column_text(4);
     f.path = s.column_text(5);
-    const auto status = s.column_text(6);
-    const auto parsed = parse_file_status(status);
-    if (!parsed) {
-        corrupt("file status", status);
-    }
-    f.status = *parsed;
+    f.status = status_column(s, 6, parse_file_status, "file status");
     f.bytes = s.column_int(7);
     f.sha256 = s.column_text(8);
     f.attempts = static_cast<int>(s.column_int(9));
@@ -113,6 +114,14 @@ file_record read_file(const statement& s) {
     f.claim_owner = s.column_text(12);
     f.claim_until = s.column_int(13);
     return f;
+}
+
+std::vector<file_record> read_files(statement& s) {
+    std::vector<file_record> files;
+    while (s.step()) {
+        files.push_back(read_file(s));
+    }
+    return files;
 }
 
 std::optional<job_record> select_job_by(database& db, std::string_view column,
@@ -145,11 +154,7 @@ std::vector<file_record> select_files(database& db, std::string_view job_id) {
     statement s(
         db, sql({"SELECT ", file_columns, " FROM files WHERE job_id = ?1 ORDER BY subdir, name"}));
     s.bind(1, job_id);
-    std::vector<file_record> files;
-    while (s.step()) {
-        files.push_back(read_file(s));
-    }
-    return files;
+    return read_files(s);
 }
 
 std::optional<file_record> select_file(database& db, std::int64_t id) {

@@ -43,6 +43,8 @@ void bind_or_null(statement& s, int index, std::optional<millis> value);
 
 job_record read_job(const statement& s);
 file_record read_file(const statement& s);
+// Runs `s` (bound) and reads every row as a file.
+std::vector<file_record> read_files(statement& s);
 
 // The job whose `column` equals `key`, without its files.
 std::optional<job_record> select_job_by(database& db, std::string_view column,

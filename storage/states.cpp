@@ -2,6 +2,21 @@
 
 namespace stemd::storage {
 
+namespace {
+
+// The status of `all` whose name is `s`.
+template <class Status, std::size_t N>
+std::optional<Status> parse_status(const std::array<Status, N>& all, std::string_view s) noexcept {
+    for (auto candidate : all) {
+        if (to_string(candidate) == s) {
+            return candidate;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 std::string_view to_string(job_status s) noexcept {
     switch (s) {
     case job_status::submitting:
@@ -33,21 +48,11 @@ std::string_view to_string(file_status s) noexcept {
 }
 
 std::optional<job_status> parse_job_status(std::string_view s) noexcept {
-    for (auto candidate : job_statuses) {
-        if (to_string(candidate) == s) {
-            return candidate;
-        }
-    }
-    return std::nullopt;
+    return parse_status(job_statuses, s);
 }
 
 std::optional<file_status> parse_file_status(std::string_view s) noexcept {
-    for (auto candidate : file_statuses) {
-        if (to_string(candidate) == s) {
-            return candidate;
-        }
-    }
-    return std::nullopt;
+    return parse_status(file_statuses, s);
 }
 
 } // namespace stemd::storage
