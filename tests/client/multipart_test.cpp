@@ -1,6 +1,7 @@
 #include "client/multipart.hpp"
 
 #include "client/error.hpp"
+#include "tests/support/workspace.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,37 +15,9 @@ using stemd::client::multipart_form;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed with its contents.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "stemd-multipart-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
-void write_file(const fs::path& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
-
-void append_file(const fs::path& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::app);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
+using stemd::test::append_file;
+using stemd::test::workspace;
+using stemd::test::write_file;
 
 // Every piece the reader produces, in order, up to the empty end marker.
 std::vector<std::string> all_pieces(const multipart_form& form) {
@@ -85,7 +58,7 @@ stemd::error first_failure(multipart_form::reader& reader) {
 } // namespace
 
 TEST_CASE("multipart form: exact bytes of fields and a file") {
-    temp_dir dir;
+    workspace dir("multipart");
     const fs::path file = dir.path() / "take \"one\".mp3";
     write_file(file, "ID3\x01\r\n");
 
@@ -147,7 +120,7 @@ TEST_CASE("multipart form: random boundaries are stemd- and 32 hex digits, and d
 }
 
 TEST_CASE("multipart form: a large file is streamed in pieces of at most 64 KiB") {
-    temp_dir dir;
+    workspace dir("multipart");
     const fs::path file = dir.path() / "big.wav";
     std::string content(1024 * 1024 + 3, '\0');
     for (std::size_t i = 0; i < content.size(); ++i) {
@@ -171,7 +144,7 @@ TEST_CASE("multipart form: a large file is streamed in pieces of at most 64 KiB"
 }
 
 TEST_CASE("multipart form: a missing file is a file_io problem naming it") {
-    temp_dir dir;
+    workspace dir("multipart");
     const fs::path file = dir.path() / "absent.mp3";
     multipart_form form("b");
     form.add_field("a", "1");
@@ -189,7 +162,7 @@ TEST_CASE("multipart form: a missing file is a file_io problem naming it") {
 }
 
 TEST_CASE("multipart form: a file whose size changed after content_length is refused") {
-    temp_dir dir;
+    workspace dir("multipart");
     const fs::path file = dir.path() / "song.flac";
     write_file(file, std::string(1000, 'a'));
     multipart_form form("b");
@@ -212,7 +185,7 @@ TEST_CASE("multipart form: a file whose size changed after content_length is ref
 }
 
 TEST_CASE("multipart form: a file that grows while it is read is refused") {
-    temp_dir dir;
+    workspace dir("multipart");
     const fs::path file = dir.path() / "song.ogg";
     write_file(file, std::string(100, 'a'));
     multipart_form form("b");

@@ -2,6 +2,7 @@
 
 #include "client/error.hpp"
 #include "common/crypto.hpp"
+#include "tests/support/workspace.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,27 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        path =
-            fs::temp_directory_path() / ("stemd-partial-file-test-" + stemd::random_token_hex(8));
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
-
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using stemd::test::read_file;
+using stemd::test::workspace;
+using stemd::test::write_file;
 
 std::span<const char> bytes_of(const std::string& s) {
     return {s.data(), s.size()};
@@ -43,55 +26,55 @@ std::span<const char> bytes_of(const std::string& s) {
 } // namespace
 
 TEST_CASE("inspect_disk with the URL's extension looks at that name only") {
-    temp_dir dir;
-    auto none = inspect_disk(dir.path, "v", "mp3");
+    workspace dir("partial-file-test");
+    auto none = inspect_disk(dir.path(), "v", "mp3");
     REQUIRE(none.has_value());
     CHECK(none->extension == "mp3");
     CHECK_FALSE(none->part.has_value());
     CHECK_FALSE(none->complete.has_value());
 
-    write_file(dir.path / "v.mp3", "done");
-    auto complete = inspect_disk(dir.path, "v", "mp3");
+    write_file(dir.path() / "v.mp3", "done");
+    auto complete = inspect_disk(dir.path(), "v", "mp3");
     REQUIRE(complete->complete.has_value());
-    CHECK(*complete->complete == dir.path / "v.mp3");
+    CHECK(*complete->complete == dir.path() / "v.mp3");
 
     // A .part means a newer download was under way.
-    write_file(dir.path / "v.mp3.part", "12345");
-    auto part = inspect_disk(dir.path, "v", "mp3");
+    write_file(dir.path() / "v.mp3.part", "12345");
+    auto part = inspect_disk(dir.path(), "v", "mp3");
     CHECK(part->part == 5u);
     CHECK_FALSE(part->complete.has_value());
-    CHECK_FALSE(inspect_disk(dir.path, "v", "wav")->part.has_value());
+    CHECK_FALSE(inspect_disk(dir.path(), "v", "wav")->part.has_value());
 }
 
 TEST_CASE("inspect_disk without an extension finds files by name") {
-    temp_dir dir;
-    write_file(dir.path / "v.flac", "done");
-    write_file(dir.path / "vv.mp3.part", "other name");
-    write_file(dir.path / "v.tar.gz", "two dots: not ours");
-    auto complete = inspect_disk(dir.path, "v", "");
+    workspace dir("partial-file-test");
+    write_file(dir.path() / "v.flac", "done");
+    write_file(dir.path() / "vv.mp3.part", "other name");
+    write_file(dir.path() / "v.tar.gz", "two dots: not ours");
+    auto complete = inspect_disk(dir.path(), "v", "");
     REQUIRE(complete.has_value());
     CHECK(complete->extension == "flac");
-    CHECK(complete->complete == dir.path / "v.flac");
+    CHECK(complete->complete == dir.path() / "v.flac");
 
-    write_file(dir.path / "v.wav.part", "123");
-    write_file(dir.path / "v.mp3.part", "1234567");
-    auto part = inspect_disk(dir.path, "v", "");
+    write_file(dir.path() / "v.wav.part", "123");
+    write_file(dir.path() / "v.mp3.part", "1234567");
+    auto part = inspect_disk(dir.path(), "v", "");
     CHECK(part->extension == "mp3"); // the largest .part
     CHECK(part->part == 7u);
     CHECK_FALSE(part->complete.has_value());
 
-    auto missing = inspect_disk(dir.path / "absent", "v", "");
+    auto missing = inspect_disk(dir.path() / "absent", "v", "");
     REQUIRE_FALSE(missing.has_value());
     CHECK(missing.error().code == error::file_io);
     CHECK(missing.error().message.find("listing") != std::string::npos);
 }
 
 TEST_CASE("partial_file: written bytes are hashed and finished under the final name") {
-    temp_dir dir;
-    const fs::path final_path = dir.path / "v.mp3";
+    workspace dir("partial-file-test");
+    const fs::path final_path = dir.path() / "v.mp3";
     auto file = partial_file::open(final_path, 0);
     REQUIRE(file.has_value());
-    CHECK(file->path() == dir.path / "v.mp3.part");
+    CHECK(file->path() == dir.path() / "v.mp3.part");
     REQUIRE(file->write(bytes_of("hello ")).has_value());
     REQUIRE(file->write(bytes_of("world")).has_value());
     CHECK(file->size() == 11);
@@ -110,8 +93,8 @@ TEST_CASE("partial_file: written bytes are hashed and finished under the final n
 }
 
 TEST_CASE("partial_file: a resumed prefix is kept and counted in the digest") {
-    temp_dir dir;
-    const fs::path final_path = dir.path / "v.wav";
+    workspace dir("partial-file-test");
+    const fs::path final_path = dir.path() / "v.wav";
     write_file(part_path_of(final_path), "hello ");
     auto file = partial_file::open(final_path, 6);
     REQUIRE(file.has_value());
@@ -121,8 +104,8 @@ TEST_CASE("partial_file: a resumed prefix is kept and counted in the digest") {
 }
 
 TEST_CASE("partial_file: a prefix that shrank, a failed open, discard") {
-    temp_dir dir;
-    const fs::path final_path = dir.path / "v.mp3";
+    workspace dir("partial-file-test");
+    const fs::path final_path = dir.path() / "v.mp3";
     write_file(part_path_of(final_path), "abc");
     auto shrunk = partial_file::open(final_path, 10);
     REQUIRE_FALSE(shrunk.has_value());
@@ -134,15 +117,15 @@ TEST_CASE("partial_file: a prefix that shrank, a failed open, discard") {
     file->discard();
     CHECK_FALSE(fs::exists(part_path_of(final_path)));
 
-    fs::create_directories(part_path_of(dir.path / "d.mp3"));
-    auto blocked = partial_file::open(dir.path / "d.mp3", 0);
+    fs::create_directories(part_path_of(dir.path() / "d.mp3"));
+    auto blocked = partial_file::open(dir.path() / "d.mp3", 0);
     REQUIRE_FALSE(blocked.has_value());
     CHECK(blocked.error().transient());
-    CHECK(blocked.error().message.find((dir.path / "d.mp3.part").string()) != std::string::npos);
+    CHECK(blocked.error().message.find((dir.path() / "d.mp3.part").string()) != std::string::npos);
 
-    write_file(part_path_of(dir.path / "x.mp3"), "x");
-    remove_part(dir.path / "x.mp3");
-    CHECK_FALSE(fs::exists(part_path_of(dir.path / "x.mp3")));
+    write_file(part_path_of(dir.path() / "x.mp3"), "x");
+    remove_part(dir.path() / "x.mp3");
+    CHECK_FALSE(fs::exists(part_path_of(dir.path() / "x.mp3")));
 }
 
 TEST_CASE("file_error names the file, the system's reason and what to do") {

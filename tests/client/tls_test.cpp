@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "tests/support/test_ca.hpp"
+#include "tests/support/workspace.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 #include <doctest/doctest.h>
@@ -17,23 +18,13 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        path = fs::temp_directory_path() / ("stemd-tls-test-" + stemd::random_token_hex(8));
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
+using stemd::test::workspace;
 
 } // namespace
 
 TEST_CASE("client context: verifies peers, with or without an extra CA file") {
-    temp_dir dir;
-    const auto ca = stemd::test::make_test_ca(dir.path);
+    workspace dir("tls-test");
+    const auto ca = stemd::test::make_test_ca(dir.path());
     for (const std::string& ca_file : {std::string(), ca.ca_cert.string()}) {
         CAPTURE(ca_file);
         const auto ctx = make_tls_client_context(ca_file);
@@ -44,19 +35,19 @@ TEST_CASE("client context: verifies peers, with or without an extra CA file") {
 }
 
 TEST_CASE("client context: an unusable CA file is a start-up failure naming it") {
-    temp_dir dir;
-    const fs::path missing = dir.path / "missing.pem";
+    workspace dir("tls-test");
+    const fs::path missing = dir.path() / "missing.pem";
     CHECK_THROWS_WITH_AS(make_tls_client_context(missing.string()),
                          doctest::Contains(missing.string().c_str()), std::runtime_error);
-    std::ofstream(dir.path / "junk.pem") << "not a certificate";
-    CHECK_THROWS_WITH_AS(make_tls_client_context((dir.path / "junk.pem").string()),
+    std::ofstream(dir.path() / "junk.pem") << "not a certificate";
+    CHECK_THROWS_WITH_AS(make_tls_client_context((dir.path() / "junk.pem").string()),
                          doctest::Contains("junk.pem"), std::runtime_error);
 }
 
 TEST_CASE("server context: a matching pair loads, anything else names the file") {
-    temp_dir dir;
-    const auto ca = stemd::test::make_test_ca(dir.path);
-    const auto other = stemd::test::make_untrusted_cert(dir.path);
+    workspace dir("tls-test");
+    const auto ca = stemd::test::make_test_ca(dir.path());
+    const auto other = stemd::test::make_untrusted_cert(dir.path());
     const auto ctx = make_tls_server_context(ca.server_cert.string(), ca.server_key.string());
     REQUIRE(ctx != nullptr);
     CHECK(SSL_CTX_get_min_proto_version(ctx->native_handle()) == TLS1_2_VERSION);
@@ -64,7 +55,7 @@ TEST_CASE("server context: a matching pair loads, anything else names the file")
     CHECK_THROWS_WITH_AS(
         make_tls_server_context(ca.server_cert.string(), other.server_key.string()),
         doctest::Contains("does not belong to the certificate"), std::runtime_error);
-    const fs::path missing = dir.path / "none.pem";
+    const fs::path missing = dir.path() / "none.pem";
     CHECK_THROWS_WITH_AS(
         make_tls_server_context(missing.string(), ca.server_key.string()),
         doctest::Contains(("cannot read the TLS certificate " + missing.string()).c_str()),

@@ -4,13 +4,13 @@
 // scoped environment and working directory, and parse-must-refuse.
 
 #include "config/settings.hpp"
+#include "tests/support/workspace.hpp"
 
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,11 +26,7 @@ inline std::filesystem::path unique_temp_path(std::string_view stem) {
             "-" + std::string(stem));
 }
 
-inline void write_file(const std::filesystem::path& path, std::string_view text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    REQUIRE(out.good());
-}
+using stemd::test::write_file;
 
 // A file under the temp directory, removed when the test ends.
 class temp_file {
@@ -54,20 +50,9 @@ private:
     std::filesystem::path path_;
 };
 
-class temp_dir {
+class temp_dir : public stemd::test::workspace {
 public:
-    temp_dir() : path_(unique_temp_path("dir")) { std::filesystem::create_directories(path_); }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
+    temp_dir() : workspace("config-test") {}
 };
 
 // Sets (or, with nullopt, unsets) an environment variable for one scope.

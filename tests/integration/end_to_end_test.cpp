@@ -17,9 +17,7 @@ namespace json = boost::json;
 using namespace stemd::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("a v2 job goes from submission to stems on disk over TLS") {
     stack s("e2e-v2");
@@ -70,8 +68,8 @@ TEST_CASE("a v1 job receives the seed-shaped webhook and names files by stem") {
     stack s("e2e-v1", {.api_version = "v1"});
     s.start_simulator();
     s.start_serve();
-    auto [status, created] =
-        s.submit(R"({"audio_url":"https://songs.example/a.mp3","stems":["vocals","instrumental"]})");
+    auto [status, created] = s.submit(
+        R"({"audio_url":"https://songs.example/a.mp3","stems":["vocals","instrumental"]})");
     REQUIRE_MESSAGE(status == 201, json::serialize(created));
     auto job = s.wait_for(str(created, "id"), "completed");
     check_files(s, job, 64 * 1024);
@@ -125,39 +123,63 @@ TEST_CASE("the local API refuses unusable requests with a reason") {
     CHECK(list.at("jobs").as_array().empty());
 }
 
-TEST_CASE("webhook deliveries: repeated, bad token, malformed, oversized, mismatched") {
-    stack s("e2e-webhook");
-    s.start_simulator();
-    s.start_serve();
-    auto [status, created] = s.submit(R"({"audio_url":"https://songs.example/x.mp3","stems":["vocals"]})");
-    REQUIRE(status == 201);
-    auto job = s.wait_for(str(created, "id"), "completed");
-    const std::string path = str(job.at("files").as_array()[0], "path");
+namespace {
+
+// A job completed through the simulator's webhook, and that delivery as
+// it was made, for tests that deliver it again or deliver something else.
+struct delivered_job {
+    explicit delivered_job(const std::string& label) : s(label) {
+        s.start_simulator();
+        s.start_serve();
+        auto [status, created] =
+            s.submit(R"({"audio_url":"https://songs.example/x.mp3","stems":["vocals"]})");
+        REQUIRE(status == 201);
+        job = s.wait_for(str(created, "id"), "completed");
+        auto deliveries = s.simulator_get("/sim/deliveries").second.as_array();
+        REQUIRE(deliveries.size() == 1);
+        const std::string url = str(deliveries[0], "url");
+        target = url.substr(url.find("/webhook/"));
+        body = str(deliveries[0], "body");
+    }
+
+    stack s;
+    json::value job;
+    std::string target;
+    std::string body;
+};
+
+} // namespace
+
+TEST_CASE("webhook deliveries: a repeated one changes nothing") {
+    delivered_job d("e2e-webhook-repeat");
+    auto& s = d.s;
+    const std::string path = str(d.job.at("files").as_array()[0], "path");
     struct stat before {};
     REQUIRE(::stat(path.c_str(), &before) == 0);
 
-    auto deliveries = s.simulator_get("/sim/deliveries").second.as_array();
-    REQUIRE(deliveries.size() == 1);
-    std::string url = str(deliveries[0], "url");
-    std::string target = url.substr(url.find("/webhook/"));
-    std::string body = str(deliveries[0], "body");
-
     // The same delivery again: 200, nothing duplicated or rewritten.
     for (int i = 0; i < 3; ++i) {
-        auto again = http_request(s.webhook_port(), "POST", target, body);
+        auto again = http_request(s.webhook_port(), "POST", d.target, d.body);
         CHECK(again.status == 200);
         CHECK(json::parse(again.body).at("ok").as_bool());
     }
-    auto after = s.job(str(job, "id"));
+    auto after = s.job(str(d.job, "id"));
     CHECK(after.at("files").as_array().size() == 1);
     CHECK(str(after, "status") == "completed");
     struct stat now {};
     REQUIRE(::stat(path.c_str(), &now) == 0);
     CHECK(now.st_ino == before.st_ino);
     CHECK(now.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+}
 
+TEST_CASE("webhook deliveries: bad token, malformed, mismatched and oversized are refused") {
+    delivered_job d("e2e-webhook-refused");
+    auto& s = d.s;
+    const auto& target = d.target;
+    const auto& body = d.body;
     // Unknown tokens and paths look the same from outside: 404.
-    CHECK(http_request(s.webhook_port(), "POST", "/webhook/" + std::string(64, 'a'), body).status == 404);
+    CHECK(http_request(s.webhook_port(), "POST", "/webhook/" + std::string(64, 'a'), body).status ==
+          404);
     CHECK(http_request(s.webhook_port(), "POST", "/webhook/", body).status == 404);
     CHECK(http_request(s.webhook_port(), "POST", "/other", body).status == 404);
 
@@ -177,6 +199,14 @@ TEST_CASE("webhook deliveries: repeated, bad token, malformed, oversized, mismat
     std::string big = R"({"task_id":")" + std::string(1100 * 1024, 'a') + R"("})";
     CHECK(http_request(s.webhook_port(), "POST", target, big).status == 413);
 
+    // After all that, the daemon still serves and the job is intact.
+    CHECK(str(s.job(str(d.job, "id")), "status") == "completed");
+}
+
+TEST_CASE("webhook deliveries: the shared secret adopts a job stemd did not submit") {
+    stack s("e2e-webhook-adopt");
+    s.start_simulator();
+    s.start_serve();
     // The shared secret accepts deliveries for jobs stemd did not submit;
     // the job is created from the payload and reported like any other.
     auto adopted = http_request(s.webhook_port(), "POST", "/webhook/" + s.secret(),
@@ -190,9 +220,6 @@ TEST_CASE("webhook deliveries: repeated, bad token, malformed, oversized, mismat
     CHECK(waited.exit_code == 1);
     CHECK_MESSAGE(waited.err.find("is still submitted after 0.3 s") != std::string::npos,
                   waited.err);
-
-    // After all that, the daemon still serves and the job is intact.
-    CHECK(str(s.job(str(job, "id")), "status") == "completed");
 }
 
 TEST_CASE("a failed extraction is recorded with MusicGPT's message") {
@@ -214,7 +241,8 @@ TEST_CASE("a restart in the middle of a download resumes and ends with the right
     stack s("e2e-restart", {.stem_bytes = size, .rate = 2 * 1024 * 1024});
     s.start_simulator();
     s.start_serve();
-    auto [status, created] = s.submit(R"({"audio_url":"https://songs.example/long.mp3","stems":["vocals"]})");
+    auto [status, created] =
+        s.submit(R"({"audio_url":"https://songs.example/long.mp3","stems":["vocals"]})");
     REQUIRE(status == 201);
     const std::string id = str(created, "id");
 

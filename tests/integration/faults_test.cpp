@@ -218,29 +218,24 @@ TEST_CASE("a stem host with an untrusted certificate is refused with a clear err
     CHECK(num(stats, "file_requests") == 0);
 }
 
-TEST_CASE("kill -9 at random instants across 20 jobs: every file complete, right and recorded once") {
-    constexpr std::uint64_t size = 256 * 1024;
-    constexpr int job_count = 20;
-    constexpr int kills = 10;
-    // Four downloads at 256 KiB/s each: about 10 s of transfers for the kills
-    // to interrupt. Each restart is a new attempt, hence the generous limit.
-    stack s("fault-kill9", {.stem_bytes = size, .rate = 256 * 1024, .max_attempts = 40});
-    s.start_simulator();
-    s.start_serve();
+namespace {
 
+// The seed of a soak: random, or STEMD_SOAK_SEED to repeat one.
+unsigned soak_seed() {
     unsigned seed = std::random_device{}();
     if (const char* fixed = std::getenv("STEMD_SOAK_SEED"))
         seed = static_cast<unsigned>(std::strtoul(fixed, nullptr, 10));
     MESSAGE("kill -9 soak: seed " << seed << " (STEMD_SOAK_SEED=" << seed << " repeats it)");
-    INFO("seed " << seed);
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> delay_ms(50, 400);
+    return seed;
+}
 
+// Submits `count` jobs of two stems and waits until each knows its files.
+std::vector<std::string> submit_soak_jobs(stack& s, int count) {
     std::vector<std::string> ids;
-    for (int i = 0; i < job_count; ++i) {
-        auto [status, created] = s.submit(R"({"audio_url":"https://songs.example/soak-)" +
-                                          std::to_string(i) +
-                                          R"(.mp3","stems":["vocals","drums"]})");
+    for (int i = 0; i < count; ++i) {
+        auto [status, created] =
+            s.submit(R"({"audio_url":"https://songs.example/soak-)" + std::to_string(i) +
+                     R"(.mp3","stems":["vocals","drums"]})");
         REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
         ids.push_back(str(created, "id"));
     }
@@ -250,7 +245,13 @@ TEST_CASE("kill -9 at random instants across 20 jobs: every file complete, right
         REQUIRE_MESSAGE(
             wait_until([&] { return s.job(id).at("files").as_array().size() == 2; }, 20s),
             json::serialize(s.job(id)) << s.logs());
+    return ids;
+}
 
+// Kills and restarts serve `kills` times at random instants; returns how
+// many kills found a download under way.
+int kill_at_random(stack& s, std::mt19937& rng, int kills) {
+    std::uniform_int_distribution<int> delay_ms(50, 400);
     int mid_download = 0;
     for (int k = 0; k < kills; ++k) {
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
@@ -259,9 +260,11 @@ TEST_CASE("kill -9 at random instants across 20 jobs: every file complete, right
         s.kill_serve();
         s.start_serve();
     }
-    // Most kills must have cut a download short, or this proves little.
-    CHECK(mid_download >= kills / 2);
+    return mid_download;
+}
 
+// Every job completes, each file right and listed once, nothing partial left.
+void check_all_complete(stack& s, const std::vector<std::string>& ids, std::uint64_t size) {
     std::vector<json::value> jobs;
     for (const auto& id : ids)
         jobs.push_back(s.wait_for(id, "completed", 60s));
@@ -274,16 +277,13 @@ TEST_CASE("kill -9 at random instants across 20 jobs: every file complete, right
             CHECK_MESSAGE(paths.insert(str(f, "path")).second, "listed twice: " << str(f, "path"));
     }
     const auto on_disk = files_under(s.output_dir());
-    CHECK(on_disk.size() == 2 * job_count);
+    CHECK(on_disk.size() == 2 * ids.size());
     CHECK(std::none_of(on_disk.begin(), on_disk.end(),
                        [](const std::string& n) { return n.ends_with(".part"); }));
-    const auto resumed = num(sim_stats(s), "range_requests");
-    MESSAGE(mid_download << " of " << kills << " kills hit a download; " << resumed
-                         << " downloads resumed with Range");
-    CHECK(resumed >= 1);
+}
 
-    s.serve().signal(SIGTERM);
-    REQUIRE(s.serve().wait(10s) == 0);
+// The database of a stopped serve holds each job and file once.
+void check_recorded_once(stack& s, int job_count) {
     const auto db = s.database();
     CHECK(query(db, "SELECT COUNT(*) FROM jobs") == std::to_string(job_count));
     CHECK(query(db, "SELECT COUNT(*) FROM jobs WHERE status = 'completed'") ==
@@ -293,6 +293,39 @@ TEST_CASE("kill -9 at random instants across 20 jobs: every file complete, right
           std::to_string(2 * job_count));
     CHECK(query(db, "SELECT COUNT(DISTINCT path) FROM files WHERE status = 'done'") ==
           std::to_string(2 * job_count));
+}
+
+} // namespace
+
+TEST_CASE(
+    "kill -9 at random instants across 20 jobs: every file complete, right and recorded once") {
+    constexpr std::uint64_t size = 256 * 1024;
+    constexpr int job_count = 20;
+    constexpr int kills = 10;
+    // Four downloads at 256 KiB/s each: about 10 s of transfers for the kills
+    // to interrupt. Each restart is a new attempt, hence the generous limit.
+    stack s("fault-kill9", {.stem_bytes = size, .rate = 256 * 1024, .max_attempts = 40});
+    s.start_simulator();
+    s.start_serve();
+
+    const unsigned seed = soak_seed();
+    INFO("seed " << seed);
+    std::mt19937 rng(seed);
+    const auto ids = submit_soak_jobs(s, job_count);
+
+    const int mid_download = kill_at_random(s, rng, kills);
+    // Most kills must have cut a download short, or this proves little.
+    CHECK(mid_download >= kills / 2);
+
+    check_all_complete(s, ids, size);
+    const auto resumed = num(sim_stats(s), "range_requests");
+    MESSAGE(mid_download << " of " << kills << " kills hit a download; " << resumed
+                         << " downloads resumed with Range");
+    CHECK(resumed >= 1);
+
+    s.serve().signal(SIGTERM);
+    REQUIRE(s.serve().wait(10s) == 0);
+    check_recorded_once(s, job_count);
 }
 
 TEST_CASE("SIGTERM drains: answers the request in flight, refuses new ones, keeps the .part") {
@@ -310,12 +343,14 @@ TEST_CASE("SIGTERM drains: answers the request in flight, refuses new ones, keep
     // A submission the simulator answers only after 1.5 s (and fails, so it
     // leaves no downloads of its own): in flight when SIGTERM arrives.
     auto in_flight = std::async(std::launch::async, [port = s.api_port()] {
-        return http_request(port, "POST", "/v1/jobs",
-                            R"({"audio_url":"https://songs.example/slow.mp3?sim-slow-answer&sim-fail"})");
+        return http_request(
+            port, "POST", "/v1/jobs",
+            R"({"audio_url":"https://songs.example/slow.mp3?sim-slow-answer&sim-fail"})");
     });
     REQUIRE_MESSAGE(wait_until(
                         [&] {
-                            return s.serve_logs().find("submitting https://songs.example/slow.mp3") !=
+                            return s.serve_logs().find(
+                                       "submitting https://songs.example/slow.mp3") !=
                                    std::string::npos;
                         },
                         10s),
@@ -324,8 +359,8 @@ TEST_CASE("SIGTERM drains: answers the request in flight, refuses new ones, keep
     s.serve().signal(SIGTERM);
 
     // New connections are refused while the one in flight is still open.
-    CHECK(wait_until([&] { return http_request(s.api_port(), "GET", "/healthz").status == 0; },
-                     1s));
+    CHECK(
+        wait_until([&] { return http_request(s.api_port(), "GET", "/healthz").status == 0; }, 1s));
     CHECK(in_flight.wait_for(0s) == std::future_status::timeout);
     auto answer = in_flight.get();
     CHECK_MESSAGE(answer.status == 201, answer.status << " " << answer.body);

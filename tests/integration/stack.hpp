@@ -4,7 +4,11 @@
 // HTTPS with a CA made for the test, and `stemd serve` configured against it,
 // all on 127.0.0.1 with ports picked at run time.
 
+#include "support/files.hpp"
+#include "support/http_probe.hpp"
+#include "support/ports.hpp"
 #include "support/process.hpp"
+#include "support/reference_hash.hpp"
 #include "support/test_ca.hpp"
 #include "support/workspace.hpp"
 

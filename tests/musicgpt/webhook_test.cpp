@@ -1,6 +1,7 @@
 #include "musicgpt/webhook.hpp"
 
 #include "musicgpt/error.hpp"
+#include "tests/support/check_links.hpp"
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -19,21 +20,7 @@ using payload = stemd::musicgpt::report;
 
 namespace {
 
-struct expected_link {
-    std::string name;
-    std::string subdir;
-    std::string url;
-};
-
-void check_links(const std::vector<stem_link>& got, const std::vector<expected_link>& want) {
-    REQUIRE(got.size() == want.size());
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        CAPTURE(i);
-        CHECK(got[i].name == want[i].name);
-        CHECK(got[i].subdir == want[i].subdir);
-        CHECK(got[i].url == want[i].url);
-    }
-}
+using stemd::test::check_links;
 
 payload parsed(std::string_view body) {
     auto r = parse_webhook(body);

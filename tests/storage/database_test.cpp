@@ -1,5 +1,7 @@
 #include "storage/database.hpp"
 
+#include "tests/support/workspace.hpp"
+
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
@@ -16,26 +18,7 @@ using stemd::storage::transaction;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "stemd-database-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using stemd::test::workspace;
 
 std::int64_t count_rows(database& db, const std::string& table) {
     statement s(db, "SELECT COUNT(*) FROM " + table);
@@ -52,7 +35,7 @@ std::string pragma_text(database& db, const std::string& name) {
 } // namespace
 
 TEST_CASE("database: opening creates missing parent directories and the file") {
-    temp_dir dir;
+    workspace dir("database-test");
     const auto file = dir.path() / "a" / "b" / "jobs.db";
     {
         database db(file);
@@ -63,7 +46,7 @@ TEST_CASE("database: opening creates missing parent directories and the file") {
 }
 
 TEST_CASE("database: WAL, synchronous FULL, busy timeout and foreign keys are on") {
-    temp_dir dir;
+    workspace dir("database-test");
     database db(dir.path() / "jobs.db");
     CHECK(pragma_text(db, "journal_mode") == "wal");
     CHECK(pragma_text(db, "synchronous") == "2"); // FULL
@@ -72,7 +55,7 @@ TEST_CASE("database: WAL, synchronous FULL, busy timeout and foreign keys are on
 }
 
 TEST_CASE("database: a transaction not committed is rolled back by its destructor") {
-    temp_dir dir;
+    workspace dir("database-test");
     database db(dir.path() / "jobs.db");
     db.execute("CREATE TABLE t (v INTEGER)");
     {
@@ -86,7 +69,7 @@ TEST_CASE("database: a transaction not committed is rolled back by its destructo
 }
 
 TEST_CASE("database: a committed transaction survives closing and reopening") {
-    temp_dir dir;
+    workspace dir("database-test");
     const auto file = dir.path() / "jobs.db";
     {
         database db(file);
@@ -103,7 +86,7 @@ TEST_CASE("database: a committed transaction survives closing and reopening") {
 }
 
 TEST_CASE("database: a transaction that hit an error is rolled back cleanly") {
-    temp_dir dir;
+    workspace dir("database-test");
     database db(dir.path() / "jobs.db");
     db.execute("CREATE TABLE t (v INTEGER UNIQUE)");
     try {
@@ -120,7 +103,7 @@ TEST_CASE("database: a transaction that hit an error is rolled back cleanly") {
 }
 
 TEST_CASE("database: check() throws sqlite_error with SQLite's message and the file") {
-    temp_dir dir;
+    workspace dir("database-test");
     const auto file = dir.path() / "jobs.db";
     database db(file);
 
@@ -151,7 +134,7 @@ TEST_CASE("database: check() throws sqlite_error with SQLite's message and the f
 }
 
 TEST_CASE("database: a file that is not a database is refused with a hint") {
-    temp_dir dir;
+    workspace dir("database-test");
     const auto file = dir.path() / "jobs.db";
     {
         std::ofstream out(file, std::ios::binary);
@@ -167,7 +150,7 @@ TEST_CASE("database: a file that is not a database is refused with a hint") {
 }
 
 TEST_CASE("database: BEGIN IMMEDIATE takes the write lock up front") {
-    temp_dir dir;
+    workspace dir("database-test");
     const auto file = dir.path() / "jobs.db";
     database first(file);
     first.execute("CREATE TABLE t (v INTEGER)");
@@ -188,7 +171,7 @@ TEST_CASE("database: BEGIN IMMEDIATE takes the write lock up front") {
 }
 
 TEST_CASE("database: statements bind and read every type") {
-    temp_dir dir;
+    workspace dir("database-test");
     database db(dir.path() / "jobs.db");
     db.execute("CREATE TABLE t (i INTEGER, d REAL, s TEXT, o REAL, e TEXT)");
     statement insert(db, "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -223,7 +206,7 @@ TEST_CASE("database: statements bind and read every type") {
 }
 
 TEST_CASE("database: user_version is read and written") {
-    temp_dir dir;
+    workspace dir("database-test");
     const auto file = dir.path() / "jobs.db";
     {
         database db(file);

@@ -7,17 +7,6 @@
 
 namespace stemd::storage::testing {
 
-temp_dir::temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "stemd-store-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-}
-
-temp_dir::~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
-
 std::unique_ptr<store> sqlite_engine::open(const temp_dir& dir) {
     auto opened = sqlite_store::open(dir.db_file());
     return std::make_unique<sqlite_store>(ok(std::move(opened)));

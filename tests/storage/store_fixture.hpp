@@ -6,6 +6,7 @@
 
 #include "storage/error.hpp"
 #include "storage/store.hpp"
+#include "tests/support/workspace.hpp"
 
 #include <doctest/doctest.h>
 
@@ -20,19 +21,12 @@ namespace stemd::storage::testing {
 
 namespace fs = std::filesystem;
 
-// A fresh directory, removed afterwards.
-class temp_dir {
+// A fresh directory, removed afterwards, and where a store keeps its file.
+class temp_dir : public stemd::test::workspace {
 public:
-    temp_dir();
-    ~temp_dir();
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
+    temp_dir() : workspace("store-test") {}
 
-    const fs::path& path() const { return path_; }
-    fs::path db_file() const { return path_ / "state" / "jobs.db"; }
-
-private:
-    fs::path path_;
+    fs::path db_file() const { return path() / "state" / "jobs.db"; }
 };
 
 // One engine: opens the store kept under a directory (the same one again

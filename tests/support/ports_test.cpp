@@ -1,6 +1,6 @@
 // The test support's own promises where the integration tests lean on them.
 
-#include "support/process.hpp"
+#include "support/ports.hpp"
 
 #include <doctest/doctest.h>
 

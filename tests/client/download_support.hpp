@@ -1,0 +1,74 @@
+#pragma once
+
+// What the downloader tests share: a loopback HTTP/1.1 server answering
+// with the bytes each test chooses, builders for those bytes, and one
+// download run to completion. Asio stays in the .cpp.
+
+#include "client/downloader.hpp"
+#include "tests/support/workspace.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stemd::client::testing {
+
+struct seen_request {
+    std::string target;
+    std::string host;
+    std::string user_agent;
+    std::string accept;
+    std::string range;
+};
+
+// The raw bytes to send back; the connection is closed after them, so a
+// response shorter than its Content-Length is a transfer cut short.
+using handler = std::function<std::string(const seen_request&)>;
+
+// A loopback HTTP/1.1 server on its own thread answering every request
+// with whatever the test's handler says.
+class test_server {
+public:
+    explicit test_server(handler h);
+    ~test_server();
+    test_server(const test_server&) = delete;
+    test_server& operator=(const test_server&) = delete;
+
+    std::string url(std::string_view target) const;
+    std::vector<seen_request> requests() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+// A response whose Content-Length is the body's unless `announced` says
+// otherwise (more than sent = a transfer cut short).
+std::string response(unsigned status, const header_list& headers, std::string_view body,
+                     std::optional<std::size_t> announced = std::nullopt);
+std::string chunked_response(const header_list& headers, std::string_view body, std::size_t chunk);
+std::string redirect(unsigned status, std::string_view location);
+// Longer than the downloader's 64 KiB buffer, and not a repeating pattern.
+std::string make_body(std::size_t size);
+// "Range: bytes=N-" -> N
+std::size_t range_start(const std::string& range);
+// A 206 with the rest of `body` from `from` on.
+std::string partial_response(std::string_view body, std::size_t from);
+
+using outcome = stemd::result<download_result>;
+
+// Runs one download to its end on an io_context of its own.
+outcome fetch(const download_request& r, const download_options& o = {});
+
+// A request for `target` on `server`, downloading into dir/stems.
+download_request request_for(const test_server& server, std::string_view target,
+                             const stemd::test::workspace& dir, std::string name = "track_vocals");
+
+} // namespace stemd::client::testing

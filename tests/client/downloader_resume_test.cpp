@@ -1,0 +1,138 @@
+#include "client/downloader.hpp"
+
+#include "client/error.hpp"
+#include "common/crypto.hpp"
+#include "tests/client/download_support.hpp"
+#include "tests/support/files.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+using namespace stemd::client;
+using namespace stemd::client::testing;
+using stemd::sha256_hex;
+using stemd::test::read_file;
+using stemd::test::workspace;
+namespace fs = std::filesystem;
+
+// Resuming: .part files, Range, and servers that get Range wrong.
+
+TEST_CASE("downloader: a transfer cut short is kept and resumed with Range") {
+    const std::string body = make_body(200'000);
+    const std::size_t cut = 70'000;
+    std::atomic<int> calls{0};
+    test_server server([&](const seen_request& req) {
+        if (calls++ == 0)
+            return response(200, {{"Content-Type", "audio/mpeg"}},
+                            std::string_view(body).substr(0, cut), body.size());
+        return partial_response(body, range_start(req.range));
+    });
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/a/stem.mp3?sig=SECRET", dir);
+    const fs::path part = dir.path() / "stems" / "track_vocals.mp3.part";
+
+    const auto broken = fetch(r);
+    REQUIRE_FALSE(broken.has_value());
+    CHECK(broken.error().code == error::length_mismatch);
+    CHECK(broken.error().transient());
+    CHECK(broken.error().code != error::link_expired);
+    CHECK(broken.error().message.find("SECRET") == std::string::npos);
+    REQUIRE(fs::exists(part));
+    CHECK(read_file(part) == body.substr(0, cut));
+
+    const auto resumed = fetch(r);
+    REQUIRE(resumed.has_value());
+    CHECK(resumed->resumed_from == cut);
+    CHECK(resumed->bytes == body.size());
+    CHECK(resumed->sha256 == sha256_hex(body));
+    CHECK(read_file(resumed->path) == body);
+    CHECK_FALSE(fs::exists(part));
+
+    const auto seen = server.requests();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[1].range == "bytes=" + std::to_string(cut) + "-");
+}
+
+TEST_CASE("downloader: a server ignoring Range restarts the file from zero") {
+    const std::string body = make_body(100'000);
+    test_server server([&](const seen_request&) { return response(200, {}, body); });
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/x.wav", dir);
+    fs::create_directories(r.directory);
+    std::ofstream(r.directory / "track_vocals.wav.part", std::ios::binary) << "stale bytes";
+
+    const auto got = fetch(r);
+    REQUIRE(got.has_value());
+    CHECK(got->resumed_from == 0);
+    CHECK(got->sha256 == sha256_hex(body));
+    CHECK(read_file(r.directory / "track_vocals.wav") == body);
+    REQUIRE(server.requests().size() == 1);
+    CHECK(server.requests()[0].range == "bytes=11-");
+}
+
+TEST_CASE("downloader: a 206 for the wrong range is retried without Range") {
+    const std::string body = make_body(50'000);
+    test_server server([&](const seen_request& req) {
+        if (!req.range.empty())
+            return partial_response(body, 5);
+        return response(200, {}, body);
+    });
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/x.flac", dir);
+    fs::create_directories(r.directory);
+    std::ofstream(r.directory / "track_vocals.flac.part", std::ios::binary) << "0123456789";
+
+    const auto got = fetch(r);
+    REQUIRE(got.has_value());
+    CHECK(got->resumed_from == 0);
+    CHECK(read_file(got->path) == body);
+    const auto seen = server.requests();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].range == "bytes=10-");
+    CHECK(seen[1].range.empty());
+}
+
+TEST_CASE("downloader: 416 for an existing .part starts over once") {
+    const std::string body = make_body(1000);
+    test_server server([&](const seen_request& req) {
+        if (!req.range.empty())
+            return response(416, {{"Content-Range", "bytes */1000"}}, "");
+        return response(200, {}, body);
+    });
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/x.mp3", dir);
+    fs::create_directories(r.directory);
+    std::ofstream(r.directory / "track_vocals.mp3.part", std::ios::binary)
+        << std::string(2000, 'z');
+
+    const auto got = fetch(r);
+    REQUIRE(got.has_value());
+    CHECK(read_file(got->path) == body);
+    CHECK(server.requests().size() == 2);
+}
+
+TEST_CASE("downloader: without an extension in the URL an earlier .part is found and resumed") {
+    const std::string body = make_body(150'000);
+    const std::size_t cut = 80'000;
+    std::atomic<int> calls{0};
+    test_server server([&](const seen_request& req) {
+        if (calls++ == 0)
+            return response(200, {{"Content-Type", "audio/wav"}},
+                            std::string_view(body).substr(0, cut), body.size());
+        return partial_response(body, range_start(req.range));
+    });
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/download?id=9", dir);
+
+    REQUIRE_FALSE(fetch(r).has_value());
+    CHECK(fs::file_size(r.directory / "track_vocals.wav.part") == cut);
+
+    const auto got = fetch(r);
+    REQUIRE(got.has_value());
+    CHECK(got->path.filename() == "track_vocals.wav");
+    CHECK(got->resumed_from == cut);
+    CHECK(got->sha256 == sha256_hex(body));
+}
