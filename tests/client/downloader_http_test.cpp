@@ -16,7 +16,6 @@ using namespace stemd::client::testing;
 using stemd::sha256_hex;
 using stemd::test::read_file;
 using stemd::test::workspace;
-namespace fs = std::filesystem;
 
 // Redirects, and what each HTTP status means for the download.
 

@@ -13,6 +13,26 @@ using namespace stemd::storage::testing;
 using storage::file_status;
 using storage::job_status;
 
+namespace {
+
+struct submitted_jobs {
+    storage::job_record a, b, c;
+};
+
+// a is planned for a look-up at t + 30 s, b at t + 10 s, c never: without
+// a planned time a job is never looked up.
+submitted_jobs three_submitted_jobs(storage::store& store, storage::millis t) {
+    auto a = ok(store.create_job(request()));
+    ok(store.mark_submitted(a.id, "task-a", "conv-a", 10.0, 1.0, "IN_QUEUE", t + 30'000));
+    auto b = ok(store.create_job(request()));
+    ok(store.mark_submitted(b.id, "task-b", "conv-b", 10.0, 1.0, "IN_QUEUE", t + 10'000));
+    auto c = ok(store.create_job(request()));
+    ok(store.mark_submitted(c.id, "task-c", "conv-c", 10.0, 1.0, "IN_QUEUE"));
+    return {std::move(a), std::move(b), std::move(c)};
+}
+
+} // namespace
+
 TEST_CASE_TEMPLATE("store: a submitted job is due for a status look-up at its planned time", E,
                    STORE_ENGINES) {
     fixture<E> fx;
@@ -20,13 +40,7 @@ TEST_CASE_TEMPLATE("store: a submitted job is due for a status look-up at its pl
     const auto t = storage::now_millis();
     CHECK_FALSE(ok(store.next_poll_due()).has_value());
 
-    auto a = ok(store.create_job(request()));
-    ok(store.mark_submitted(a.id, "task-a", "conv-a", 10.0, 1.0, "IN_QUEUE", t + 30'000));
-    auto b = ok(store.create_job(request()));
-    ok(store.mark_submitted(b.id, "task-b", "conv-b", 10.0, 1.0, "IN_QUEUE", t + 10'000));
-    // Without a planned time a job is never looked up.
-    auto c = ok(store.create_job(request()));
-    ok(store.mark_submitted(c.id, "task-c", "conv-c", 10.0, 1.0, "IN_QUEUE"));
+    const auto [a, b, c] = three_submitted_jobs(store, t);
 
     CHECK(ok(store.find(a.id)).next_poll_at == std::optional<storage::millis>(t + 30'000));
     CHECK_FALSE(ok(store.find(c.id)).next_poll_at.has_value());
