@@ -52,8 +52,8 @@ int download_scheduler::claim_and_spawn() {
         return 0;
     auto files = store_.claim_files(owner_, now_millis(), lease.count(), free);
     if (!files) {
-        log_error("", "cannot claim pending downloads from the database (" +
-                          files.error().message + "); retrying");
+        log_error("", "cannot claim pending downloads from the database (" + files.error().message +
+                          "); retrying");
         return 0;
     }
     for (auto& f : *files) {
@@ -150,8 +150,8 @@ bool download_scheduler::link_refreshed(const storage::file_record& f, const ste
         return false;
     auto waiting = store_.file_link_expired(f.id, owner_, why.message, now_millis());
     if (!waiting) {
-        log_error(f.job_id, "cannot record that " + f.name + " needs a fresh link: " +
-                                waiting.error().message);
+        log_error(f.job_id, "cannot record that " + f.name +
+                                " needs a fresh link: " + waiting.error().message);
         return false;
     }
     log_warning(f.job_id, "download of " + f.name + " refused (" + why.message +

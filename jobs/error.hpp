@@ -15,7 +15,7 @@ enum class error {
     malformed_request = 1, // the body is not a JSON object (condition::invalid)
     invalid_request,       // a JSON object that does not describe a usable job (condition::invalid)
     unknown_token,         // no job has this webhook token (condition::not_found)
-    foreign_ids,           // a delivery names another job's task_id or conversion_id (condition::conflict)
+    foreign_ids, // a delivery names another job's task_id or conversion_id (condition::conflict)
 };
 
 const boost::system::error_category& error_category() noexcept;

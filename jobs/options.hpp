@@ -26,7 +26,7 @@ struct service_options {
     // overdue max(overdue_factor * eta, overdue_floor) after submission.
     int overdue_factor = 3;
     std::chrono::seconds overdue_floor{300};
-    int status_per_minute = 20; // look-ups across all jobs
+    int status_per_minute = 20;                        // look-ups across all jobs
     std::chrono::milliseconds poll_retry_base{15'000}; // after an unsettled look-up; doubles
     std::chrono::milliseconds poll_retry_cap{30 * 60'000};
     // How long a job left `submitting` by an earlier process may wait for

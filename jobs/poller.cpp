@@ -50,7 +50,7 @@ void status_poller::stop() {
     timer_.cancel();
 }
 
-net::awaitable<void> status_poller::wait(std::chrono::milliseconds d) {
+net::awaitable<void> status_poller::wait(steady::duration d) {
     timer_.expires_after(d);
     co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
 }
@@ -95,8 +95,7 @@ net::awaitable<bool> status_poller::take_token() {
         const auto until = bucket_.take(steady::now());
         if (until == steady::duration::zero())
             co_return true;
-        timer_.expires_after(until);
-        co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+        co_await wait(until);
     }
 }
 
@@ -104,8 +103,8 @@ net::awaitable<void> status_poller::poll_one(const std::string& job_id) {
     // Read again: while this look-up waited for its token a webhook may
     // have settled the job, or the plan changed.
     auto job = store_.find(job_id);
-    if (!job || job->task_id.empty() || !job->next_poll_at ||
-        *job->next_poll_at > now_millis() || storage::is_final(job->status)) {
+    if (!job || job->task_id.empty() || !job->next_poll_at || *job->next_poll_at > now_millis() ||
+        storage::is_final(job->status)) {
         release(job_id);
         co_return;
     }
@@ -161,10 +160,9 @@ void status_poller::answered(const storage::job_record& job, const musicgpt::rep
 
 // Plans the next look-up of a job this one did not settle, backing off
 // with each one in a row.
-void status_poller::poll_later(const storage::job_record& job, std::string_view why,
-                               bool trouble) {
-    const auto delay = backoff(options_.poll_retry_base, options_.poll_retry_cap,
-                               job.poll_attempts + 1, rng_());
+void status_poller::poll_later(const storage::job_record& job, std::string_view why, bool trouble) {
+    const auto delay =
+        backoff(options_.poll_retry_base, options_.poll_retry_cap, job.poll_attempts + 1, rng_());
     if (auto r = store_.poll_again(job.id, owner_, now_millis() + delay.count()); !r) {
         log_error(job.id, "cannot plan the next status look-up: " + r.error().message);
         return;

@@ -39,7 +39,7 @@ public:
     void stop();
 
 private:
-    boost::asio::awaitable<void> wait(std::chrono::milliseconds d);
+    boost::asio::awaitable<void> wait(std::chrono::steady_clock::duration d);
     boost::asio::awaitable<bool> take_token();
     boost::asio::awaitable<void> poll_one(const std::string& job_id);
     void refused(const storage::job_record& job, const musicgpt::refusal& f);

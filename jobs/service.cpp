@@ -40,8 +40,7 @@ std::chrono::milliseconds service::first_poll_delay(std::optional<double> eta) c
                                   eta);
 }
 
-musicgpt::submission service::submission_for(const job_request& r,
-                                             const std::string& token) const {
+musicgpt::submission service::submission_for(const job_request& r, const std::string& token) const {
     return {
         .audio_url = r.audio_url,
         .audio_file = r.audio_file,
@@ -129,14 +128,16 @@ result<storage::job_record> service::retry(const std::string& key) {
     auto job = store_.retry(key, now_millis());
     if (!job)
         return job;
-    log_info(job->id, "retry requested: the job is " + std::string(storage::to_string(job->status)) +
-                          " again");
+    log_info(job->id, "retry requested: the job is " +
+                          std::string(storage::to_string(job->status)) + " again");
     wake();
     wake_poller();
     return job;
 }
 
-result<storage::job_record> service::find(std::string_view key) { return store_.find(key); }
+result<storage::job_record> service::find(std::string_view key) {
+    return store_.find(key);
+}
 
 result<std::vector<storage::job_record>> service::list(std::optional<storage::job_status> status,
                                                        int limit) {
@@ -206,8 +207,12 @@ void service::stop() {
     heartbeat_->stop();
 }
 
-void service::wake() { downloads_->wake(); }
+void service::wake() {
+    downloads_->wake();
+}
 
-void service::wake_poller() { poller_->wake(); }
+void service::wake_poller() {
+    poller_->wake();
+}
 
 } // namespace stemd::jobs

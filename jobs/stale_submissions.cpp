@@ -33,15 +33,16 @@ void stale_submissions::stop() {
 net::awaitable<void> stale_submissions::run(millis started_at) {
     auto stale = store_.stale_submitting(started_at);
     if (!stale) {
-        log_error("", "cannot read jobs left submitting from the database: " +
-                          stale.error().message);
+        log_error("",
+                  "cannot read jobs left submitting from the database: " + stale.error().message);
         co_return;
     }
     if (stale->empty())
         co_return;
     log_warning("", std::to_string(stale->size()) +
                         " jobs were left submitting by an earlier stemd; each waits for its "
-                        "webhook until " + seconds_text(grace_) +
+                        "webhook until " +
+                        seconds_text(grace_) +
                         " after its creation, then fails (none is submitted again "
                         "automatically)");
     for (const auto& job : *stale) {

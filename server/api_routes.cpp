@@ -84,7 +84,8 @@ result<list_query> read_list_query(const urls::url_view& url) {
                                       "\"; use submitting, submitted, downloading, completed "
                                       "or failed");
         } else if (param.key == "limit") {
-            const auto bad = make_error(error::bad_request, "limit must be a number from 1 to 1000");
+            const auto bad =
+                make_error(error::bad_request, "limit must be a number from 1 to 1000");
             try {
                 q.limit = std::stoi(param.value);
             } catch (const std::exception&) {

@@ -6,7 +6,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 
-
 namespace stemd::server {
 
 namespace json = boost::json;

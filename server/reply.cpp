@@ -45,8 +45,8 @@ unsigned http_status(const stemd::error& e) {
         unsigned status;
     };
     static constexpr row table[] = {
-        {condition::not_found, 404}, {condition::conflict, 409},   {condition::invalid, 422},
-        {condition::too_large, 413}, {condition::refused, 403},    {condition::unavailable, 503},
+        {condition::not_found, 404}, {condition::conflict, 409}, {condition::invalid, 422},
+        {condition::too_large, 413}, {condition::refused, 403},  {condition::unavailable, 503},
         {condition::timeout, 504},   {condition::io, 500},
     };
     for (const auto& [cond, status] : table)

@@ -29,8 +29,8 @@ namespace {
 // which ~io_context (after theirs) would be too late for.
 class serve_context : public net::io_context {
 public:
-    using net::io_context::io_context;
     using net::execution_context::shutdown;
+    using net::io_context::io_context;
 };
 
 std::optional<signature_verifier> make_signing(const config::webhook_settings& w) {

@@ -41,7 +41,8 @@ std::shared_ptr<net::ssl::context> load_webhook_tls(const config::webhook_settin
     }
 }
 
-net::awaitable<void> reload_on_sighup(net::signal_set& hangup, listener::http_server& webhook_server,
+net::awaitable<void> reload_on_sighup(net::signal_set& hangup,
+                                      listener::http_server& webhook_server,
                                       const config::webhook_settings& w) {
     for (;;) {
         auto [ec, sig] = co_await hangup.async_wait(use_tuple);

@@ -27,7 +27,8 @@ unique_fd lock_database(const std::filesystem::path& database) {
                                  std::strerror(errno));
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
         throw std::runtime_error("another stemd serve is already using " + database.string() +
-                                 " (" + lock_path + " is locked); stop it first or use "
+                                 " (" + lock_path +
+                                 " is locked); stop it first or use "
                                  "another storage.database");
     return fd;
 }

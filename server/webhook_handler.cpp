@@ -122,7 +122,8 @@ listener::response apply(webhook_context& ctx, addressee to, const musicgpt::rep
     if (!delivery_id.empty())
         if (auto kept = ctx.service.remember_delivery(delivery_id); !kept)
             log_warning(job->id, "webhook recorded, but its webhook-id could not be stored for "
-                                 "replay protection: " + kept.error().message);
+                                 "replay protection: " +
+                                     kept.error().message);
     log_info(job->id, "webhook: " + (p.upstream_status.empty() ? "?" : p.upstream_status) + ", " +
                           std::to_string(p.links.size()) + " links; job is now " +
                           std::string(storage::to_string(recorded->status)));

@@ -7,8 +7,9 @@
 using namespace stemd::jobs;
 
 TEST_CASE("file layout: {output_dir}/{task}/{subdir}/{name}.{ext}") {
-    CHECK(destination("/srv/stems", "task-1", {"vocals", "", "https://cdn.example/a/x.mp3?sig=1"}) ==
-          "/srv/stems/task-1/vocals.mp3");
+    CHECK(
+        destination("/srv/stems", "task-1", {"vocals", "", "https://cdn.example/a/x.mp3?sig=1"}) ==
+        "/srv/stems/task-1/vocals.mp3");
     CHECK(destination("/srv/stems", "task-1", {"vocals", "wav", "https://cdn.example/x.wav"}) ==
           "/srv/stems/task-1/wav/vocals.wav");
 }

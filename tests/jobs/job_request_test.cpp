@@ -22,7 +22,8 @@ std::string refusal(std::string_view body, jobs::error code) {
 } // namespace
 
 TEST_CASE("job request: an audio_url with stems, options and eco_mode") {
-    auto r = parse_job_request(R"({"audio_url":"https://songs.example/a.mp3","stems":["vocals","drums"],
+    auto r =
+        parse_job_request(R"({"audio_url":"https://songs.example/a.mp3","stems":["vocals","drums"],
                                    "preprocessing_options":["Denoise"],"eco_mode":true})");
     REQUIRE(r.has_value());
     CHECK(r->audio_url == "https://songs.example/a.mp3");

@@ -35,8 +35,8 @@ struct fixture {
     // A submitted job whose webhook token is `token`.
     storage::job_record submitted(std::string_view token, std::string task = "task-1",
                                   std::string conversion = "conv-1") {
-        auto job = store.create_job({.audio_url = "https://songs.example/a.mp3",
-                                     .token_hash = sha256_hex(token)});
+        auto job = store.create_job(
+            {.audio_url = "https://songs.example/a.mp3", .token_hash = sha256_hex(token)});
         REQUIRE(job.has_value());
         REQUIRE(store.mark_submitted(job->id, task, conversion, 60.0, 1.0, "IN_QUEUE").has_value());
         return store.find(job->id).value();
@@ -103,7 +103,8 @@ TEST_CASE_FIXTURE(fixture, "service: an adopted job gets a status look-up planne
     auto adopted = service.job_for_delivery(std::nullopt, {.task_id = "task-5"});
     REQUIRE(adopted.has_value());
     CHECK_FALSE(adopted->next_poll_at);
-    auto recorded = service.record(adopted->id, {.task_id = "task-5", .upstream_status = "IN_QUEUE"});
+    auto recorded =
+        service.record(adopted->id, {.task_id = "task-5", .upstream_status = "IN_QUEUE"});
     REQUIRE(recorded.has_value());
     CHECK(recorded->next_poll_at);
 }

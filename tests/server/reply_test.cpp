@@ -15,7 +15,9 @@ using server::http_status;
 
 namespace {
 
-stemd::error failure(boost::system::error_code code) { return {code, "why"}; }
+stemd::error failure(boost::system::error_code code) {
+    return {code, "why"};
+}
 
 } // namespace
 

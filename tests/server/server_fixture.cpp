@@ -23,8 +23,8 @@ jobs::service_options options_for(const test::workspace& ws) {
 service_fixture::service_fixture()
     : tls(client::make_tls_client_context("")),
       store(storage::sqlite_store::open(ws / "jobs.db").value()),
-      service(std::make_unique<jobs::service>(io.get_executor(), store, options_for(ws), *tls,
-                                              *tls)) {}
+      service(
+          std::make_unique<jobs::service>(io.get_executor(), store, options_for(ws), *tls, *tls)) {}
 
 storage::job_record service_fixture::submitted(std::string_view token, std::string task,
                                                std::string conversion) {
@@ -43,6 +43,8 @@ listener::request make_request(boost::beast::http::verb method, std::string targ
     return req;
 }
 
-boost::json::value body_of(const listener::response& r) { return boost::json::parse(r.body()); }
+boost::json::value body_of(const listener::response& r) {
+    return boost::json::parse(r.body());
+}
 
 } // namespace stemd::server::testing

@@ -75,7 +75,8 @@ TEST_CASE_FIXTURE(webhook_fixture, "webhook: a committed delivery is 200 and in 
     CHECK(stored.files[0].path == (ws / "stems" / "task-1" / "vocals.mp3").string());
 }
 
-TEST_CASE_FIXTURE(webhook_fixture, "webhook: the shared secret adopts a task stemd did not submit") {
+TEST_CASE_FIXTURE(webhook_fixture,
+                  "webhook: the shared secret adopts a task stemd did not submit") {
     auto body = std::string(succeeded_body);
     body.replace(body.find("task-1"), 6, "task-7");
     body.replace(body.find("conv-1"), 6, "conv-7");
