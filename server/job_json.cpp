@@ -1,26 +1,14 @@
 #include "server/job_json.hpp"
 
 #include "client/url.hpp"
+#include "common/time.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 
-#include <cstdio>
-#include <ctime>
-
 namespace stemd::server {
 
 namespace json = boost::json;
-
-std::string rfc3339(storage::millis t) {
-    std::time_t seconds = static_cast<std::time_t>(t / 1000);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(t % 1000));
-    return buf;
-}
 
 namespace {
 

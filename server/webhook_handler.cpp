@@ -1,13 +1,15 @@
 #include "server/webhook_handler.hpp"
 
 #include "common/crypto.hpp"
-#include "musicgpt/webhook.hpp"
-#include "server/job_service.hpp"
 #include "common/log.hpp"
-
-#include <boost/json/serialize.hpp>
+#include "jobs/error.hpp"
+#include "jobs/service.hpp"
+#include "musicgpt/webhook.hpp"
+#include "server/reply.hpp"
 
 #include <chrono>
+#include <optional>
+#include <variant>
 
 namespace stemd::server {
 
@@ -16,18 +18,17 @@ namespace json = boost::json;
 
 namespace {
 
-listener::response answer(unsigned status, json::object body) {
-    listener::response r;
-    r.result(status);
-    r.set(http::field::content_type, "application/json");
-    r.body() = json::serialize(body) + "\n";
-    r.prepare_payload();
-    return r;
-}
+constexpr std::string_view send_again = "could not record the delivery; send it again";
 
-listener::response refuse(unsigned status, std::string_view reason) {
-    return answer(status, {{"ok", false}, {"error", reason}});
-}
+// Who a delivery is for: the job its token names, or none when it came
+// with webhook.secret (the job is then found or adopted from the body).
+struct addressee {
+    std::optional<storage::job_record> job;
+    std::string log_id() const { return job ? job->id : std::string(); }
+};
+
+// What a step answers when the delivery goes no further.
+using step = std::optional<listener::response>;
 
 std::string_view header(const listener::request& req, std::string_view name) {
     auto value = req[name];
@@ -47,102 +48,106 @@ std::string token_of(std::string_view target) {
     return std::string(target);
 }
 
-} // namespace
-
-listener::response handle_webhook(webhook_context& ctx, const listener::request& req) {
+// The path, the method and the token: 404, 405, or who it is for.
+std::variant<listener::response, addressee> identify(webhook_context& ctx,
+                                                     const listener::request& req) {
     const std::string token = token_of(req.target());
     if (token.empty())
-        return refuse(404, "not found");
+        return error_response(404, "not found");
     if (req.method() != http::verb::post) {
-        auto r = refuse(405, "use POST");
+        auto r = error_response(405, "use POST");
         r.set(http::field::allow, "POST");
         return r;
     }
+    // Any failure to find the token's job leaves only the secret path.
+    if (auto job = ctx.service.find_by_token(token))
+        return addressee{std::move(*job)};
+    if (!ctx.secret.empty() && constant_time_equal(token, ctx.secret))
+        return addressee{};
+    return error_response(404, "unknown webhook token");
+}
 
-    auto& store = ctx.service.store();
-    // Look the job up by the token's hash, then compare in constant time:
-    // the database index sees only a hash, never the token.
-    std::optional<storage::job_record> job;
-    const std::string hash = sha256_hex(token);
-    if (auto found = store.find_by_token_hash(hash)) {
-        auto stored = store.token_hash(found->id);
-        if (stored && constant_time_equal(*stored, hash))
-            job = std::move(*found);
+// When signatures are required: 401 unless the delivery is signed, 200
+// duplicate when its webhook-id was recorded before. Before the body is
+// parsed: unsigned bytes are not worth parsing. Sets `delivery_id`.
+step check_signature(webhook_context& ctx, const listener::request& req, const addressee& to,
+                     std::string_view& delivery_id) {
+    if (!ctx.signing)
+        return std::nullopt;
+    const signature_headers headers{header(req, "webhook-id"), header(req, "webhook-timestamp"),
+                                    header(req, "webhook-signature")};
+    auto checked = ctx.signing->verify(headers, req.body(), std::chrono::system_clock::now());
+    if (!checked) {
+        log_warning(to.log_id(), "webhook refused: " + checked.error().message);
+        return error_response(checked.error());
     }
-    const bool by_secret =
-        !job && !ctx.secret.empty() && constant_time_equal(token, ctx.secret);
-    if (!job && !by_secret)
-        return refuse(404, "unknown webhook token");
-
-    // Before the body is parsed: unsigned bytes are not worth parsing.
-    std::string_view delivery_id;
-    if (ctx.signing) {
-        const signature_headers headers{header(req, "webhook-id"),
-                                        header(req, "webhook-timestamp"),
-                                        header(req, "webhook-signature")};
-        auto checked = ctx.signing->verify(headers, req.body(), std::chrono::system_clock::now());
-        if (!checked) {
-            log_warning(job ? job->id : "", "webhook refused: " + checked.error().message);
-            return refuse(401, checked.error().message);
-        }
-        delivery_id = headers.id;
-        // A replay (same webhook-id) is acknowledged and ignored before
-        // anything is parsed or applied.
-        auto seen = store.seen_delivery(delivery_id);
-        if (!seen) {
-            log_error(job ? job->id : "", "cannot check the webhook-id: " + seen.error().message);
-            return refuse(500, "could not record the delivery; send it again");
-        }
-        if (*seen) {
-            log_info(job ? job->id : "", "webhook: a delivery with this webhook-id was already "
-                                         "received; acknowledged and ignored");
-            return answer(200, {{"ok", true}, {"duplicate", true}});
-        }
+    delivery_id = headers.id;
+    // A replay (same webhook-id) is acknowledged and ignored before
+    // anything is parsed or applied.
+    auto seen = ctx.service.seen_delivery(delivery_id);
+    if (!seen) {
+        log_error(to.log_id(), "cannot check the webhook-id: " + seen.error().message);
+        return error_response(500, send_again);
     }
-
-    auto parsed = musicgpt::parse_webhook(req.body());
-    if (!parsed) {
-        log_warning(job ? job->id : "", "webhook refused: " + parsed.error().message);
-        return refuse(400, parsed.error().message);
+    if (*seen) {
+        log_info(to.log_id(), "webhook: a delivery with this webhook-id was already received; "
+                              "acknowledged and ignored");
+        return json_response(200, json::object{{"ok", true}, {"duplicate", true}});
     }
-    const musicgpt::report& p = *parsed;
+    return std::nullopt;
+}
 
-    if (job) {
-        if (!job->task_id.empty() && p.task_id != job->task_id)
-            return refuse(409, "task_id " + p.task_id + " does not belong to this webhook URL");
-        if (!job->conversion_id.empty() && !p.conversion_id.empty() &&
-            p.conversion_id != job->conversion_id)
-            return refuse(409, "conversion_id " + p.conversion_id +
-                                   " does not belong to this webhook URL");
-    } else {
-        auto adopted = store.adopt(p.task_id, p.conversion_id);
-        if (!adopted) {
-            log_error("", "webhook for task " + p.task_id + " not recorded: " +
-                              adopted.error().message);
-            return refuse(adopted.error().is(condition::conflict) ? 409 : 500,
-                          "could not record the delivery; send it again");
-        }
-        job = std::move(*adopted);
+// The job the report is for (409 when it names another job's ids), then
+// the report recorded: the reply, 200 only once it is committed.
+listener::response apply(webhook_context& ctx, addressee to, const musicgpt::report& p,
+                         std::string_view delivery_id) {
+    auto job = ctx.service.job_for_delivery(std::move(to.job), p);
+    if (!job && job.error().code == jobs::error::foreign_ids)
+        return error_response(job.error());
+    if (!job) {
+        log_error("", "webhook for task " + p.task_id + " not recorded: " + job.error().message);
+        // Adopting the task failed: a task of another job is a conflict,
+        // anything else the database's fault.
+        return error_response(http_status(job.error()) == 409 ? 409 : 500, send_again);
     }
-
     auto recorded = ctx.service.record(job->id, p);
     if (!recorded) {
         log_error(job->id, "webhook not recorded: " + recorded.error().message);
-        return refuse(500, "could not record the delivery; send it again");
+        return error_response(500, send_again);
     }
     // The id is remembered only once the delivery is recorded, so a failure
     // above leaves the relay's retry (same id) free to succeed. Two copies
     // racing past seen_delivery() both apply the same signed body, which
     // apply() makes harmless.
-    if (!delivery_id.empty()) {
-        if (auto fresh = store.remember_delivery(delivery_id, storage::now_millis()); !fresh)
+    if (!delivery_id.empty())
+        if (auto kept = ctx.service.remember_delivery(delivery_id); !kept)
             log_warning(job->id, "webhook recorded, but its webhook-id could not be stored for "
-                                 "replay protection: " + fresh.error().message);
-    }
+                                 "replay protection: " +
+                                     kept.error().message);
     log_info(job->id, "webhook: " + (p.upstream_status.empty() ? "?" : p.upstream_status) + ", " +
                           std::to_string(p.links.size()) + " links; job is now " +
                           std::string(storage::to_string(recorded->status)));
-    return answer(200, {{"ok", true}});
+    return json_response(200, json::object{{"ok", true}});
+}
+
+} // namespace
+
+listener::response handle_webhook(webhook_context& ctx, const listener::request& req) {
+    auto identified = identify(ctx, req);
+    if (auto* refused = std::get_if<listener::response>(&identified))
+        return std::move(*refused);
+    auto& to = std::get<addressee>(identified);
+
+    std::string_view delivery_id;
+    if (auto answered = check_signature(ctx, req, to, delivery_id))
+        return std::move(*answered);
+
+    auto parsed = musicgpt::parse_webhook(req.body());
+    if (!parsed) {
+        log_warning(to.log_id(), "webhook refused: " + parsed.error().message);
+        return error_response(parsed.error());
+    }
+    return apply(ctx, std::move(to), *parsed, delivery_id);
 }
 
 } // namespace stemd::server

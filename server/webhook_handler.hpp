@@ -8,12 +8,14 @@
 #include <optional>
 #include <string>
 
+namespace stemd::jobs {
+class service;
+}
+
 namespace stemd::server {
 
-class job_service;
-
 struct webhook_context {
-    job_service& service;
+    jobs::service& service;
     std::string secret; // webhook.secret; "" disables the shared-secret path
     // From webhook.signing_secret: when set, every delivery must be signed,
     // and one whose webhook-id was recorded before is answered as a duplicate.
@@ -25,7 +27,8 @@ struct webhook_context {
 // order: the token (404), the signature when configured (401), the body
 // (400), then the job (409); a signed delivery whose webhook-id was recorded
 // before is answered 200 {"ok":true,"duplicate":true} (see the .cpp for why
-// the id is checked after, not before, recording).
+// the id is checked after, not before, recording). Failures are
+// {"ok":false,"error":"..."}.
 listener::response handle_webhook(webhook_context& ctx, const listener::request& req);
 
 } // namespace stemd::server

@@ -2,7 +2,7 @@
 // are what a peer sends on one connection: they go through a Beast
 // request_parser with the listener's default limits, and every request that
 // parses goes to server::handle_webhook, as http_server does, with a real
-// job_service over a real sqlite_store (one SQLite file per process).
+// jobs::service over a real sqlite_store (one SQLite file per process).
 //
 // The store holds one submitted job whose webhook token is known, and a
 // shared secret is set, so inputs that start from the seed corpus reach the
@@ -16,8 +16,8 @@
 
 #include "client/connection.hpp"
 #include "common/crypto.hpp"
-#include "server/job_service.hpp"
 #include "common/log.hpp"
+#include "jobs/service.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -123,7 +123,7 @@ struct world {
     std::shared_ptr<net::ssl::context> api_tls = stemd::client::make_tls_client_context("");
     std::shared_ptr<net::ssl::context> download_tls = stemd::client::make_tls_client_context("");
     std::unique_ptr<stemd::storage::sqlite_store> store;
-    std::unique_ptr<stemd::server::job_service> service;
+    std::unique_ptr<stemd::jobs::service> service;
     std::unique_ptr<stemd::server::webhook_context> hook;
     std::unique_ptr<stemd::server::webhook_context> signed_hook;
 
@@ -144,11 +144,11 @@ struct world {
         FUZZ_CHECK(store->mark_submitted(job->id, "task-fuzz-1", "conv-fuzz-1", 120.0, 5.5,
                                          "IN_QUEUE"));
 
-        stemd::server::service_options options;
+        stemd::jobs::service_options options;
         options.public_url = "https://stemd.example.com";
         options.output_dir = dir / "stems";
-        service = std::make_unique<stemd::server::job_service>(io.get_executor(), *store, options,
-                                                               *api_tls, *download_tls);
+        service = std::make_unique<stemd::jobs::service>(io.get_executor(), *store, options, *api_tls,
+                                                         *download_tls);
         hook = std::make_unique<stemd::server::webhook_context>(
             stemd::server::webhook_context{*service, std::string(shared_secret), std::nullopt});
         signed_hook = std::make_unique<stemd::server::webhook_context>(

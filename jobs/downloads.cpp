@@ -1,0 +1,163 @@
+#include "jobs/downloads.hpp"
+
+#include "client/error.hpp"
+#include "client/url.hpp"
+#include "common/log.hpp"
+#include "jobs/backoff.hpp"
+#include "jobs/claims.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace stemd::jobs {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+download_scheduler::download_scheduler(net::any_io_executor ex, storage::store& store,
+                                       const service_options& options, std::string owner,
+                                       net::ssl::context& tls, std::function<void()> wake_poller)
+    : ex_(ex), store_(store), options_(options), owner_(std::move(owner)), tls_(tls),
+      wake_poller_(std::move(wake_poller)), timer_(ex) {}
+
+void download_scheduler::wake() {
+    woken_ = true;
+    timer_.cancel();
+}
+
+void download_scheduler::stop() {
+    stopping_ = true;
+    timer_.cancel();
+}
+
+net::awaitable<void> download_scheduler::run() {
+    while (!stopping_) {
+        woken_ = false;
+        const bool spawned = claim_and_spawn() > 0;
+        if (woken_)
+            continue;
+        timer_.expires_after(idle_wait(spawned));
+        co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+// Claims as many due files as there are free slots and starts each;
+// returns how many started.
+int download_scheduler::claim_and_spawn() {
+    const int free = options_.concurrency - running_;
+    if (free <= 0)
+        return 0;
+    auto files = store_.claim_files(owner_, now_millis(), lease.count(), free);
+    if (!files) {
+        log_error("", "cannot claim pending downloads from the database (" + files.error().message +
+                          "); retrying");
+        return 0;
+    }
+    for (auto& f : *files) {
+        ++running_;
+        net::co_spawn(ex_, download_one(std::move(f)),
+                      [](std::exception_ptr e) { log_exception("download", e); });
+    }
+    return static_cast<int>(files->size());
+}
+
+// Until the next file may be due (at most a minute).
+std::chrono::milliseconds download_scheduler::idle_wait(bool spawned) {
+    auto next = store_.next_wakeup();
+    auto wait = 60'000ms;
+    if (next && *next)
+        wait = std::clamp(std::chrono::milliseconds(**next - now_millis()), 0ms, wait);
+    // A due file that could not be claimed (database error, or its
+    // destination is being written) must not turn this into a busy loop.
+    if (!spawned)
+        wait = std::max(wait, 50ms);
+    return wait;
+}
+
+net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
+    struct done_guard {
+        download_scheduler& self;
+        ~done_guard() {
+            --self.running_;
+            self.wake();
+        }
+    } guard{*this};
+
+    // Claimed: already downloading, this attempt counted.
+    std::filesystem::path planned(f.path);
+    client::download_request req{
+        .url = f.url,
+        .directory = planned.parent_path(),
+        .name = f.name,
+    };
+    log_info(f.job_id, "downloading " + (f.subdir.empty() ? f.name : f.subdir + "/" + f.name) +
+                           " from " + client::redact(f.url) + " (attempt " +
+                           std::to_string(f.attempts) + ")");
+    auto got = co_await client::download(req, options_.download, tls_);
+    if (stopping_ && !got)
+        co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
+    if (got)
+        finished(f, *got);
+    else
+        failed(f, got.error());
+}
+
+void download_scheduler::finished(const storage::file_record& f,
+                                  const client::download_result& got) {
+    auto job = store_.file_done(f.id, owner_, got.path.string(),
+                                static_cast<std::int64_t>(got.bytes), got.sha256);
+    if (!job) {
+        log_error(f.job_id, "downloaded " + got.path.string() +
+                                " but could not record it: " + job.error().message);
+        return;
+    }
+    log_info(f.job_id, "saved " + got.path.string() + " (" + std::to_string(got.bytes) +
+                           " bytes, sha256 " + got.sha256 + ")");
+    if (job->status == storage::job_status::completed)
+        log_info(f.job_id, "completed: " + std::to_string(job->files.size()) + " files");
+}
+
+// Waits for a fresh link, tries again later, or gives up.
+void download_scheduler::failed(const storage::file_record& f, const stemd::error& why) {
+    const int attempts = f.attempts;
+    if (why.code == client::error::link_expired && attempts < options_.max_attempts &&
+        link_refreshed(f, why))
+        return;
+    if (!why.transient() || attempts >= options_.max_attempts) {
+        log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(attempts) +
+                                " attempts: " + why.message);
+        if (auto r = store_.file_failed(f.id, owner_, why.message); !r)
+            log_error(f.job_id, "cannot record the failure: " + r.error().message);
+        return;
+    }
+    const auto delay = backoff(options_.retry_base, options_.retry_cap, attempts, rng_());
+    log_warning(f.job_id, "download of " + f.name + " failed: " + why.message + "; retrying in " +
+                              std::to_string(delay.count()) + " ms");
+    const auto next_attempt_at = now_millis() + delay.count();
+    if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r)
+        log_error(f.job_id, "cannot record the retry: " + r.error().message);
+}
+
+// A refused link (401/403/404/410) has most likely expired: fresh links
+// come from a status look-up, so the file waits for one instead of trying
+// the same link again. False when that cannot work (no task_id to look up).
+bool download_scheduler::link_refreshed(const storage::file_record& f, const stemd::error& why) {
+    auto job = store_.find(f.job_id);
+    if (!job || job->task_id.empty())
+        return false;
+    auto waiting = store_.file_link_expired(f.id, owner_, why.message, now_millis());
+    if (!waiting) {
+        log_error(f.job_id, "cannot record that " + f.name +
+                                " needs a fresh link: " + waiting.error().message);
+        return false;
+    }
+    log_warning(f.job_id, "download of " + f.name + " refused (" + why.message +
+                              "); asking MusicGPT for fresh links");
+    wake_poller_();
+    return true;
+}
+
+} // namespace stemd::jobs

@@ -1,0 +1,55 @@
+#pragma once
+
+// The download scheduler: claims due files from the store, runs up to
+// `concurrency` downloads at once, retries with back-off, and sends a file
+// whose signed link was refused to wait for a fresh one from a status
+// look-up. Included only by .cpp files (it pulls in Asio).
+
+#include "jobs/options.hpp"
+#include "storage/store.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <random>
+#include <string>
+
+namespace stemd::jobs {
+
+class download_scheduler {
+public:
+    // `options` must outlive the scheduler; `wake_poller` is called when a
+    // file needs fresh links.
+    download_scheduler(boost::asio::any_io_executor ex, storage::store& store,
+                       const service_options& options, std::string owner,
+                       boost::asio::ssl::context& tls, std::function<void()> wake_poller);
+
+    // Runs until stop(); downloads in flight at stop keep their .part.
+    boost::asio::awaitable<void> run();
+    // Something may be runnable now.
+    void wake();
+    void stop();
+
+private:
+    int claim_and_spawn();
+    std::chrono::milliseconds idle_wait(bool spawned);
+    boost::asio::awaitable<void> download_one(storage::file_record f);
+    void finished(const storage::file_record& f, const client::download_result& got);
+    void failed(const storage::file_record& f, const stemd::error& why);
+    bool link_refreshed(const storage::file_record& f, const stemd::error& why);
+
+    boost::asio::any_io_executor ex_;
+    storage::store& store_;
+    const service_options& options_;
+    std::string owner_;
+    boost::asio::ssl::context& tls_;
+    std::function<void()> wake_poller_;
+    boost::asio::steady_timer timer_;
+    std::mt19937_64 rng_{std::random_device{}()};
+    int running_ = 0;
+    bool woken_ = false;
+    bool stopping_ = false;
+};
+
+} // namespace stemd::jobs

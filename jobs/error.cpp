@@ -1,0 +1,27 @@
+#include "jobs/error.hpp"
+
+namespace stemd::jobs {
+
+const boost::system::error_category& error_category() noexcept {
+    static const table_category c(
+        "stemd.jobs",
+        {
+            {int(error::malformed_request), "the request body is not a JSON object",
+             condition::invalid},
+            {int(error::invalid_request), "the request does not describe a usable job",
+             condition::invalid},
+            {int(error::unknown_token), "no job has this webhook token", condition::not_found},
+            {int(error::foreign_ids), "the delivery names another job's ids", condition::conflict},
+        });
+    return c;
+}
+
+boost::system::error_code make_error_code(error e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+stemd::error make_error(error e, std::string message) {
+    return {make_error_code(e), std::move(message)};
+}
+
+} // namespace stemd::jobs

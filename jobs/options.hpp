@@ -1,0 +1,37 @@
+#pragma once
+
+// What the job service is configured with (from config::settings, by the
+// daemon). Pulls in the client headers, hence Asio: .cpp files only.
+
+#include "client/downloader.hpp"
+#include "client/musicgpt_client.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace stemd::jobs {
+
+struct service_options {
+    std::string public_url;           // "" = MusicGPT is given no webhook_url
+    std::filesystem::path output_dir; // {output_dir}/{task_id}/...
+    int concurrency = 4;
+    int max_attempts = 8;
+    std::chrono::milliseconds retry_base{1000}; // first back-off; doubles per attempt
+    std::chrono::milliseconds retry_cap{300'000};
+    client::download_options download;
+    client::musicgpt_options musicgpt;
+
+    // Catching up through MusicGPT's status endpoint (byId). A job is
+    // overdue max(overdue_factor * eta, overdue_floor) after submission.
+    int overdue_factor = 3;
+    std::chrono::seconds overdue_floor{300};
+    int status_per_minute = 20;                        // look-ups across all jobs
+    std::chrono::milliseconds poll_retry_base{15'000}; // after an unsettled look-up; doubles
+    std::chrono::milliseconds poll_retry_cap{30 * 60'000};
+    // How long a job left `submitting` by an earlier process may wait for
+    // its webhook before it is failed (see stale_submissions.hpp).
+    std::chrono::milliseconds submitting_grace{3'600'000};
+};
+
+} // namespace stemd::jobs

@@ -1,0 +1,184 @@
+#include "jobs/poller.hpp"
+
+#include "common/log.hpp"
+#include "jobs/backoff.hpp"
+#include "jobs/claims.hpp"
+#include "jobs/describe.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace stemd::jobs {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// A 429 or 503 without a usable Retry-After pauses look-ups this long.
+constexpr auto default_pause = 60s;
+constexpr auto longest_pause = 3600s;
+
+std::chrono::seconds pause_for(const musicgpt::refusal& f) {
+    if (!f.retry_after_seconds)
+        return default_pause;
+    return std::chrono::seconds(std::llround(
+        std::clamp(*f.retry_after_seconds, 1.0, static_cast<double>(longest_pause.count()))));
+}
+
+} // namespace
+
+status_poller::status_poller(net::any_io_executor ex, storage::store& store,
+                             const service_options& options, std::string owner,
+                             client::musicgpt_client& musicgpt, recorder record)
+    : store_(store), options_(options), owner_(std::move(owner)), musicgpt_(musicgpt),
+      record_(std::move(record)), timer_(ex),
+      bucket_(token_bucket::per_minute(options.status_per_minute, steady::now())) {}
+
+void status_poller::wake() {
+    woken_ = true;
+    timer_.cancel();
+}
+
+void status_poller::stop() {
+    stopping_ = true;
+    timer_.cancel();
+}
+
+net::awaitable<void> status_poller::wait(steady::duration d) {
+    timer_.expires_after(d);
+    co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+net::awaitable<void> status_poller::run() {
+    while (!stopping_) {
+        woken_ = false;
+        auto next = store_.next_poll_due();
+        if (next && *next && **next <= now_millis()) {
+            if (!co_await take_token())
+                co_return;
+            // Claimed after the token: a claim never waits for the bucket.
+            auto claimed = store_.claim_polls(owner_, now_millis(), lease.count(), 1);
+            if (claimed) {
+                for (const auto& job : *claimed)
+                    co_await poll_one(job.id);
+                continue;
+            }
+            next = claimed.error();
+        }
+        if (!next) {
+            log_error("", "cannot read due status look-ups from the database (" +
+                              next.error().message + "); retrying in 5 s");
+            co_await wait(5s);
+            continue;
+        }
+        if (woken_)
+            continue;
+        auto until = std::chrono::milliseconds(60s);
+        if (*next)
+            until = std::clamp(std::chrono::milliseconds(**next - now_millis()), 0ms, until);
+        // Never a busy loop, even if the clock and the database disagree.
+        co_await wait(std::max(until, std::chrono::milliseconds(20)));
+    }
+}
+
+// Waits until the bucket gives a token; false when the poller is stopping.
+net::awaitable<bool> status_poller::take_token() {
+    for (;;) {
+        if (stopping_)
+            co_return false;
+        const auto until = bucket_.take(steady::now());
+        if (until == steady::duration::zero())
+            co_return true;
+        co_await wait(until);
+    }
+}
+
+net::awaitable<void> status_poller::poll_one(const std::string& job_id) {
+    // Read again: while this look-up waited for its token a webhook may
+    // have settled the job, or the plan changed.
+    auto job = store_.find(job_id);
+    if (!job || job->task_id.empty() || !job->next_poll_at || *job->next_poll_at > now_millis() ||
+        storage::is_final(job->status)) {
+        release(job_id);
+        co_return;
+    }
+    auto answer = co_await musicgpt_.by_id(job->task_id);
+    if (stopping_)
+        co_return; // the plan stays; the next start looks it up
+    if (!answer)
+        poll_later(*job, answer.error().message, true);
+    else if (answer->refused)
+        refused(*job, *answer->refused);
+    else
+        answered(*job, answer->conversion);
+}
+
+void status_poller::refused(const storage::job_record& job, const musicgpt::refusal& f) {
+    if (f.http_status != 429 && f.http_status != 503) {
+        poll_later(job, describe(f), true);
+        return;
+    }
+    const auto pause = pause_for(f);
+    // Every look-up waits, not just this job's: the limit is the account's.
+    bucket_.pause_until(steady::now() + pause);
+    release(job.id, now_millis() + std::chrono::milliseconds(pause).count());
+    log_warning(job.id, "status look-up refused with HTTP " + std::to_string(f.http_status) +
+                            "; pausing all look-ups for " + seconds_text(pause));
+}
+
+void status_poller::answered(const storage::job_record& job, const musicgpt::report& conversion) {
+    if (conversion.task_id != job.task_id) {
+        poll_later(job,
+                   "MusicGPT's status answer is about task " + conversion.task_id + ", not " +
+                       job.task_id,
+                   true);
+        return;
+    }
+    auto recorded = record_(job.id, conversion);
+    if (!recorded) {
+        poll_later(job, "cannot record MusicGPT's status answer: " + recorded.error().message,
+                   true);
+        return;
+    }
+    log_info(job.id, "status look-up: " + conversion.upstream_status + ", " +
+                         std::to_string(conversion.links.size()) + " links; job is now " +
+                         std::string(storage::to_string(recorded->status)));
+    // Still in queue, or links that did not include a file waiting for a
+    // fresh one: the plan has not moved, so ask again later.
+    if (!storage::is_final(recorded->status) && recorded->next_poll_at &&
+        *recorded->next_poll_at <= now_millis())
+        poll_later(*recorded, "MusicGPT says " + conversion.upstream_status, false);
+    else
+        release(job.id);
+}
+
+// Plans the next look-up of a job this one did not settle, backing off
+// with each one in a row.
+void status_poller::poll_later(const storage::job_record& job, std::string_view why, bool trouble) {
+    const auto delay =
+        backoff(options_.poll_retry_base, options_.poll_retry_cap, job.poll_attempts + 1, rng_());
+    if (auto r = store_.poll_again(job.id, owner_, now_millis() + delay.count()); !r) {
+        log_error(job.id, "cannot plan the next status look-up: " + r.error().message);
+        return;
+    }
+    const std::string text =
+        "status look-up: " + std::string(why) + "; asking again in " + seconds_text(delay);
+    if (trouble)
+        log_warning(job.id, text);
+    else
+        log_info(job.id, text);
+}
+
+// Ends a claimed look-up that poll_later does not end.
+void status_poller::release(const std::string& job_id, std::optional<millis> replan) {
+    if (auto r = store_.release_poll(job_id, owner_, replan); !r)
+        log_error(job_id, "cannot end the status look-up: " + r.error().message);
+}
+
+} // namespace stemd::jobs

@@ -1,0 +1,62 @@
+#pragma once
+
+// The status poller: claims due status look-ups (MusicGPT's byId) from the
+// store, paces them all through one token bucket (so that many overdue
+// jobs never add up to a 429 storm), pauses every look-up when MusicGPT
+// answers 429/503, records what it learns, and backs off on look-ups that
+// settle nothing. Included only by .cpp files (it pulls in Asio).
+
+#include "jobs/options.hpp"
+#include "jobs/token_bucket.hpp"
+#include "storage/store.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace stemd::jobs {
+
+class status_poller {
+public:
+    // Records a report for a job, as service::record does.
+    using recorder =
+        std::function<result<storage::job_record>(const std::string&, const musicgpt::report&)>;
+
+    // `options` and `musicgpt` must outlive the poller.
+    status_poller(boost::asio::any_io_executor ex, storage::store& store,
+                  const service_options& options, std::string owner,
+                  client::musicgpt_client& musicgpt, recorder record);
+
+    // Runs until stop(); a look-up cut short keeps its plan for the next start.
+    boost::asio::awaitable<void> run();
+    // A look-up may be due now.
+    void wake();
+    void stop();
+
+private:
+    boost::asio::awaitable<void> wait(std::chrono::steady_clock::duration d);
+    boost::asio::awaitable<bool> take_token();
+    boost::asio::awaitable<void> poll_one(const std::string& job_id);
+    void refused(const storage::job_record& job, const musicgpt::refusal& f);
+    void answered(const storage::job_record& job, const musicgpt::report& conversion);
+    void poll_later(const storage::job_record& job, std::string_view why, bool trouble);
+    void release(const std::string& job_id, std::optional<millis> replan = {});
+
+    storage::store& store_;
+    const service_options& options_;
+    std::string owner_;
+    client::musicgpt_client& musicgpt_;
+    recorder record_;
+    boost::asio::steady_timer timer_;
+    token_bucket bucket_;
+    std::mt19937_64 rng_{std::random_device{}()};
+    bool woken_ = false;
+    bool stopping_ = false;
+};
+
+} // namespace stemd::jobs

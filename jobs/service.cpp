@@ -1,0 +1,218 @@
+#include "jobs/service.hpp"
+
+#include "client/url.hpp"
+#include "common/crypto.hpp"
+#include "common/log.hpp"
+#include "jobs/claims.hpp"
+#include "jobs/describe.hpp"
+#include "jobs/downloads.hpp"
+#include "jobs/error.hpp"
+#include "jobs/file_layout.hpp"
+#include "jobs/poll_plan.hpp"
+#include "jobs/poller.hpp"
+#include "jobs/stale_submissions.hpp"
+#include "storage/error.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+namespace stemd::jobs {
+
+namespace net = boost::asio;
+
+service::service(net::any_io_executor ex, storage::store& store, service_options options,
+                 net::ssl::context& api_tls, net::ssl::context& download_tls)
+    : ex_(ex), store_(store), options_(std::move(options)), owner_(new_owner_id()),
+      musicgpt_(options_.musicgpt, api_tls),
+      downloads_(std::make_unique<download_scheduler>(ex, store, options_, owner_, download_tls,
+                                                      [this] { wake_poller(); })),
+      poller_(std::make_unique<status_poller>(
+          ex, store, options_, owner_, musicgpt_,
+          [this](const std::string& id, const musicgpt::report& p) { return record(id, p); })),
+      stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace)),
+      heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)) {}
+
+service::~service() = default;
+
+std::chrono::milliseconds service::first_poll_delay(std::optional<double> eta) const {
+    return jobs::first_poll_delay({.webhooks = !options_.public_url.empty(),
+                                   .overdue_factor = options_.overdue_factor,
+                                   .overdue_floor = options_.overdue_floor},
+                                  eta);
+}
+
+musicgpt::submission service::submission_for(const job_request& r, const std::string& token) const {
+    return {
+        .audio_url = r.audio_url,
+        .audio_file = r.audio_file,
+        .stems_json = r.stems_json,
+        .preprocessing_options_json = r.preprocessing_options_json,
+        .eco_mode = r.eco_mode,
+        .webhook_url = options_.public_url.empty() ? "" : options_.public_url + "/webhook/" + token,
+    };
+}
+
+net::awaitable<result<submit_result>> service::submit(const job_request& r) {
+    // The token goes to MusicGPT only; the store keeps its hash.
+    const std::string token = random_token_hex(32);
+    auto created = store_.create_job({.audio_url = r.audio_url,
+                                      .audio_file = r.audio_file,
+                                      .stems_json = r.stems_json,
+                                      .preprocessing_options_json = r.preprocessing_options_json,
+                                      .eco_mode = r.eco_mode,
+                                      .token_hash = sha256_hex(token)});
+    if (!created)
+        co_return created.error();
+    const std::string id = created->id;
+    log_info(id, "submitting " +
+                     (r.audio_file.empty() ? client::redact(r.audio_url) : "file " + r.audio_file) +
+                     " to MusicGPT " + options_.musicgpt.api_version);
+
+    auto reply = co_await musicgpt_.submit(submission_for(r, token));
+    submit_result out;
+    if (!reply || reply->refused) {
+        // Not reaching MusicGPT is reported to the caller like a refusal.
+        out.refused = reply ? *reply->refused : musicgpt::refusal{.message = reply.error().message};
+        if (auto failed = refused(id, *out.refused); !failed)
+            co_return failed.error();
+    } else if (auto marked = accepted(id, reply->accepted); !marked) {
+        co_return marked.error();
+    }
+    auto job = store_.find(id);
+    if (!job)
+        co_return job.error();
+    out.job = std::move(*job);
+    co_return out;
+}
+
+result<void> service::refused(const std::string& job_id, const musicgpt::refusal& f) {
+    const std::string reason = describe(f);
+    log_warning(job_id, "submission refused: " + reason);
+    return store_.mark_failed(job_id, reason);
+}
+
+result<void> service::accepted(const std::string& job_id, const musicgpt::submit_answer& a) {
+    const auto poll_at = now_millis() + first_poll_delay(a.eta).count();
+    auto marked = store_.mark_submitted(job_id, a.task_id, a.conversion_id, a.eta,
+                                        a.credit_estimate, a.status, poll_at);
+    // A webhook may already have moved the job on (it carries the ids too);
+    // anything else is a real failure.
+    if (!marked && marked.error().code != storage::error::invalid_transition)
+        return marked.error();
+    wake_poller(); // its look-up may come before any the poller waits for
+    log_info(job_id, "submitted: task " + a.task_id + ", conversion " + a.conversion_id);
+    return {};
+}
+
+result<storage::job_record> service::record(const std::string& job_id, const musicgpt::report& p) {
+    std::vector<std::string> paths;
+    for (const auto& link : p.links)
+        paths.push_back(destination(options_.output_dir, p.task_id, link).string());
+    auto job = store_.apply(job_id, p, paths);
+    if (!job)
+        return job;
+    // A job stemd did not submit (adopted through webhook.secret) has no
+    // look-up planned yet; without one a lost final webhook would leave it
+    // waiting for ever.
+    if (job->status == storage::job_status::submitted && !job->task_id.empty() &&
+        !job->next_poll_at) {
+        const auto at = now_millis() + first_poll_delay(job->eta).count();
+        if (store_.schedule_poll(job->id, at))
+            job->next_poll_at = at;
+        wake_poller();
+    }
+    wake();
+    return job;
+}
+
+result<storage::job_record> service::retry(const std::string& key) {
+    auto job = store_.retry(key, now_millis());
+    if (!job)
+        return job;
+    log_info(job->id, "retry requested: the job is " +
+                          std::string(storage::to_string(job->status)) + " again");
+    wake();
+    wake_poller();
+    return job;
+}
+
+result<storage::job_record> service::find(std::string_view key) {
+    return store_.find(key);
+}
+
+result<std::vector<storage::job_record>> service::list(std::optional<storage::job_status> status,
+                                                       int limit) {
+    return store_.list(status, limit);
+}
+
+result<storage::job_record> service::find_by_token(std::string_view token) {
+    const std::string hash = sha256_hex(token);
+    auto found = store_.find_by_token_hash(hash);
+    if (!found && !found.error().is(condition::not_found))
+        return found.error();
+    if (found) {
+        auto stored = store_.token_hash(found->id);
+        if (stored && constant_time_equal(*stored, hash))
+            return found;
+        if (!stored)
+            return stored.error();
+    }
+    return make_error(error::unknown_token, "no job has this webhook token");
+}
+
+result<storage::job_record> service::job_for_delivery(std::optional<storage::job_record> by_token,
+                                                      const musicgpt::report& p) {
+    if (!by_token)
+        return store_.adopt(p.task_id, p.conversion_id);
+    const auto& job = *by_token;
+    if (!job.task_id.empty() && p.task_id != job.task_id)
+        return make_error(error::foreign_ids,
+                          "task_id " + p.task_id + " does not belong to this webhook URL");
+    if (!job.conversion_id.empty() && !p.conversion_id.empty() &&
+        p.conversion_id != job.conversion_id)
+        return make_error(error::foreign_ids, "conversion_id " + p.conversion_id +
+                                                  " does not belong to this webhook URL");
+    return std::move(*by_token);
+}
+
+result<bool> service::seen_delivery(std::string_view webhook_id) {
+    return store_.seen_delivery(webhook_id);
+}
+
+result<void> service::remember_delivery(std::string_view webhook_id) {
+    auto fresh = store_.remember_delivery(webhook_id, now_millis());
+    if (!fresh)
+        return fresh.error();
+    return {};
+}
+
+void service::start() {
+    if (running_)
+        return;
+    running_ = true;
+    // Jobs created from now on belong to this process.
+    const millis started_at = now_millis();
+    net::co_spawn(ex_, downloads_->run(),
+                  [](std::exception_ptr e) { log_exception("download scheduler", e); });
+    net::co_spawn(ex_, poller_->run(),
+                  [](std::exception_ptr e) { log_exception("status poller", e); });
+    net::co_spawn(ex_, stale_->run(started_at),
+                  [](std::exception_ptr e) { log_exception("stale submissions", e); });
+    net::co_spawn(ex_, heartbeat_->run(), [](std::exception_ptr e) { log_exception("claims", e); });
+}
+
+void service::stop() {
+    downloads_->stop();
+    poller_->stop();
+    stale_->stop();
+    heartbeat_->stop();
+}
+
+void service::wake() {
+    downloads_->wake();
+}
+
+void service::wake_poller() {
+    poller_->wake();
+}
+
+} // namespace stemd::jobs

@@ -1,0 +1,124 @@
+#pragma once
+
+// The job lifecycle behind one facade: submit to MusicGPT, record what it
+// reports (webhook or status look-up), retry, look jobs up, and the
+// background work (downloads, status look-ups, jobs left submitting, the
+// heartbeat of claims). The daemon's handlers go through this, never
+// around it to the store. Included only by .cpp files (it pulls in Asio
+// through the client options).
+
+#include "jobs/job_request.hpp"
+#include "jobs/options.hpp"
+#include "musicgpt/refusal.hpp"
+#include "musicgpt/report.hpp"
+#include "storage/store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stemd::jobs {
+
+class download_scheduler;
+class status_poller;
+class stale_submissions;
+class heartbeat;
+
+struct submit_result {
+    storage::job_record job;
+    std::optional<musicgpt::refusal> refused; // MusicGPT said no (or could not be reached)
+};
+
+class service {
+public:
+    // `store`, `api_tls` (MusicGPT) and `download_tls` must outlive the service.
+    service(boost::asio::any_io_executor ex, storage::store& store, service_options options,
+            boost::asio::ssl::context& api_tls, boost::asio::ssl::context& download_tls);
+    ~service();
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
+    const service_options& options() const { return options_; }
+
+    // --- Jobs --------------------------------------------------------------
+
+    // Records the job (committed), then submits it with a fresh webhook
+    // token. Storage failures come back as the error; MusicGPT's refusal
+    // as submit_result::refused (the job is then failed).
+    boost::asio::awaitable<result<submit_result>> submit(const job_request& r);
+
+    // Records a report for a job (committed before returning), then wakes
+    // the downloader.
+    result<storage::job_record> record(const std::string& job_id, const musicgpt::report& p);
+
+    // Another go for a failed job (see store::retry); wakes the downloader
+    // and the poller. not_found or conflict (the message says why not).
+    result<storage::job_record> retry(const std::string& key);
+
+    // By stemd id, task_id or conversion_id.
+    result<storage::job_record> find(std::string_view key);
+    // Newest first; `status` filters when given; limit clamped to [1, 1000].
+    result<std::vector<storage::job_record>> list(std::optional<storage::job_status> status,
+                                                  int limit);
+
+    // --- Webhook deliveries --------------------------------------------------
+
+    // The job whose webhook token this is: looked up by the token's hash,
+    // then compared in constant time (the database index sees only a
+    // hash). jobs::error::unknown_token when none.
+    result<storage::job_record> find_by_token(std::string_view token);
+    // The job a delivery is for. With the job its token named: that job,
+    // unless the report names another task or conversion
+    // (jobs::error::foreign_ids). Without (the webhook.secret path): the job
+    // of that task, adopted (created as submitted) when stemd did not
+    // submit it.
+    result<storage::job_record> job_for_delivery(std::optional<storage::job_record> by_token,
+                                                 const musicgpt::report& p);
+    // The Standard Webhooks replay guard: whether a delivery with this
+    // webhook-id was recorded before, and remembering one once its
+    // delivery is recorded.
+    result<bool> seen_delivery(std::string_view webhook_id);
+    result<void> remember_delivery(std::string_view webhook_id);
+
+    // --- Background work ------------------------------------------------------
+
+    // Starts the download scheduler, the status poller, the settling of jobs
+    // left submitting and the heartbeat of claims (downloads and look-ups
+    // are claimed through the store under this process's owner id, for a
+    // lease renewed while they run). Whatever an earlier process left
+    // unfinished is picked up: files as soon as their claims are released
+    // or expire, planned status look-ups when due, jobs left submitting as
+    // stale_submissions.hpp says.
+    void start();
+    // Starts no new downloads or look-ups; downloads in flight keep their
+    // .part for resume.
+    void stop();
+    // Something may be runnable now.
+    void wake();
+    // A status look-up may be due now.
+    void wake_poller();
+
+private:
+    std::chrono::milliseconds first_poll_delay(std::optional<double> eta) const;
+    musicgpt::submission submission_for(const job_request& r, const std::string& token) const;
+    result<void> refused(const std::string& job_id, const musicgpt::refusal& f);
+    result<void> accepted(const std::string& job_id, const musicgpt::submit_answer& a);
+
+    boost::asio::any_io_executor ex_;
+    storage::store& store_;
+    service_options options_;
+    std::string owner_; // names this process in the claims it takes
+    client::musicgpt_client musicgpt_;
+    std::unique_ptr<download_scheduler> downloads_;
+    std::unique_ptr<status_poller> poller_;
+    std::unique_ptr<stale_submissions> stale_;
+    std::unique_ptr<heartbeat> heartbeat_;
+    bool running_ = false;
+};
+
+} // namespace stemd::jobs

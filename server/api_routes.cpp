@@ -1,0 +1,180 @@
+#include "server/api_routes.hpp"
+
+#include "common/log.hpp"
+#include "jobs/service.hpp"
+#include "server/error.hpp"
+#include "server/job_json.hpp"
+#include "server/reply.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/url/parse.hpp>
+
+#include <optional>
+#include <string>
+
+namespace stemd::server {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+namespace urls = boost::urls;
+
+namespace {
+
+struct list_query {
+    std::optional<storage::job_status> status;
+    int limit = 50;
+};
+
+// Decodes the {key} path segment; "" when it is not one segment.
+std::string job_key(std::string_view path) {
+    constexpr std::string_view prefix = "/v1/jobs/";
+    if (!path.starts_with(prefix))
+        return {};
+    path.remove_prefix(prefix.size());
+    if (path.empty() || path.find('/') != std::string_view::npos)
+        return {};
+    auto decoded = urls::make_pct_string_view(path);
+    return decoded ? decoded->decode() : std::string();
+}
+
+// A failure about the job `key`: 404 naming the key, the store's reason
+// for a conflict, a logged 500 with `generic` for anything else.
+listener::response job_failure(const stemd::error& e, const std::string& key,
+                               std::string_view doing, std::string_view generic) {
+    const unsigned status = http_status(e);
+    if (status == 404)
+        return error_response(404, "no job with id, task_id or conversion_id \"" + key + "\"");
+    if (status != 500)
+        return error_response(status, e.message);
+    log_error("", "cannot " + std::string(doing) + " job " + key + ": " + e.message);
+    return error_response(500, generic);
+}
+
+net::awaitable<listener::response> create_job(jobs::service& service,
+                                              const listener::request& req) {
+    auto parsed = jobs::parse_job_request(req.body());
+    if (!parsed)
+        co_return error_response(parsed.error());
+    auto submitted = co_await service.submit(*parsed);
+    if (!submitted) {
+        log_error("", "cannot record a new job: " + submitted.error().message);
+        co_return error_response(500, "cannot record the job in the database; see the stemd log");
+    }
+    if (submitted->refused) {
+        const auto& f = *submitted->refused;
+        auto body = error_body("MusicGPT refused the job");
+        body["upstream_status"] = f.http_status;
+        body["upstream_error_code"] = f.error_code;
+        body["message"] = f.message;
+        body["job"] = job_to_json(submitted->job);
+        co_return json_response(502, body);
+    }
+    co_return json_response(201, job_to_json(submitted->job));
+}
+
+result<list_query> read_list_query(const urls::url_view& url) {
+    list_query q;
+    for (auto param : url.params()) {
+        if (param.key == "status" && !param.value.empty()) {
+            q.status = storage::parse_job_status(param.value);
+            if (!q.status)
+                return make_error(error::bad_request,
+                                  "unknown status \"" + param.value +
+                                      "\"; use submitting, submitted, downloading, completed "
+                                      "or failed");
+        } else if (param.key == "limit") {
+            const auto bad =
+                make_error(error::bad_request, "limit must be a number from 1 to 1000");
+            try {
+                q.limit = std::stoi(param.value);
+            } catch (const std::exception&) {
+                return bad;
+            }
+            if (q.limit < 1 || q.limit > 1000)
+                return bad;
+        }
+    }
+    return q;
+}
+
+// GET /v1/jobs?status=&limit=
+listener::response list_jobs(jobs::service& service, const urls::url_view& url) {
+    auto query = read_list_query(url);
+    if (!query)
+        return error_response(query.error());
+    auto jobs = service.list(query->status, query->limit);
+    if (!jobs) {
+        log_error("", "cannot list jobs: " + jobs.error().message);
+        return error_response(500, "cannot read jobs from the database; see the stemd log");
+    }
+    json::array out;
+    for (const auto& j : *jobs)
+        out.push_back(job_to_json(j));
+    return json_response(200, json::object{{"jobs", std::move(out)}});
+}
+
+// GET /v1/jobs/{key}
+listener::response find_job(jobs::service& service, const std::string& key) {
+    if (key.empty())
+        return error_response(404, "not found");
+    auto job = service.find(key);
+    if (!job)
+        return job_failure(job.error(), key, "read",
+                           "cannot read the job from the database; see the stemd log");
+    return json_response(200, job_to_json(*job));
+}
+
+// POST /v1/jobs/{key}/retry: 200 with the job, 404 unknown, 409 when the
+// job cannot be retried (the store says why).
+listener::response retry_job(jobs::service& service, const std::string& key) {
+    auto job = service.retry(key);
+    if (!job)
+        return job_failure(job.error(), key, "retry",
+                           "cannot update the job in the database; see the stemd log");
+    return json_response(200, job_to_json(*job));
+}
+
+// The key of /v1/jobs/{key}/retry, matched on the encoded path so that a
+// key holding "%2Fretry" is a key; "" for any other path.
+std::string retry_key(std::string_view encoded_path) {
+    constexpr std::string_view retry_suffix = "/retry";
+    if (!encoded_path.ends_with(retry_suffix))
+        return {};
+    encoded_path.remove_suffix(retry_suffix.size());
+    return job_key(encoded_path);
+}
+
+} // namespace
+
+net::awaitable<listener::response> handle_api(jobs::service& service,
+                                              const listener::request& req) {
+    auto url = urls::parse_origin_form(req.target());
+    if (!url)
+        co_return error_response(make_error(error::bad_request, "malformed request target"));
+    const std::string path = url->path();
+    const auto method = req.method();
+
+    if (path == "/healthz")
+        co_return json_response(200, json::object{{"ok", true}});
+    if (path == "/v1/jobs") {
+        if (method == http::verb::post)
+            co_return co_await create_job(service, req);
+        if (method == http::verb::get)
+            co_return list_jobs(service, *url);
+        co_return error_response(405, "use GET or POST on /v1/jobs");
+    }
+    if (auto key = retry_key(url->encoded_path()); !key.empty()) {
+        if (method != http::verb::post)
+            co_return error_response(405, "use POST on /v1/jobs/{key}/retry");
+        co_return retry_job(service, key);
+    }
+    if (path.starts_with("/v1/jobs/")) {
+        if (method != http::verb::get)
+            co_return error_response(405, "use GET on /v1/jobs/{key}");
+        co_return find_job(service, job_key(url->encoded_path()));
+    }
+    co_return error_response(404, "not found");
+}
+
+} // namespace stemd::server

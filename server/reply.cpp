@@ -1,0 +1,58 @@
+#include "server/reply.hpp"
+
+#include "jobs/error.hpp"
+#include "musicgpt/error.hpp"
+#include "server/error.hpp"
+#include "server/webhook_signature.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace stemd::server {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+listener::response json_response(unsigned status, const json::value& body) {
+    listener::response r;
+    r.result(status);
+    r.set(http::field::content_type, "application/json");
+    r.body() = json::serialize(body) + "\n";
+    r.prepare_payload();
+    return r;
+}
+
+json::object error_body(std::string_view reason) {
+    return json::object{{"ok", false}, {"error", reason}};
+}
+
+listener::response error_response(unsigned status, std::string_view reason) {
+    return json_response(status, error_body(reason));
+}
+
+listener::response error_response(const stemd::error& e) {
+    return error_response(http_status(e), e.message);
+}
+
+unsigned http_status(const stemd::error& e) {
+    const auto& category = e.code.category();
+    if (e.code == jobs::error::malformed_request || e.code == error::bad_request ||
+        category == musicgpt::error_category())
+        return 400;
+    if (category == signature_category())
+        return 401;
+    struct row {
+        condition cond;
+        unsigned status;
+    };
+    static constexpr row table[] = {
+        {condition::not_found, 404}, {condition::conflict, 409}, {condition::invalid, 422},
+        {condition::too_large, 413}, {condition::refused, 403},  {condition::unavailable, 503},
+        {condition::timeout, 504},   {condition::io, 500},
+    };
+    for (const auto& [cond, status] : table)
+        if (e.is(cond))
+            return status;
+    return 500;
+}
+
+} // namespace stemd::server

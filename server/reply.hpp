@@ -1,0 +1,35 @@
+#pragma once
+
+// The daemon's replies, on both listeners: JSON bodies, one error shape
+// ({"ok":false,"error":"<reason>"}), and the one map from a failure to its
+// HTTP status. Included only by .cpp files (it pulls in Beast).
+
+#include "common/error.hpp"
+#include "listener/http_server.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <string_view>
+
+namespace stemd::server {
+
+// `body` serialized, with Content-Type application/json.
+listener::response json_response(unsigned status, const boost::json::value& body);
+
+// {"ok":false,"error":reason}; callers may add fields to it.
+boost::json::object error_body(std::string_view reason);
+// An error_body reply.
+listener::response error_response(unsigned status, std::string_view reason);
+// An error_body reply with the failure's message, at http_status(e).
+listener::response error_response(const stemd::error& e);
+
+// The HTTP status a failure is answered with. Specific codes first:
+// a body that is not JSON (jobs::error::malformed_request), a request the
+// API cannot read (server::error::bad_request) and a webhook body that is
+// not one of MusicGPT's (musicgpt::error) are 400; a signature that does
+// not verify (server::signature_error) is 401. Then by condition:
+// not_found 404, conflict 409, invalid 422, too_large 413, refused 403,
+// unavailable 503, timeout 504, io and anything else 500.
+unsigned http_status(const stemd::error& e);
+
+} // namespace stemd::server

@@ -1,0 +1,48 @@
+#include "server/serve_settings.hpp"
+
+#include "common/log.hpp"
+
+namespace stemd::server {
+
+jobs::service_options make_service_options(const config::settings& s) {
+    jobs::service_options o;
+    o.public_url = s.webhook.public_url;
+    o.output_dir = s.storage.output_dir;
+    o.concurrency = s.download.concurrency;
+    o.max_attempts = s.download.max_attempts;
+    o.download.connect.allow_http = s.download.allow_http;
+    o.download.connect.allow_private_addresses = s.download.allow_private_addresses;
+    o.download.max_bytes = static_cast<std::uint64_t>(s.download.max_bytes);
+    o.download.connect.io_timeout = std::chrono::seconds(s.download.idle_timeout);
+    o.musicgpt.base_url = s.musicgpt.base_url;
+    o.musicgpt.api_version = s.musicgpt.api_version;
+    o.musicgpt.api_key = s.musicgpt.api_key;
+    o.overdue_factor = s.reconcile.overdue_factor;
+    o.overdue_floor = std::chrono::seconds(s.reconcile.overdue_floor);
+    o.status_per_minute = s.reconcile.status_per_minute;
+    return o;
+}
+
+listener::server_limits make_limits(const config::limits_settings& l) {
+    listener::server_limits out;
+    out.header_limit = static_cast<std::size_t>(l.header_bytes);
+    out.body_limit = static_cast<std::size_t>(l.body_bytes);
+    out.request_timeout = std::chrono::seconds(l.request_timeout);
+    out.idle_timeout = std::chrono::seconds(l.idle_timeout);
+    out.max_connections = static_cast<std::size_t>(l.max_connections);
+    return out;
+}
+
+void warn_about(const config::settings& s) {
+    for (const auto& w : s.warnings)
+        log_warning("", w);
+    if (s.musicgpt.api_key.empty())
+        log_warning("", "no MusicGPT API key (musicgpt.api_key, MUSICGPT_API_KEY or "
+                        "musicgpt.api_key_file): submissions will be refused");
+    if (s.webhook.public_url.empty())
+        log_warning("", "webhook.public_url is empty: jobs are submitted without a webhook_url "
+                        "and complete through MusicGPT's status endpoint (or webhook.secret "
+                        "deliveries)");
+}
+
+} // namespace stemd::server

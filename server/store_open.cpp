@@ -1,0 +1,56 @@
+#include "server/store_open.hpp"
+
+#include "common/log.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace stemd::server {
+
+namespace {
+
+// Two daemons writing one database and one output folder would fight over
+// the same .part files; an advisory lock beside the database keeps the
+// second one out.
+unique_fd lock_database(const std::filesystem::path& database) {
+    std::error_code ec;
+    if (database.has_parent_path())
+        std::filesystem::create_directories(database.parent_path(), ec);
+    auto lock_path = database.string() + ".lock";
+    unique_fd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd)
+        throw std::runtime_error("cannot open lock file " + lock_path + ": " +
+                                 std::strerror(errno));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+        throw std::runtime_error("another stemd serve is already using " + database.string() +
+                                 " (" + lock_path +
+                                 " is locked); stop it first or use "
+                                 "another storage.database");
+    return fd;
+}
+
+} // namespace
+
+locked_store open_locked_store(const std::filesystem::path& database) {
+    unique_fd lock = lock_database(database);
+    auto store = storage::sqlite_store::open(database);
+    if (!store)
+        throw std::runtime_error(store.error().message);
+    // Claims outlive a process that was killed; they would only expire
+    // after their lease. Releasing them all at once is safe here and only
+    // here: the lock above makes this the one process using the database,
+    // so every claim in it belongs to a process that is gone.
+    auto released = store->release_all_claims();
+    if (!released)
+        throw std::runtime_error(released.error().message);
+    if (*released > 0)
+        log_info("", "released " + std::to_string(*released) +
+                         " claims left by an earlier stemd; their work resumes now");
+    return {std::move(lock), std::move(*store)};
+}
+
+} // namespace stemd::server

@@ -1,0 +1,118 @@
+#include "server/api_routes.hpp"
+
+#include "server_fixture.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/json/parse.hpp>
+
+#include <doctest/doctest.h>
+
+#include <optional>
+
+using namespace stemd;
+using namespace stemd::server::testing;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+struct api_fixture : service_fixture {
+    // What the API answers, run to completion on the fixture's io_context.
+    listener::response call(http::verb method, std::string target, std::string body = {}) {
+        const auto req = make_request(method, std::move(target), std::move(body));
+        std::optional<listener::response> out;
+        net::co_spawn(
+            io, [&]() -> net::awaitable<void> { out = co_await server::handle_api(*service, req); },
+            [](std::exception_ptr e) {
+                if (e)
+                    std::rethrow_exception(e);
+            });
+        io.run();
+        io.restart();
+        REQUIRE(out.has_value());
+        return std::move(*out);
+    }
+};
+
+// An error reply: {"ok":false,"error":"..."} with the status; its reason.
+std::string refused(const listener::response& r, unsigned status) {
+    CHECK(r.result_int() == status);
+    const auto body = body_of(r);
+    CHECK(body.at("ok") == false);
+    return std::string(body.at("error").as_string());
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(api_fixture, "api: /healthz") {
+    auto r = call(http::verb::get, "/healthz");
+    CHECK(r.result_int() == 200);
+    CHECK(body_of(r) == boost::json::parse(R"({"ok":true})"));
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: a body that is not JSON is 400, an unusable one 422") {
+    CHECK(refused(call(http::verb::post, "/v1/jobs", "{"), 400).find("not valid JSON") !=
+          std::string::npos);
+    CHECK(refused(call(http::verb::post, "/v1/jobs", "[]"), 400) == "body must be a JSON object");
+    CHECK(refused(call(http::verb::post, "/v1/jobs", "{}"), 422) ==
+          "give either audio_url or audio_file");
+    CHECK(service->list(std::nullopt, 10).value().empty()); // nothing recorded
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: wrong methods are 405") {
+    refused(call(http::verb::put, "/v1/jobs"), 405);
+    refused(call(http::verb::get, "/v1/jobs/abc/retry"), 405);
+    refused(call(http::verb::delete_, "/v1/jobs/abc"), 405);
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: unknown paths and malformed targets") {
+    CHECK(refused(call(http::verb::get, "/nope"), 404) == "not found");
+    CHECK(refused(call(http::verb::get, "/v1/jobs/a/b"), 404) == "not found");
+    CHECK(refused(call(http::verb::get, "/%zz"), 400) == "malformed request target");
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: list with filters, and bad query parameters") {
+    const auto job = submitted("token-1");
+    auto all = call(http::verb::get, "/v1/jobs");
+    CHECK(all.result_int() == 200);
+    REQUIRE(body_of(all).at("jobs").as_array().size() == 1);
+    CHECK(body_of(all).at("jobs").as_array()[0].at("id") == job.id.c_str());
+    auto failed = call(http::verb::get, "/v1/jobs?status=failed&limit=5");
+    CHECK(failed.result_int() == 200);
+    CHECK(body_of(failed).at("jobs").as_array().empty());
+
+    CHECK(refused(call(http::verb::get, "/v1/jobs?status=lost"), 400).find("unknown status") !=
+          std::string::npos);
+    CHECK(refused(call(http::verb::get, "/v1/jobs?limit=x"), 400) ==
+          "limit must be a number from 1 to 1000");
+    CHECK(refused(call(http::verb::get, "/v1/jobs?limit=1001"), 400) ==
+          "limit must be a number from 1 to 1000");
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: find by id, task_id or conversion_id") {
+    const auto job = submitted("token-1");
+    for (const std::string& key : {job.id, std::string("task-1"), std::string("conv-1")}) {
+        auto r = call(http::verb::get, "/v1/jobs/" + key);
+        CHECK(r.result_int() == 200);
+        CHECK(body_of(r).at("id") == job.id.c_str());
+    }
+    CHECK(refused(call(http::verb::get, "/v1/jobs/missing"), 404) ==
+          "no job with id, task_id or conversion_id \"missing\"");
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: retry is 404 unknown, 409 not failed, 200 failed") {
+    const auto job = submitted("token-1");
+    CHECK(refused(call(http::verb::post, "/v1/jobs/missing/retry"), 404) ==
+          "no job with id, task_id or conversion_id \"missing\"");
+    refused(call(http::verb::post, "/v1/jobs/" + job.id + "/retry"), 409);
+
+    REQUIRE(store.mark_failed(job.id, "test").has_value());
+    auto r = call(http::verb::post, "/v1/jobs/task-1/retry");
+    CHECK(r.result_int() == 200);
+    CHECK(body_of(r).at("status") == "submitted");
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: a key holding an encoded /retry is a key") {
+    CHECK(refused(call(http::verb::get, "/v1/jobs/a%2Fretry"), 404) ==
+          "no job with id, task_id or conversion_id \"a/retry\"");
+}
