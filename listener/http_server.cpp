@@ -48,8 +48,12 @@ reply json_reply(unsigned status, const json::value& body) {
     return r;
 }
 
+json::object error_body(std::string_view reason) {
+    return json::object{{"ok", false}, {"error", reason}};
+}
+
 reply error_reply(unsigned status, std::string_view reason) {
-    return json_reply(status, json::object{{"error", reason}});
+    return json_reply(status, error_body(reason));
 }
 
 // Bookkeeping shared by the acceptor and every connection coroutine. All of

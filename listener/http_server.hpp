@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -53,7 +54,10 @@ using handler = std::function<boost::asio::awaitable<reply>(request&, const peer
 
 // A JSON reply with the right Content-Type.
 reply json_reply(unsigned status, const boost::json::value& body);
-// {"error": reason} with the given status.
+// The one error body on the wire, for the listener's own refusals (400,
+// 413, 431, 500) and every handler's: {"ok":false,"error":reason}.
+boost::json::object error_body(std::string_view reason);
+// An error_body reply with the given status.
 reply error_reply(unsigned status, std::string_view reason);
 
 class http_server {

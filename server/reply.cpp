@@ -5,24 +5,12 @@
 #include "server/error.hpp"
 #include "server/webhook_signature.hpp"
 
-#include <boost/json/serialize.hpp>
-
 namespace stemd::server {
 
-namespace http = boost::beast::http;
 namespace json = boost::json;
 
 listener::response json_response(unsigned status, const json::value& body) {
-    listener::response r;
-    r.result(status);
-    r.set(http::field::content_type, "application/json");
-    r.body() = json::serialize(body) + "\n";
-    r.prepare_payload();
-    return r;
-}
-
-json::object error_body(std::string_view reason) {
-    return json::object{{"ok", false}, {"error", reason}};
+    return listener::json_reply(status, body).message;
 }
 
 listener::response error_response(unsigned status, std::string_view reason) {

@@ -16,8 +16,9 @@ namespace stemd::server {
 // `body` serialized, with Content-Type application/json.
 listener::response json_response(unsigned status, const boost::json::value& body);
 
-// {"ok":false,"error":reason}; callers may add fields to it.
-boost::json::object error_body(std::string_view reason);
+// listener::error_body ({"ok":false,"error":reason}); callers may add
+// fields to it.
+using listener::error_body;
 // An error_body reply.
 listener::response error_response(unsigned status, std::string_view reason);
 // An error_body reply with the failure's message, at http_status(e).

@@ -46,7 +46,10 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
         {
             raw_connection c(port);
             REQUIRE(c.send(get("/healthz", "X-Padding: " + std::string(9 * 1024, 'a') + "\r\n")));
-            CHECK(c.read_response().status == 431);
+            auto refused = c.read_response();
+            CHECK(refused.status == 431);
+            // The listener's own refusals carry the one error shape too.
+            CHECK_MESSAGE(refused.body.starts_with(R"({"ok":false,"error":")"), refused.body);
             CHECK(c.closed_within(5s));
         }
         // Exactly 1 MiB of body reaches the handler; one byte more is 413,
@@ -59,7 +62,9 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
             raw_connection c(port);
             REQUIRE(c.send("POST " + target +
                            " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048577\r\n\r\n{"));
-            CHECK(c.read_response().status == 413);
+            auto refused = c.read_response();
+            CHECK(refused.status == 413);
+            CHECK_MESSAGE(refused.body.starts_with(R"({"ok":false,"error":")"), refused.body);
         }
         // A chunked body has no length to judge up front: cut at the limit.
         {
