@@ -53,4 +53,15 @@ int fsync_directory(const std::filesystem::path& dir) noexcept {
     return 0;
 }
 
+bool open_to_others(const std::filesystem::path& file) noexcept {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto status = fs::status(file, ec);
+    if (ec) {
+        return false;
+    }
+    constexpr auto group_or_others = fs::perms::group_all | fs::perms::others_all;
+    return (status.permissions() & group_or_others) != fs::perms::none;
+}
+
 } // namespace stemd

@@ -37,4 +37,9 @@ bool write_all(int fd, const void* data, std::size_t size) noexcept;
 // Returns 0, or the errno of open() or fsync().
 int fsync_directory(const std::filesystem::path& dir) noexcept;
 
+// True when `file` exists and its group or other users have any permission
+// on it (read, write or execute): a file holding a secret should be 0600.
+// False when it does not exist or cannot be examined.
+bool open_to_others(const std::filesystem::path& file) noexcept;
+
 } // namespace stemd

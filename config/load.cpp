@@ -3,6 +3,7 @@
 
 #include "config/settings.hpp"
 
+#include "common/posix_file.hpp"
 #include "common/text.hpp"
 #include "config/api_key.hpp"
 #include "config/sources.hpp"
@@ -16,7 +17,9 @@ namespace fs = std::filesystem;
 constexpr std::string_view built_in_source = "built-in defaults";
 constexpr std::string_view config_variable = "STEMD_CONFIG";
 
-// A key in a file others can read is a key others can use.
+// A key in a file others can read is a key others can use. Checked before
+// the key is resolved, so that a key from the environment or the key file
+// does not count as one held by the config file.
 void warn_if_exposed(const fs::path& path, settings& s) {
     std::vector<std::string> secrets;
     if (!s.musicgpt.api_key.empty()) {
@@ -25,20 +28,25 @@ void warn_if_exposed(const fs::path& path, settings& s) {
     if (!s.webhook.secret.empty()) {
         secrets.emplace_back("webhook.secret");
     }
-    if (secrets.empty()) {
-        return;
+    if (!s.webhook.signing_secret.empty()) {
+        secrets.emplace_back("webhook.signing_secret");
     }
-    std::error_code ec;
-    const auto status = fs::status(path, ec);
-    if (ec) {
-        return;
-    }
-    constexpr auto others = fs::perms::group_all | fs::perms::others_all;
-    if ((status.permissions() & others) == fs::perms::none) {
+    if (secrets.empty() || !open_to_others(path)) {
         return;
     }
     s.warnings.push_back(path.string() + " is readable by other users and holds " +
                          join(secrets, " and ") + "; chmod 600 it");
+}
+
+// The key file is a secret of its own, whichever source the key came from.
+void warn_if_key_file_exposed(settings& s) {
+    const fs::path& file = s.musicgpt.api_key_file;
+    if (file.empty() || !open_to_others(file)) {
+        return;
+    }
+    s.warnings.push_back("musicgpt.api_key_file " + file.string() +
+                         " is open to other users (group or others have access); chmod 600 "
+                         "it and keep it owned by the user stemd runs as");
 }
 
 } // namespace
@@ -60,6 +68,7 @@ result<settings> load_file(const fs::path& path) {
     if (auto resolved = resolve_api_key(s.musicgpt, origin); !resolved) {
         return resolved.error();
     }
+    warn_if_key_file_exposed(s);
     return s;
 }
 

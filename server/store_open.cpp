@@ -1,6 +1,7 @@
 #include "server/store_open.hpp"
 
 #include "common/log.hpp"
+#include "common/text.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -8,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace stemd::server {
 
@@ -33,6 +36,22 @@ unique_fd lock_database(const std::filesystem::path& database) {
     return fd;
 }
 
+// stemd creates its database 0600; one made by an older stemd, or copied in,
+// may be readable by others, and it holds signed download links.
+void warn_if_exposed(const std::filesystem::path& database) {
+    std::vector<std::string> exposed;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        const std::string file = database.string() + suffix;
+        if (open_to_others(file))
+            exposed.push_back(file);
+    }
+    if (exposed.empty())
+        return;
+    log_warning("", "database files open to other users (group or others have access): " +
+                        join(exposed, ", ") + "; they hold signed download links, chmod 600 " +
+                        join(exposed, " "));
+}
+
 } // namespace
 
 locked_store open_locked_store(const std::filesystem::path& database) {
@@ -40,6 +59,7 @@ locked_store open_locked_store(const std::filesystem::path& database) {
     auto store = storage::sqlite_store::open(database);
     if (!store)
         throw std::runtime_error(store.error().message);
+    warn_if_exposed(database);
     // Claims outlive a process that was killed; they would only expire
     // after their lease. Releasing them all at once is safe here and only
     // here: the lock above makes this the one process using the database,

@@ -1,5 +1,8 @@
 #include "storage/database.hpp"
 
+#include "common/posix_file.hpp"
+
+#include <fcntl.h>
 #include <sqlite3.h>
 
 #include <string>
@@ -63,6 +66,18 @@ void create_parent_directories(const std::filesystem::path& file) {
                                                 " for the job database: " + ec.message() +
                                                 "; create it or fix its permissions");
     }
+}
+
+// SQLite would create a new database 0644 (less the umask), and gives its
+// -wal and -shm files the database's own mode. The database holds signed
+// download links, so a new one is created here, empty and 0600, before
+// SQLite opens it. An existing file keeps its mode; any other failure to
+// create it is left for sqlite3_open_v2 to report.
+void create_private_file(const std::filesystem::path& file) {
+    if (file.empty() || file == ":memory:") {
+        return;
+    }
+    unique_fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 }
 
 } // namespace
@@ -170,6 +185,7 @@ std::string statement::column_text(int column) const {
 
 database::database(const std::filesystem::path& file) {
     create_parent_directories(file);
+    create_private_file(file);
 
     sqlite3* raw = nullptr;
     // NOMUTEX: the connection is used from one thread, so SQLite's own

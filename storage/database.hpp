@@ -71,8 +71,9 @@ private:
 // busy timeout, and foreign keys on.
 class database {
 public:
-    // Creates missing parent directories. Throws sqlite_error when the file
-    // cannot be opened or does not support WAL.
+    // Creates missing parent directories, and a missing database file with
+    // mode 0600 (its -wal and -shm files inherit it). Throws sqlite_error
+    // when the file cannot be opened or does not support WAL.
     explicit database(const std::filesystem::path& file);
 
     database(const database&) = delete;

@@ -73,3 +73,18 @@ TEST_CASE("posix_file: fsync_directory succeeds on a directory and names the fai
     std::ofstream(s.path() / "file") << "x";
     CHECK(fsync_directory(s.path() / "file") == ENOTDIR);
 }
+
+TEST_CASE("posix_file: open_to_others sees any group or other permission bit") {
+    workspace s("posix-file-mode");
+    const auto file = s.path() / "secret";
+    CHECK_FALSE(open_to_others(file)); // missing
+    { std::ofstream(file) << "x"; }
+    for (const auto mode : {0600, 0400, 0700}) {
+        fs::permissions(file, fs::perms(mode));
+        CHECK_MESSAGE(!open_to_others(file), mode);
+    }
+    for (const auto mode : {0644, 0640, 0604, 0620, 0602, 0610}) {
+        fs::permissions(file, fs::perms(mode));
+        CHECK_MESSAGE(open_to_others(file), mode);
+    }
+}

@@ -38,6 +38,45 @@ TEST_CASE("config: a readable-by-others file holding the api key is a warning") 
     CHECK(open_file->warnings.empty());
 }
 
+TEST_CASE("config: webhook secrets in a readable-by-others file are a warning too") {
+    env_override env("MUSICGPT_API_KEY", std::nullopt);
+    temp_file config("[webhook]\nsecret = \"shared-secret-value\"\n"
+                     "signing_secret = \"whsec_c2lnbmluZy1rZXktdmFsdWUtMTIzNDU2\"\n");
+    fs::permissions(config.path(), fs::perms(0644));
+    auto exposed = stemd::config::load_file(config.path());
+    REQUIRE(exposed.has_value());
+    REQUIRE(exposed->warnings.size() == 1);
+    CHECK(contains(exposed->warnings[0], config.path().string()));
+    CHECK(contains(exposed->warnings[0], "webhook.secret"));
+    CHECK(contains(exposed->warnings[0], "webhook.signing_secret"));
+    CHECK(contains(exposed->warnings[0], "chmod 600"));
+    CHECK_FALSE(contains(exposed->warnings[0], "shared-secret-value"));
+    CHECK_FALSE(contains(exposed->warnings[0], "c2lnbmluZy1rZXktdmFsdWUtMTIzNDU2"));
+}
+
+TEST_CASE("config: an api_key_file open to group or others is a warning naming it") {
+    env_override env("MUSICGPT_API_KEY", std::nullopt);
+    temp_file key("key-from-file\n", "api-key");
+    temp_file config("[musicgpt]\napi_key_file = \"" + key.path().string() + "\"\n");
+    for (const auto mode : {0644, 0640, 0660, 0602}) {
+        fs::permissions(key.path(), fs::perms(mode));
+        auto exposed = stemd::config::load_file(config.path());
+        REQUIRE(exposed.has_value());
+        CHECK(exposed->musicgpt.api_key == "key-from-file");
+        REQUIRE_MESSAGE(exposed->warnings.size() == 1, mode);
+        CHECK(contains(exposed->warnings[0], "musicgpt.api_key_file"));
+        CHECK(contains(exposed->warnings[0], key.path().string()));
+        CHECK(contains(exposed->warnings[0], "chmod 600"));
+        CHECK_FALSE(contains(exposed->warnings[0], "key-from-file"));
+    }
+    fs::permissions(key.path(), fs::perms(0600));
+    auto private_key = stemd::config::load_file(config.path());
+    REQUIRE(private_key.has_value());
+    CHECK(private_key->warnings.empty());
+    fs::permissions(key.path(), fs::perms(0400));
+    CHECK(stemd::config::load_file(config.path())->warnings.empty());
+}
+
 TEST_CASE("config: load_file reports a file it cannot read") {
     const fs::path missing = unique_temp_path("absent.toml");
     auto loaded = stemd::config::load_file(missing);

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+
 namespace fs = std::filesystem;
 using stemd::storage::database;
 using stemd::storage::sqlite_error;
@@ -43,6 +45,33 @@ TEST_CASE("database: opening creates missing parent directories and the file") {
         db.execute("CREATE TABLE t (v INTEGER)");
     }
     CHECK(fs::exists(file));
+}
+
+TEST_CASE("database: a new database and its -wal and -shm files are 0600 whatever the umask") {
+    workspace dir("database-mode");
+    const auto file = dir.path() / "jobs.db";
+    // With no umask at all SQLite's own default would make them 0644.
+    const ::mode_t old_umask = ::umask(0);
+    {
+        database db(file);
+        db.execute("CREATE TABLE t (x INTEGER)");
+        db.execute("INSERT INTO t VALUES (1)");
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            const fs::path f = file.string() + suffix;
+            REQUIRE_MESSAGE(fs::exists(f), f);
+            CHECK_MESSAGE((fs::status(f).permissions() & fs::perms::mask) == fs::perms(0600), f);
+        }
+    }
+    ::umask(old_umask);
+}
+
+TEST_CASE("database: an existing database keeps its mode") {
+    workspace dir("database-mode-kept");
+    const auto file = dir.path() / "jobs.db";
+    { database db(file); }
+    fs::permissions(file, fs::perms(0640));
+    { database db(file); }
+    CHECK((fs::status(file).permissions() & fs::perms::mask) == fs::perms(0640));
 }
 
 TEST_CASE("database: WAL, synchronous FULL, busy timeout and foreign keys are on") {
