@@ -214,7 +214,8 @@ run_stemd() { # RUN -> sets TASK_ID, SHA256
     baseline=$(proc_kib "$SERVE_PID" VmRSS)
     cpu0=$(cpu_ticks "$SERVE_PID")
 
-    "$STEMD" submit --api "http://127.0.0.1:$API_PORT" --url https://example.com/x.mp3 \
+    "$STEMD" submit --api "http://127.0.0.1:$API_PORT" --token-file "$WORK/var/api-token" \
+        --url https://example.com/x.mp3 \
         --stems vocals --wait --timeout "$JOB_TIMEOUT" --json >"$json" ||
         die "the job failed: $(cat "$json") $(tail -5 "$log")"
     local peak cpu

@@ -92,8 +92,10 @@ stemd::error transport_failure(const error_code& ec, const std::string& where) {
 
 } // namespace
 
-api_client::api_client(client::http_url base, std::shared_ptr<net::ssl::context> tls)
-    : base_(std::move(base)), prefix_(base_.target), tls_(std::move(tls)) {
+api_client::api_client(client::http_url base, std::string token,
+                       std::shared_ptr<net::ssl::context> tls)
+    : base_(std::move(base)), prefix_(base_.target), token_(std::move(token)),
+      tls_(std::move(tls)) {
     while (!prefix_.empty() && prefix_.back() == '/')
         prefix_.pop_back();
 }
@@ -103,10 +105,11 @@ result<answer> api_client::call(method m, const std::string& target, std::string
                                          prefix_ + target, 11};
     req.set(http::field::user_agent, "stemd/" STEMD_VERSION);
     req.set(http::field::accept, "application/json");
-    if (!body.empty()) {
+    req.set(http::field::authorization, "Bearer " + token_);
+    // Every POST, even one without a body: the API refuses other types.
+    if (m == method::post)
         req.set(http::field::content_type, "application/json");
-        req.body() = std::move(body);
-    }
+    req.body() = std::move(body);
     auto response = run_to_completion(
         client::exchange(base_, std::move(req), options_for(m), *tls_, answer_limit));
     if (!response)
@@ -166,8 +169,11 @@ result<api_client> open_api(const api_address& address) {
     auto base = api_base_url(address);
     if (!base)
         return base.error();
+    auto token = api_token(address);
+    if (!token)
+        return token.error();
     try {
-        return api_client(std::move(*base), client::make_tls_client_context(""));
+        return api_client(std::move(*base), std::move(*token), client::make_tls_client_context(""));
     } catch (const std::exception& e) {
         return failure(error::tls,
                        std::string("cannot set up TLS for the API connection: ") + e.what());

@@ -29,7 +29,9 @@ enum class method { get, post };
 
 class api_client {
 public:
-    api_client(client::http_url base, std::shared_ptr<boost::asio::ssl::context> tls);
+    // Every request carries `token` as "Authorization: Bearer".
+    api_client(client::http_url base, std::string token,
+               std::shared_ptr<boost::asio::ssl::context> tls);
 
     // One request to `target` (below the base URL) and its whole answer,
     // whatever its status; failing only when there is no usable answer.
@@ -52,9 +54,11 @@ private:
 
     client::http_url base_;
     std::string prefix_; // path of the base URL, without the trailing '/'
+    std::string token_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
 };
 
+// A client of the API at api_base_url(address) with api_token(address).
 result<api_client> open_api(const api_address& address);
 
 } // namespace stemd::cli

@@ -19,6 +19,7 @@ const boost::system::error_category& error_category() noexcept {
             {int(error::no_file), "no such audio file", condition::not_found},
             {int(error::config), "the configuration cannot be read", condition::io},
             {int(error::tls), "TLS cannot be set up", condition::unavailable},
+            {int(error::no_token), "the API token cannot be read", condition::io},
         });
     return c;
 }

@@ -23,6 +23,7 @@ enum class error {
     no_file,     // --file names no regular file
     config,      // the configuration could not be read
     tls,         // the TLS client context could not be made
+    no_token,    // the API token cannot be read
 };
 
 const boost::system::error_category& error_category() noexcept;

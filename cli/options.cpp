@@ -40,7 +40,10 @@ void add_client_options(option_set& o) {
     o.value("api", "URL",
             "base URL of the stemd API, e.g. http://127.0.0.1:8081 (default: api.listen of the "
             "configuration)");
-    o.value("config,c", "FILE", "configuration file to take api.listen from");
+    o.value("config,c", "FILE", "configuration file to take api.listen and api.token_file from");
+    o.value("token-file", "FILE",
+            "file holding the API token (default: $STEMD_API_TOKEN, else api.token_file of the "
+            "configuration)");
 }
 
 void add_key_argument(option_set& o) {
@@ -115,7 +118,10 @@ bool json_wanted(const po::variables_map& vm) {
 }
 
 api_address api_address_of(const po::variables_map& vm) {
-    return {optional_string(vm, "api"), config_path(vm)};
+    std::optional<std::filesystem::path> token_file;
+    if (auto path = optional_string(vm, "token-file"))
+        token_file = *path;
+    return {optional_string(vm, "api"), config_path(vm), token_file};
 }
 
 result<std::optional<std::vector<std::string>>>

@@ -36,7 +36,7 @@ struct option_set {
 };
 
 // What every client command (submit, status, list, wait, retry) takes:
-// --json, --api URL, --config FILE.
+// --json, --api URL, --config FILE, --token-file FILE.
 void add_client_options(option_set& o);
 // The job KEY as the one positional argument.
 void add_key_argument(option_set& o);
@@ -55,7 +55,7 @@ std::optional<std::string> optional_string(const boost::program_options::variabl
 std::optional<std::filesystem::path> config_path(const boost::program_options::variables_map& vm);
 // --json of a client command.
 bool json_wanted(const boost::program_options::variables_map& vm);
-// --api and --config of a client command.
+// --api, --config and --token-file of a client command.
 api_address api_address_of(const boost::program_options::variables_map& vm);
 
 // The items given to a list option, or nullopt when it is absent; a usage

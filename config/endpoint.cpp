@@ -1,7 +1,11 @@
 #include "config/endpoint.hpp"
 
+#include "common/text.hpp"
 #include "config/error.hpp"
 #include "config/quoted.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <charconv>
@@ -20,6 +24,19 @@ bool is_name_char(char c) {
 bool is_ipv6_char(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
            c == '.';
+}
+
+bool ipv4_loopback(const std::string& host) {
+    in_addr addr{};
+    return ::inet_pton(AF_INET, host.c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
+}
+
+bool ipv6_loopback(std::string host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    in6_addr addr{};
+    return ::inet_pton(AF_INET6, host.c_str(), &addr) == 1 && IN6_IS_ADDR_LOOPBACK(&addr);
 }
 
 // The helpers below fail with only the reason; parse_endpoint puts the text
@@ -103,6 +120,11 @@ result<endpoint> split_endpoint(std::string_view text) {
 }
 
 } // namespace
+
+bool is_loopback_address(std::string_view host) {
+    const std::string name = lowercase(host);
+    return name == "localhost" || ipv4_loopback(name) || ipv6_loopback(name);
+}
 
 std::string endpoint::to_string() const {
     const std::string port_text = std::to_string(port);

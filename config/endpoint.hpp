@@ -21,6 +21,10 @@ struct endpoint {
     std::string to_string() const;
 };
 
+// localhost, an address of 127.0.0.0/8, or ::1 (bare or in brackets), in
+// any case: the hosts only this machine reaches.
+bool is_loopback_address(std::string_view host);
+
 // Parses "host:port" / "[v6]:port". On failure (config::error::bad_value) the
 // message quotes the text and says what is wrong:
 // "\"localhost\" is not a valid endpoint: the port is missing (...)".

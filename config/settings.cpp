@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include "common/text.hpp"
 #include "config/quoted.hpp"
 #include "config/toml_table.hpp"
 
@@ -44,6 +45,20 @@ std::optional<std::string> check_not_empty(std::string& value) {
         return std::nullopt;
     }
     return "is empty: give a path (relative paths are taken from the working directory)";
+}
+
+// A name as a Host header gives it, without the port: letters, digits, '.',
+// '-', '_', or an IPv6 address in brackets. Lowercased, as Host is compared.
+std::optional<std::string> check_host_name(std::string& value) {
+    value = lowercase(value);
+    const bool bracketed = value.size() > 2 && value.front() == '[' && value.back() == ']';
+    const std::string_view allowed =
+        bracketed ? "0123456789abcdef:.[]" : "abcdefghijklmnopqrstuvwxyz0123456789.-_";
+    if (!value.empty() && value.find_first_not_of(allowed) == std::string::npos) {
+        return std::nullopt;
+    }
+    return "is not a host name: give a name or address as clients write it in the URL, without "
+           "scheme, port or path (e.g. \"stemd.lan\" or \"192.168.1.20\")";
 }
 
 // ---------------------------------------------------------------------------
@@ -94,7 +109,10 @@ std::vector<table_spec> tables_of(settings& s) {
          [&w] {
              return tls_pair(w);
          }},
-        {"api", {{"listen", endpoint_value(s.api.listen)}}},
+        {"api",
+         {{"listen", endpoint_value(s.api.listen)},
+          {"token_file", path_value(s.api.token_file, check_not_empty)},
+          {"allowed_hosts", text_list_value(s.api.allowed_hosts, check_host_name)}}},
         {"storage",
          {{"database", path_value(s.storage.database, check_not_empty)},
           {"output_dir", path_value(s.storage.output_dir, check_not_empty)}}},
@@ -130,7 +148,29 @@ void warn_about_public_url(const webhook_settings& webhook, std::string_view ori
                        "stemd behind a TLS-terminating proxy and give its https address");
 }
 
+// The token is always asked for, so this may start; but it is then the one
+// thing between the network and the user's credits.
+void warn_about_api_listen(const api_settings& api, std::string_view origin,
+                           std::vector<std::string>& warnings) {
+    if (is_loopback_address(api.listen.host)) {
+        return;
+    }
+    warnings.push_back(std::string(origin) +
+                       ": api.listen = " + toml_quoted(api.listen.to_string()) +
+                       " is not a loopback address: the API, which spends MusicGPT credits, is "
+                       "reachable from the network with only its token guarding it; keep it on "
+                       "127.0.0.1 unless other machines must use it (and name this host in "
+                       "api.allowed_hosts for them)");
+}
+
 } // namespace
+
+std::filesystem::path api_token_file(const settings& s) {
+    if (!s.api.token_file.empty()) {
+        return s.api.token_file;
+    }
+    return s.storage.database.parent_path() / "api-token";
+}
 
 result<settings> parse(std::string_view toml_text, std::string_view origin) {
     settings s;
@@ -139,6 +179,7 @@ result<settings> parse(std::string_view toml_text, std::string_view origin) {
         return read.error();
     }
     warn_about_public_url(s.webhook, origin, s.warnings);
+    warn_about_api_listen(s.api, origin, s.warnings);
     return s;
 }
 

@@ -61,6 +61,12 @@ struct reconcile_settings {
 
 struct api_settings {
     endpoint listen{"127.0.0.1", 8081};
+    // The file holding the bearer token every API request must carry; empty
+    // means "api-token" in the folder of storage.database (api_token_file).
+    std::filesystem::path token_file;
+    // Host names (lowercase, no port) a request's Host may give besides
+    // loopback ones.
+    std::vector<std::string> allowed_hosts;
 };
 
 struct storage_settings {
@@ -93,6 +99,10 @@ struct settings {
     // that is not https).
     std::vector<std::string> warnings;
 };
+
+// api.token_file, or "api-token" in the folder of storage.database.
+// (settings.cpp)
+std::filesystem::path api_token_file(const settings& s);
 
 // Parses TOML text. `origin` names the text in messages (usually the path).
 // Unknown tables/keys and bad values are refused with the key and reason.

@@ -133,6 +133,24 @@ struct value_reader {
         return std::nullopt;
     }
 
+    std::optional<std::string> operator()(const text_list_key& k) const {
+        const auto* array = node.as_array();
+        if (array == nullptr) {
+            return wrong_type("an array of strings, e.g. [\"a\", \"b\"]", false);
+        }
+        std::vector<std::string> items;
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            std::string item;
+            const value_reader element{*array->get(i), name + "[" + std::to_string(i) + "]"};
+            if (auto complaint = element(text_key{&item, k.check, false})) {
+                return complaint;
+            }
+            items.push_back(std::move(item));
+        }
+        *k.out = std::move(items);
+        return std::nullopt;
+    }
+
     std::string wrong_type(std::string_view expected, bool secret) const {
         std::string what = name;
         if (const std::string shown = shown_value(node); !secret && !shown.empty()) {

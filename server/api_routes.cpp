@@ -145,7 +145,31 @@ std::string retry_key(std::string_view encoded_path) {
     return job_key(encoded_path);
 }
 
+std::optional<std::string_view> header(const listener::request& req, http::field name) {
+    const auto found = req.find(name);
+    if (found == req.end())
+        return std::nullopt;
+    return found->value();
+}
+
 } // namespace
+
+request_facts facts_of(const listener::request& req) {
+    const std::string_view target = req.target();
+    return {req.method_string(),
+            target.substr(0, target.find('?')),
+            header(req, http::field::host),
+            header(req, http::field::origin),
+            header(req, http::field::authorization),
+            header(req, http::field::content_type)};
+}
+
+std::optional<listener::response> refuse_access(const api_access& access,
+                                                const listener::request& req) {
+    if (auto allowed = access.check(facts_of(req)); !allowed)
+        return error_response(allowed.error());
+    return std::nullopt;
+}
 
 net::awaitable<listener::response> handle_api(jobs::service& service,
                                               const listener::request& req) {

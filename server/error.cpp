@@ -7,6 +7,11 @@ const boost::system::error_category& error_category() noexcept {
         "stemd.server",
         {
             {int(error::bad_request), "the request cannot be served", condition::invalid},
+            {int(error::unauthorized), "the request lacks the API token", condition::refused},
+            {int(error::misdirected), "the request names another host", condition::refused},
+            {int(error::cross_origin), "the request comes from another origin", condition::refused},
+            {int(error::unsupported_media_type), "the request body has the wrong type",
+             condition::invalid},
         });
     return c;
 }

@@ -1,7 +1,8 @@
 #pragma once
 
 // The errors of server/ itself: a local API request it cannot serve before
-// any job is involved (a malformed target, a bad query parameter).
+// any job is involved (a malformed target, a bad query parameter), or may
+// not serve (no token, a foreign Host or Origin, a body of the wrong type).
 
 #include "common/error.hpp"
 
@@ -11,7 +12,11 @@
 namespace stemd::server {
 
 enum class error {
-    bad_request = 1, // a request the API cannot read (condition::invalid, answered 400)
+    bad_request = 1,        // a request the API cannot read (condition::invalid, answered 400)
+    unauthorized,           // no bearer token, or not the right one (refused, 401)
+    misdirected,            // a Host that is not this API's (refused, 421)
+    cross_origin,           // sent by a web page of another origin (refused, 403)
+    unsupported_media_type, // a POST body of a type the route does not take (invalid, 415)
 };
 
 const boost::system::error_category& error_category() noexcept;

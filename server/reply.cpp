@@ -28,6 +28,19 @@ unsigned http_status(const stemd::error& e) {
         return 400;
     if (category == signature_category())
         return 401;
+    struct code_row {
+        error code;
+        unsigned status;
+    };
+    static constexpr code_row access_table[] = {
+        {error::unauthorized, 401},
+        {error::misdirected, 421},
+        {error::cross_origin, 403},
+        {error::unsupported_media_type, 415},
+    };
+    for (const auto& [code, status] : access_table)
+        if (e.code == code)
+            return status;
     struct row {
         condition cond;
         unsigned status;

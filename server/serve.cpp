@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "jobs/service.hpp"
 #include "server/api_routes.hpp"
+#include "server/api_token.hpp"
 #include "server/serve_settings.hpp"
 #include "server/signals.hpp"
 #include "server/store_open.hpp"
@@ -46,7 +47,8 @@ struct listeners {
     listener::http_server api;
 
     listeners(net::any_io_executor ex, const config::settings& s, webhook_context& hook,
-              jobs::service& service, std::shared_ptr<net::ssl::context> webhook_tls)
+              jobs::service& service, const api_access& access,
+              std::shared_ptr<net::ssl::context> webhook_tls)
         : webhook(
               ex, s.webhook.listen.host, s.webhook.listen.port,
               [&hook](listener::request& req,
@@ -56,8 +58,10 @@ struct listeners {
               make_limits(s.limits), std::move(webhook_tls), "webhook listener"),
           api(
               ex, s.api.listen.host, s.api.listen.port,
-              [&service](listener::request& req,
-                         const listener::peer_info&) -> net::awaitable<listener::reply> {
+              [&service, &access](listener::request& req,
+                                  const listener::peer_info&) -> net::awaitable<listener::reply> {
+                  if (auto refused = refuse_access(access, req))
+                      co_return listener::reply{std::move(*refused), {}};
                   // Not `reply{co_await ...}`: GCC 12 destroys the awaited
                   // value twice when co_await sits inside a braced initialiser.
                   listener::response answer = co_await handle_api(service, req);
@@ -70,8 +74,9 @@ void log_serving(const config::settings& s, bool tls, bool signed_only) {
     log_info("", "stemd " STEMD_VERSION " serving: webhooks on " +
                      std::string(tls ? "https://" : "http://") + s.webhook.listen.to_string() +
                      (signed_only ? " (signed deliveries only)" : "") + ", API on " +
-                     s.api.listen.to_string() + ", config " + s.source + ", database " +
-                     s.storage.database.string() + ", files in " + s.storage.output_dir.string());
+                     s.api.listen.to_string() + " (token in " + config::api_token_file(s).string() +
+                     "), config " + s.source + ", database " + s.storage.database.string() +
+                     ", files in " + s.storage.output_dir.string());
 }
 
 } // namespace
@@ -81,6 +86,10 @@ int run_serve(const config::settings& settings) {
     ::signal(SIGXFSZ, SIG_IGN);
     auto db = open_locked_store(settings.storage.database);
     warn_about(settings);
+    // After the lock: a second daemon must not race this one making the file.
+    const auto token_file = config::api_token_file(settings);
+    const api_access access(load_or_create_api_token(token_file), settings.api.allowed_hosts,
+                            token_file);
     auto webhook_tls = load_webhook_tls(settings.webhook);
     auto signing = make_signing(settings.webhook);
 
@@ -90,7 +99,7 @@ int run_serve(const config::settings& settings) {
     jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
                           *download_tls);
     webhook_context hook{service, settings.webhook.secret, std::move(signing)};
-    listeners servers(ctx.get_executor(), settings, hook, service, webhook_tls);
+    listeners servers(ctx.get_executor(), settings, hook, service, access, webhook_tls);
 
     servers.webhook.start();
     servers.api.start();

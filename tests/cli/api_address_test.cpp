@@ -1,10 +1,13 @@
 #include "cli/api_address.hpp"
 
 #include "cli/error.hpp"
+#include "tests/support/workspace.hpp"
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <unistd.h>
 
 using stemd::cli::api_address;
@@ -73,4 +76,77 @@ TEST_CASE("an unreadable or invalid configuration is a failure (exit code 1)") {
     auto invalid = api_base_url({.config = file.path});
     REQUIRE_FALSE(invalid.has_value());
     CHECK(stemd::cli::exit_code(invalid.error()) == 1);
+}
+
+namespace {
+
+// $STEMD_API_TOKEN for one test, restored afterwards.
+struct token_variable {
+    explicit token_variable(const char* value) {
+        if (const char* old = std::getenv("STEMD_API_TOKEN"))
+            old_ = old;
+        set(value);
+    }
+    ~token_variable() { set(old_ ? old_->c_str() : nullptr); }
+    static void set(const char* value) {
+        if (value)
+            ::setenv("STEMD_API_TOKEN", value, 1);
+        else
+            ::unsetenv("STEMD_API_TOKEN");
+    }
+    std::optional<std::string> old_;
+};
+
+} // namespace
+
+TEST_CASE("the API token: --token-file, else $STEMD_API_TOKEN, else api.token_file") {
+    stemd::test::workspace ws("cli-token");
+    const auto given = ws.write("given", "token-from-option\n");
+    const auto configured = ws.write("var/api-token", " token-from-config \n");
+    const auto config = ws.write("stemd.toml", "[storage]\ndatabase = \"" +
+                                                   (ws / "var" / "stemd.db").string() + "\"\n");
+    using stemd::cli::api_token;
+    {
+        const token_variable unset(nullptr);
+        CHECK(api_token({.config = config, .token_file = given}).value() == "token-from-option");
+        CHECK(api_token({.config = config}).value() == "token-from-config");
+    }
+    {
+        const token_variable from_env("token-from-env");
+        CHECK(api_token({.config = config, .token_file = given}).value() == "token-from-option");
+        CHECK(api_token({.config = config}).value() == "token-from-env");
+    }
+    {
+        const token_variable empty(""); // as if unset
+        CHECK(api_token({.config = config}).value() == "token-from-config");
+    }
+    const auto own = ws.write("own.toml", "[api]\ntoken_file = \"" + given.string() + "\"\n");
+    const token_variable unset(nullptr);
+    CHECK(api_token({.config = own}).value() == "token-from-option");
+}
+
+TEST_CASE("without a readable token the client says which file and what to do") {
+    stemd::test::workspace ws("cli-no-token");
+    const token_variable unset(nullptr);
+    const auto missing = ws / "nowhere" / "api-token";
+    auto none = stemd::cli::api_token({.token_file = missing});
+    REQUIRE_FALSE(none.has_value());
+    CHECK(none.error().code == stemd::cli::error::no_token);
+    CHECK(stemd::cli::exit_code(none.error()) == 1);
+    CHECK(none.error().message.find("cannot read the API token file " + missing.string() +
+                                    " (--token-file)") != std::string::npos);
+    CHECK(none.error().message.find("STEMD_API_TOKEN") != std::string::npos);
+
+    const config_file file("[storage]\ndatabase = \"" + (ws / "db" / "stemd.db").string() + "\"\n");
+    auto from_config = stemd::cli::api_token({.config = file.path});
+    REQUIRE_FALSE(from_config.has_value());
+    CHECK(from_config.error().message.find((ws / "db" / "api-token").string() +
+                                           " (api.token_file of " + file.path.string() + ")") !=
+          std::string::npos);
+
+    const auto empty = ws.write("empty", "\n");
+    auto blank = stemd::cli::api_token({.token_file = empty});
+    REQUIRE_FALSE(blank.has_value());
+    CHECK(blank.error().message.find(empty.string() + " (--token-file) is empty") !=
+          std::string::npos);
 }

@@ -43,6 +43,9 @@ TEST_CASE("parse_arguments reads options, the positional KEY and the common opti
     CHECK(address.config == std::filesystem::path("stemd.toml"));
     CHECK_FALSE(stemd::cli::json_wanted(parsed({"j_1"})));
     CHECK_FALSE(stemd::cli::api_address_of(parsed({})).url);
+    CHECK_FALSE(stemd::cli::api_address_of(parsed({})).token_file);
+    CHECK(stemd::cli::api_address_of(parsed({"--token-file", "/srv/api-token"})).token_file ==
+          std::filesystem::path("/srv/api-token"));
 }
 
 TEST_CASE("parse_arguments: unknown, abbreviated or incomplete options are usage errors") {

@@ -48,3 +48,13 @@ TEST_CASE("config: parse_endpoint says what is wrong") {
     CHECK(contains(why("[example]:80"), "not an IPv6 address"));
     CHECK(contains(why("bad host:80"), "not a host name"));
 }
+
+TEST_CASE("config: is_loopback_address knows localhost, 127.0.0.0/8 and ::1") {
+    using stemd::config::is_loopback_address;
+    for (const char* yes :
+         {"localhost", "LOCALHOST", "127.0.0.1", "127.255.0.1", "::1", "[::1]", "0:0:0:0:0:0:0:1"})
+        CHECK_MESSAGE(is_loopback_address(yes), yes);
+    for (const char* no : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "localhost.example",
+                           "127.0.0.1.example", "", "[::2]"})
+        CHECK_MESSAGE(!is_loopback_address(no), no);
+}

@@ -204,3 +204,55 @@ status_per_minute = 200
     CHECK(contains(refused("[reconcile]\nstatus_per_minute = 0\n", error::bad_value).message,
                    "reconcile.status_per_minute"));
 }
+
+TEST_CASE("config: [api] token_file and allowed_hosts") {
+    auto defaults = stemd::config::parse("", "stemd.toml");
+    REQUIRE(defaults.has_value());
+    CHECK(defaults->api.token_file.empty());
+    CHECK(defaults->api.allowed_hosts.empty());
+    CHECK(stemd::config::api_token_file(*defaults) == fs::path("var/api-token"));
+
+    auto beside = stemd::config::parse("[storage]\ndatabase = \"/srv/stemd/jobs.db\"\n", "x.toml");
+    REQUIRE(beside.has_value());
+    CHECK(stemd::config::api_token_file(*beside) == fs::path("/srv/stemd/api-token"));
+    auto bare = stemd::config::parse("[storage]\ndatabase = \"jobs.db\"\n", "x.toml");
+    REQUIRE(bare.has_value());
+    CHECK(stemd::config::api_token_file(*bare) == fs::path("api-token"));
+
+    auto set = stemd::config::parse(
+        "[api]\ntoken_file = \"/etc/stemd/token\"\nallowed_hosts = [\"Stemd.LAN\", \"[::1]\", "
+        "\"192.168.1.20\"]\n",
+        "x.toml");
+    REQUIRE(set.has_value());
+    CHECK(stemd::config::api_token_file(*set) == fs::path("/etc/stemd/token"));
+    CHECK(set->api.allowed_hosts == std::vector<std::string>{"stemd.lan", "[::1]", "192.168.1.20"});
+    CHECK(set->warnings.empty());
+
+    auto p = refused("[api]\ntoken_file = \"\"\n", error::bad_value);
+    CHECK(contains(p.message, "api.token_file"));
+    for (const char* bad :
+         {"\"stemd.lan:8081\"", "\"http://stemd.lan\"", "\"\"", "\"a b\"", "\"stemd.lan/x\""}) {
+        CAPTURE(bad);
+        p = refused(std::string("[api]\nallowed_hosts = [") + bad + "]\n", error::bad_value);
+        CHECK(contains(p.message, "api.allowed_hosts[0]"));
+        CHECK(contains(p.message, "without scheme, port or path"));
+    }
+    p = refused("[api]\nallowed_hosts = \"stemd.lan\"\n", error::bad_value);
+    CHECK(contains(p.message, "an array of strings"));
+    p = refused("[api]\nallowed_hosts = [\"ok\", 3]\n", error::bad_value);
+    CHECK(contains(p.message, "api.allowed_hosts[1]"));
+}
+
+TEST_CASE("config: an api.listen beyond loopback is a warning, not a refusal") {
+    auto open = stemd::config::parse("[api]\nlisten = \"0.0.0.0:8081\"\n", "stemd.toml");
+    REQUIRE(open.has_value());
+    REQUIRE(open->warnings.size() == 1);
+    CHECK(contains(open->warnings[0], "stemd.toml: api.listen = \"0.0.0.0:8081\""));
+    CHECK(contains(open->warnings[0], "not a loopback address"));
+    for (const char* loopback : {"127.0.0.1:8081", "[::1]:8081", "localhost:8081", "127.0.0.9:1"}) {
+        auto quiet = stemd::config::parse(std::string("[api]\nlisten = \"") + loopback + "\"\n",
+                                          "stemd.toml");
+        REQUIRE(quiet.has_value());
+        CHECK_MESSAGE(quiet->warnings.empty(), loopback);
+    }
+}

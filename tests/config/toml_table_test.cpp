@@ -112,3 +112,30 @@ TEST_CASE("config: read_tables fills the targets of the keys present and checks 
     REQUIRE_FALSE(unknown.has_value());
     CHECK(unknown.error().message == "x.toml: unknown table [u] (known tables: t)");
 }
+
+TEST_CASE("config: a list key takes an array of strings, each checked") {
+    std::vector<std::string> names{"kept"};
+    const stemd::config::text_check no_x = [](std::string& v) -> std::optional<std::string> {
+        if (v.find('x') == std::string::npos)
+            return std::nullopt;
+        return "has an x";
+    };
+    const std::vector<stemd::config::table_spec> tables = {
+        {"t", {{"names", stemd::config::text_list_value(names, no_x)}}}};
+
+    CHECK(stemd::config::read_tables("", "x.toml", tables).has_value());
+    CHECK(names == std::vector<std::string>{"kept"});
+    CHECK(
+        stemd::config::read_tables("[t]\nnames = [\"a\", \"b\"]\n", "x.toml", tables).has_value());
+    CHECK(names == std::vector<std::string>{"a", "b"});
+    CHECK(stemd::config::read_tables("[t]\nnames = []\n", "x.toml", tables).has_value());
+    CHECK(names.empty());
+
+    auto bad = stemd::config::read_tables("[t]\nnames = [\"a\", \"x\"]\n", "x.toml", tables);
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().message == "x.toml: t.names[1] = \"x\" has an x");
+    CHECK(names.empty()); // nothing stored from a refused list
+    auto not_list = stemd::config::read_tables("[t]\nnames = \"a\"\n", "x.toml", tables);
+    REQUIRE_FALSE(not_list.has_value());
+    CHECK(contains(not_list.error().message, "t.names = \"a\" is a string"));
+}

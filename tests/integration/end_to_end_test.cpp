@@ -48,9 +48,9 @@ TEST_CASE("a v2 job goes from submission to stems on disk over TLS") {
     // Found by every key it has.
     CHECK(str(s.job(str(job, "task_id")), "id") == id);
     CHECK(str(s.job(str(job, "conversion_id")), "id") == id);
-    CHECK(http_request(s.api_port(), "GET", "/v1/jobs/nope").status == 404);
+    CHECK(s.api_request("GET", "/v1/jobs/nope").status == 404);
 
-    auto list = json::parse(http_request(s.api_port(), "GET", "/v1/jobs?status=completed").body);
+    auto list = json::parse(s.api_request("GET", "/v1/jobs?status=completed").body);
     CHECK(list.at("jobs").as_array().size() == 1);
     // The webhook token never shows in what stemd reports or logs.
     auto deliveries = s.simulator_get("/sim/deliveries").second;
@@ -119,7 +119,7 @@ TEST_CASE("the local API refuses unusable requests with a reason") {
     CHECK(!str(answer, "message").empty());
     CHECK(str(answer.at("job"), "status") == "failed");
     // Nothing half-made is left: no job is stuck in submitting.
-    auto list = json::parse(http_request(s.api_port(), "GET", "/v1/jobs?status=submitting").body);
+    auto list = json::parse(s.api_request("GET", "/v1/jobs?status=submitting").body);
     CHECK(list.at("jobs").as_array().empty());
 }
 

@@ -342,9 +342,9 @@ TEST_CASE("SIGTERM drains: answers the request in flight, refuses new ones, keep
 
     // A submission the simulator answers only after 1.5 s (and fails, so it
     // leaves no downloads of its own): in flight when SIGTERM arrives.
-    auto in_flight = std::async(std::launch::async, [port = s.api_port()] {
-        return http_request(
-            port, "POST", "/v1/jobs",
+    auto in_flight = std::async(std::launch::async, [&s] {
+        return s.api_request(
+            "POST", "/v1/jobs",
             R"({"audio_url":"https://songs.example/slow.mp3?sim-slow-answer&sim-fail"})");
     });
     REQUIRE_MESSAGE(wait_until(

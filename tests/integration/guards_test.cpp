@@ -71,7 +71,7 @@ TEST_CASE("the API key, webhook tokens and signed-link queries never leave stemd
     const std::string query = body.substr(query_at, body.find_first_of("\"\\", query_at) - query_at);
 
     const std::string logs = s.serve_logs();
-    const std::string listed = http_request(s.api_port(), "GET", "/v1/jobs").body;
+    const std::string listed = s.api_request("GET", "/v1/jobs").body;
     const std::string shown = json::serialize(job);
     for (const std::string& secret : {std::string("integration-test-key"), token, query}) {
         CAPTURE(secret);

@@ -55,7 +55,9 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
         // Exactly 1 MiB of body reaches the handler; one byte more is 413,
         // decided from Content-Length before any of the body is read.
         const std::string target = port == s.api_port() ? "/v1/jobs" : "/webhook/x";
-        auto at_limit = http_request(port, "POST", target, std::string(1024 * 1024, 'a'));
+        const std::string at_limit_body(1024 * 1024, 'a');
+        auto at_limit = port == s.api_port() ? s.api_request("POST", target, at_limit_body)
+                                             : http_request(port, "POST", target, at_limit_body);
         CHECK(at_limit.status != 0);
         CHECK(at_limit.status != 413);
         {

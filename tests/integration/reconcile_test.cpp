@@ -200,9 +200,9 @@ TEST_CASE("a full disk fails the file clearly, and stemd retry finishes the job"
     }
 
     // Not failed, unknown, wrong method: refused with a reason.
-    auto unknown = http_request(s.api_port(), "POST", "/v1/jobs/no-such-job/retry");
+    auto unknown = s.api_request("POST", "/v1/jobs/no-such-job/retry");
     CHECK(unknown.status == 404);
-    CHECK(http_request(s.api_port(), "GET", "/v1/jobs/" + id + "/retry").status == 405);
+    CHECK(s.api_request("GET", "/v1/jobs/" + id + "/retry").status == 405);
 
     limit_file_size(s.serve().pid(), RLIM_INFINITY);
     auto retried = s.cli({"retry", id, "--json"});
@@ -217,7 +217,7 @@ TEST_CASE("a full disk fails the file clearly, and stemd retry finishes the job"
     // Resumed from what was written before the disk filled up.
     CHECK(stat_of(s, "range_requests") >= 1);
 
-    auto again = http_request(s.api_port(), "POST", "/v1/jobs/" + id + "/retry");
+    auto again = s.api_request("POST", "/v1/jobs/" + id + "/retry");
     CHECK(again.status == 409);
     CHECK(again.body.find("not failed") != std::string::npos);
     auto cli_again = s.cli({"retry", id});

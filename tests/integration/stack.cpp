@@ -110,7 +110,7 @@ void stack::write_config() {
         "\"\n"
         "secret = \"" + secret_ + "\"\n" + webhook_extra +
         "[api]\n"
-        "listen = \"127.0.0.1:" + std::to_string(api_port()) + "\"\n"
+        "listen = \"127.0.0.1:" + std::to_string(api_port()) + "\"\n" + options_.api_config +
         "[storage]\n"
         "database = " + q(ws_ / "var" / "stemd.db") + "\n"
         "output_dir = " + q(output_dir()) + "\n"
@@ -178,13 +178,27 @@ void stack::kill_serve() {
     serve_->wait(10s);
 }
 
+std::string stack::api_token() const {
+    std::string token = read_file(token_file());
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r'))
+        token.pop_back();
+    return token;
+}
+
+http_answer stack::api_request(const std::string& method, const std::string& target,
+                               const std::string& body, const std::string& content_type,
+                               const std::string& extra_headers) const {
+    return http_request(api_port(), method, target, body, content_type,
+                        "Authorization: Bearer " + api_token() + "\r\n" + extra_headers);
+}
+
 std::pair<int, json::value> stack::submit(const std::string& body) {
-    auto a = http_request(api_port(), "POST", "/v1/jobs", body);
+    auto a = api_request("POST", "/v1/jobs", body);
     return {a.status, parse_or_null(a.body)};
 }
 
 json::value stack::job(const std::string& key) {
-    auto a = http_request(api_port(), "GET", "/v1/jobs/" + key);
+    auto a = api_request("GET", "/v1/jobs/" + key);
     REQUIRE_MESSAGE(a.status == 200, "GET /v1/jobs/" << key << " -> " << a.status << " " << a.body);
     return parse_or_null(a.body);
 }
@@ -261,6 +275,8 @@ run_result stack::cli(std::vector<std::string> args) {
     args.insert(args.begin(), STEMD_BINARY);
     args.push_back("--api");
     args.push_back(api_url());
+    args.push_back("--token-file");
+    args.push_back(token_file().string());
     return run(args, 90s);
 }
 

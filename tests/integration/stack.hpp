@@ -42,6 +42,7 @@ struct stack_options {
     bool webhook_tls = false;
     std::string signing_secret; // webhook.signing_secret when not empty
     std::string limits_config;  // lines of the [limits] table
+    std::string api_config;     // lines of the [api] table after listen
     // webhook.public_url left empty: stemd sends no webhook_url and learns
     // results only through byId.
     bool poll_only = false;
@@ -74,6 +75,16 @@ public:
     std::filesystem::path output_dir() const { return ws_ / "var" / "stems"; }
     std::filesystem::path database() const { return ws_ / "var" / "stemd.db"; }
     std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port()); }
+    // Where `stemd serve` keeps the API token (the default, beside the
+    // database), and the token in it (read after the first start).
+    std::filesystem::path token_file() const { return ws_ / "var" / "api-token"; }
+    std::string api_token() const;
+    // http_request to the API port with the token's Authorization header:
+    // how every test talks to the API in raw HTTP.
+    http_answer api_request(const std::string& method, const std::string& target,
+                            const std::string& body = "",
+                            const std::string& content_type = "application/json",
+                            const std::string& extra_headers = "") const;
 
     // POST /v1/jobs; the parsed answer and its status.
     std::pair<int, boost::json::value> submit(const std::string& body);
@@ -95,7 +106,7 @@ public:
     // What stemd serve itself logged, across restarts.
     std::string serve_logs() const;
 
-    // Runs the stemd CLI with --api pointing at this stack.
+    // Runs the stemd CLI with --api and --token-file pointing at this stack.
     run_result cli(std::vector<std::string> args);
 
 private:

@@ -116,3 +116,37 @@ TEST_CASE_FIXTURE(api_fixture, "api: a key holding an encoded /retry is a key") 
     CHECK(refused(call(http::verb::get, "/v1/jobs/a%2Fretry"), 404) ==
           "no job with id, task_id or conversion_id \"a/retry\"");
 }
+
+TEST_CASE("api: refuse_access reads the request's own headers") {
+    const server::api_access access("0123456789abcdef", {}, "/srv/api-token");
+    auto req = make_request(http::verb::post, "/v1/jobs?x=1", "{}");
+    req.set(http::field::host, "127.0.0.1:8081");
+    const auto facts = server::facts_of(req);
+    CHECK(facts.method == "POST");
+    CHECK(facts.path == "/v1/jobs");
+    CHECK(facts.host == "127.0.0.1:8081");
+    CHECK_FALSE(facts.origin);
+    CHECK_FALSE(facts.authorization);
+    CHECK_FALSE(facts.content_type);
+
+    auto refusal = server::refuse_access(access, req);
+    REQUIRE(refusal.has_value());
+    CHECK(refused(*refusal, 401).find("/srv/api-token") != std::string::npos);
+
+    req.set(http::field::authorization, "Bearer 0123456789abcdef");
+    refusal = server::refuse_access(access, req);
+    REQUIRE(refusal.has_value());
+    CHECK(refused(*refusal, 415).find("application/json") != std::string::npos);
+    req.set(http::field::content_type, "application/json");
+    CHECK_FALSE(server::refuse_access(access, req).has_value());
+
+    req.set(http::field::origin, "http://evil.example");
+    refusal = server::refuse_access(access, req);
+    REQUIRE(refusal.has_value());
+    CHECK(refused(*refusal, 403).find("evil.example") != std::string::npos);
+
+    req.set(http::field::host, "evil.example");
+    refusal = server::refuse_access(access, req);
+    REQUIRE(refusal.has_value());
+    CHECK(refused(*refusal, 421).find("api.allowed_hosts") != std::string::npos);
+}

@@ -57,4 +57,8 @@ TEST_CASE("reply: the map from a failure to its HTTP status") {
     CHECK(http_status(failure(storage::error::conflict)) == 409);
     CHECK(http_status(failure(storage::error::sqlite)) == 500);
     CHECK(http_status(failure(make_error_code(boost::system::errc::io_error))) == 500);
+    CHECK(http_status(failure(server::error::unauthorized)) == 401);
+    CHECK(http_status(failure(server::error::misdirected)) == 421);
+    CHECK(http_status(failure(server::error::cross_origin)) == 403);
+    CHECK(http_status(failure(server::error::unsupported_media_type)) == 415);
 }
