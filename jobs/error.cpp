@@ -12,6 +12,10 @@ const boost::system::error_category& error_category() noexcept {
              condition::invalid},
             {int(error::unknown_token), "no job has this webhook token", condition::not_found},
             {int(error::foreign_ids), "the delivery names another job's ids", condition::conflict},
+            {int(error::still_submitting),
+             "the job is still being submitted; its task_id is not recorded yet",
+             condition::conflict},
+            {int(error::too_many_links), "the report carries too many links", condition::invalid},
         });
     return c;
 }

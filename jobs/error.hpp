@@ -16,6 +16,8 @@ enum class error {
     invalid_request,       // a JSON object that does not describe a usable job (condition::invalid)
     unknown_token,         // no job has this webhook token (condition::not_found)
     foreign_ids, // a delivery names another job's task_id or conversion_id (condition::conflict)
+    still_submitting, // a delivery for a job whose submit answer is not recorded yet (conflict)
+    too_many_links,   // a report carries more links than a stem separation can (invalid)
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -3,6 +3,7 @@
 #include "client/url.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "jobs/claims.hpp"
 #include "jobs/describe.hpp"
 #include "jobs/downloads.hpp"
@@ -11,6 +12,7 @@
 #include "jobs/poll_plan.hpp"
 #include "jobs/poller.hpp"
 #include "jobs/stale_submissions.hpp"
+#include "musicgpt/stem_map.hpp"
 #include "storage/error.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -18,6 +20,42 @@
 namespace stemd::jobs {
 
 namespace net = boost::asio;
+
+namespace {
+
+// Keeps a job id in the set of submissions in flight for as long as the
+// submit coroutine runs, however it ends.
+class in_flight {
+public:
+    in_flight(std::set<std::string, std::less<>>& set, std::string id)
+        : set_(set), id_(std::move(id)) {
+        set_.insert(id_);
+    }
+    ~in_flight() { set_.erase(id_); }
+    in_flight(const in_flight&) = delete;
+    in_flight& operator=(const in_flight&) = delete;
+
+private:
+    std::set<std::string, std::less<>>& set_;
+    std::string id_;
+};
+
+result<void> within_link_cap(const musicgpt::report& p) {
+    if (p.links.size() <= musicgpt::max_links_per_report)
+        return {};
+    return make_error(error::too_many_links,
+                      "the report for task " + p.task_id + " carries " +
+                          std::to_string(p.links.size()) + " links, more than the " +
+                          std::to_string(musicgpt::max_links_per_report) +
+                          " a stem separation can have; nothing was recorded");
+}
+
+// Scheme, host and port: where a request to either URL would go.
+bool same_origin(const client::http_url& a, const client::http_url& b) {
+    return a.https == b.https && a.port == b.port && iequals(a.host, b.host);
+}
+
+} // namespace
 
 service::service(net::any_io_executor ex, storage::store& store, service_options options,
                  net::ssl::context& api_tls, net::ssl::context& download_tls)
@@ -63,6 +101,7 @@ net::awaitable<result<submit_result>> service::submit(const job_request& r) {
     if (!created)
         co_return created.error();
     const std::string id = created->id;
+    const in_flight guard(submitting_, id);
     log_info(id, "submitting " +
                      (r.audio_file.empty() ? client::redact(r.audio_url) : "file " + r.audio_file) +
                      " to MusicGPT " + options_.musicgpt.api_version);
@@ -103,7 +142,29 @@ result<void> service::accepted(const std::string& job_id, const musicgpt::submit
     return {};
 }
 
-result<storage::job_record> service::record(const std::string& job_id, const musicgpt::report& p) {
+musicgpt::report service::without_own_links(const std::string& job_id,
+                                            const musicgpt::report& p) const {
+    const auto own = client::parse_http_url(options_.public_url);
+    if (!own)
+        return p;
+    musicgpt::report kept = p;
+    kept.links.clear();
+    for (const auto& link : p.links) {
+        if (auto to = client::parse_http_url(link.url); to && same_origin(*to, *own)) {
+            log_warning(job_id, "link for " + link.name + " dropped: " + client::redact(link.url) +
+                                    " points at stemd's own webhook.public_url");
+            continue;
+        }
+        kept.links.push_back(link);
+    }
+    return kept;
+}
+
+result<storage::job_record> service::record(const std::string& job_id,
+                                            const musicgpt::report& reported) {
+    if (auto capped = within_link_cap(reported); !capped)
+        return capped.error();
+    const auto p = without_own_links(job_id, reported);
     std::vector<std::string> paths;
     for (const auto& link : p.links)
         paths.push_back(destination(options_.output_dir, p.task_id, link).string());
@@ -161,9 +222,17 @@ result<storage::job_record> service::find_by_token(std::string_view token) {
 
 result<storage::job_record> service::job_for_delivery(std::optional<storage::job_record> by_token,
                                                       const musicgpt::report& p) {
+    if (auto capped = within_link_cap(p); !capped)
+        return capped.error();
     if (!by_token)
         return store_.adopt(p.task_id, p.conversion_id);
     const auto& job = *by_token;
+    if (job.status == storage::job_status::submitting && submitting_.contains(job.id))
+        return make_error(error::still_submitting,
+                          "job " + job.id +
+                              " is still being submitted: MusicGPT's answer with its task_id is "
+                              "not recorded yet, and that answer's ids are the ones kept; nothing "
+                              "was changed, send the delivery again in a few seconds");
     if (!job.task_id.empty() && p.task_id != job.task_id)
         return make_error(error::foreign_ids,
                           "task_id " + p.task_id + " does not belong to this webhook URL");

@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,8 +54,11 @@ public:
     boost::asio::awaitable<result<submit_result>> submit(const job_request& r);
 
     // Records a report for a job (committed before returning), then wakes
-    // the downloader.
-    result<storage::job_record> record(const std::string& job_id, const musicgpt::report& p);
+    // the downloader. Links to stemd's own webhook listener (the scheme,
+    // host and port of public_url) are dropped with a warning; a report
+    // with more than musicgpt::max_links_per_report links is refused
+    // (error::too_many_links) and changes nothing.
+    result<storage::job_record> record(const std::string& job_id, const musicgpt::report& reported);
 
     // Another go for a failed job (see store::retry); wakes the downloader
     // and the poller. not_found or conflict (the message says why not).
@@ -74,9 +78,15 @@ public:
     result<storage::job_record> find_by_token(std::string_view token);
     // The job a delivery is for. With the job its token named: that job,
     // unless the report names another task or conversion
-    // (jobs::error::foreign_ids). Without (the webhook.secret path): the job
-    // of that task, adopted (created as submitted) when stemd did not
-    // submit it.
+    // (error::foreign_ids), or this process is still waiting for
+    // MusicGPT's answer to submitting it (error::still_submitting: the
+    // answer's ids are the ones to record, a delivery racing it is
+    // refused). A job left submitting by an earlier process takes the
+    // delivery's ids: its webhook is all that can settle it. Without a
+    // token (the webhook.secret path): the job of that task, adopted
+    // (created as submitted) when none exists; a job stemd submitted is
+    // refused (storage conflict), it changes only through its own token.
+    // Too many links: error::too_many_links. All refusals change nothing.
     result<storage::job_record> job_for_delivery(std::optional<storage::job_record> by_token,
                                                  const musicgpt::report& p);
     // The Standard Webhooks replay guard: whether a delivery with this
@@ -108,6 +118,7 @@ private:
     musicgpt::submission submission_for(const job_request& r, const std::string& token) const;
     result<void> refused(const std::string& job_id, const musicgpt::refusal& f);
     result<void> accepted(const std::string& job_id, const musicgpt::submit_answer& a);
+    musicgpt::report without_own_links(const std::string& job_id, const musicgpt::report& p) const;
 
     boost::asio::any_io_executor ex_;
     storage::store& store_;
@@ -119,6 +130,8 @@ private:
     std::unique_ptr<stale_submissions> stale_;
     std::unique_ptr<heartbeat> heartbeat_;
     bool running_ = false;
+    // Jobs whose submission is in flight: created, MusicGPT not answered yet.
+    std::set<std::string, std::less<>> submitting_;
 };
 
 } // namespace stemd::jobs

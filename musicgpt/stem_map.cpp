@@ -155,6 +155,42 @@ std::optional<std::vector<stem_link>> parse_stem_map(const json::value& v,
     return std::move(links).take();
 }
 
+bool is_stem_key(std::string_view key) {
+    // MusicGPT's documented stem names, plus "vocal" of the seed v1 webhook.
+    static constexpr std::string_view names[] = {
+        "vocal",
+        "vocals",
+        "male_vocal",
+        "female_vocal",
+        "lead_vocal",
+        "back_vocal",
+        "guitar",
+        "acoustic_guitar",
+        "electric_guitar",
+        "rhythm_guitar",
+        "solo_guitar",
+        "drums",
+        "kick_drum",
+        "snare_drum",
+        "toms",
+        "hi_hat",
+        "ride",
+        "crash",
+        "piano",
+        "keys",
+        "strings",
+        "winds",
+        "bass",
+        "instrumental",
+    };
+    for (const auto name : names) {
+        if (iequals(key, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::vector<stem_link> collect_links(const json::object& o) {
     // audio_url first whatever its position, so the WAV map can be checked
     // against it and its files keep the plain names.
@@ -166,15 +202,16 @@ std::vector<stem_link> collect_links(const json::object& o) {
     if (const auto* v = o.if_contains("audio_url_wav")) {
         add_audio_field(*v, "wav", all, &primary);
     }
-    // Seed v1 puts one URL per stem at the top level. audio_path is the
-    // input we sent, not a result.
+    // Seed v1 puts one URL per stem at the top level. Only stem names count:
+    // any other field (audio_path, the input we sent; an echoed webhook_url;
+    // a cover image) is not a result, and fetching it would let a body point
+    // stemd at any URL under any name.
     for (const auto& field : o) {
-        const auto key = field.key();
-        if (key == "audio_path" || key == "audio_url" || key == "audio_url_wav") {
+        if (!is_stem_key(field.key())) {
             continue;
         }
         if (const auto* url = field.value().if_string(); url != nullptr && is_http_url(*url)) {
-            all.add(key, "", *url);
+            all.add(field.key(), "", *url);
         }
     }
     return std::move(all).take();

@@ -2,7 +2,6 @@
 
 #include "common/crypto.hpp"
 #include "common/log.hpp"
-#include "jobs/error.hpp"
 #include "jobs/service.hpp"
 #include "musicgpt/webhook.hpp"
 #include "server/reply.hpp"
@@ -97,24 +96,33 @@ step check_signature(webhook_context& ctx, const listener::request& req, const a
     return std::nullopt;
 }
 
-// The job the report is for (409 when it names another job's ids), then
-// the report recorded: the reply, 200 only once it is committed.
+// A delivery that was not recorded: a conflict (the ids belong to another
+// job, the job is still being submitted, or stemd submitted it and the
+// shared secret may not touch it) or an unusable report is refused with its
+// reason, as sending it again cannot help; anything else is the database's
+// fault, and a retry may succeed.
+listener::response not_recorded(std::string_view job_id, const musicgpt::report& p,
+                                const stemd::error& e) {
+    if (e.is(condition::conflict) || e.is(condition::invalid)) {
+        log_warning(std::string(job_id),
+                    "webhook for task " + p.task_id + " refused: " + e.message);
+        return error_response(e);
+    }
+    log_error(std::string(job_id), "webhook for task " + p.task_id + " not recorded: " + e.message);
+    return error_response(500, send_again);
+}
+
+// The job the report is for, then the report recorded: the reply, 200
+// only once it is committed.
 listener::response apply(webhook_context& ctx, addressee to, const musicgpt::report& p,
                          std::string_view delivery_id) {
+    const std::string log_id = to.log_id();
     auto job = ctx.service.job_for_delivery(std::move(to.job), p);
-    if (!job && job.error().code == jobs::error::foreign_ids)
-        return error_response(job.error());
-    if (!job) {
-        log_error("", "webhook for task " + p.task_id + " not recorded: " + job.error().message);
-        // Adopting the task failed: a task of another job is a conflict,
-        // anything else the database's fault.
-        return error_response(http_status(job.error()) == 409 ? 409 : 500, send_again);
-    }
+    if (!job)
+        return not_recorded(log_id, p, job.error());
     auto recorded = ctx.service.record(job->id, p);
-    if (!recorded) {
-        log_error(job->id, "webhook not recorded: " + recorded.error().message);
-        return error_response(500, send_again);
-    }
+    if (!recorded)
+        return not_recorded(job->id, p, recorded.error());
     // The id is remembered only once the delivery is recorded, so a failure
     // above leaves the relay's retry (same id) free to succeed. Two copies
     // racing past seen_delivery() both apply the same signed body, which

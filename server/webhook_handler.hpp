@@ -25,7 +25,11 @@ struct webhook_context {
 // A plain function from request to response, so it is tested without
 // sockets. The reply is 200 only once the delivery is committed. Checks, in
 // order: the token (404), the signature when configured (401), the body
-// (400), then the job (409); a signed delivery whose webhook-id was recorded
+// (400), then the job (409 with the reason: the ids belong to another job,
+// the job's submission is still in flight, or a webhook.secret delivery
+// names a job stemd submitted) and the links (422 beyond
+// musicgpt::max_links_per_report); a refusal changes nothing, and only a
+// database failure is a 500 asking to send again. A signed delivery whose webhook-id was recorded
 // before is answered 200 {"ok":true,"duplicate":true} (see the .cpp for why
 // the id is checked after, not before, recording). Failures are
 // {"ok":false,"error":"..."}.

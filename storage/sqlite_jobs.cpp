@@ -192,6 +192,17 @@ result<std::vector<job_record>> list(database& db, std::optional<job_status> sta
     return read_jobs_with_files(db, s);
 }
 
+namespace {
+
+// Whether stemd submitted the job (it has a webhook token), as opposed to
+// having adopted it from a webhook.secret delivery.
+bool submitted_here(database& db, const job_record& job) {
+    auto hash = token_hash(db, job.id);
+    return hash && !hash->empty();
+}
+
+} // namespace
+
 result<job_record> adopt(database& db, std::string_view task_id, std::string_view conversion_id) {
     if (task_id.empty() && conversion_id.empty()) {
         return make_error(error::not_found,
@@ -204,6 +215,15 @@ result<job_record> adopt(database& db, std::string_view task_id, std::string_vie
         job = select_job_by(db, "conversion_id", conversion_id);
     }
     std::string id;
+    if (job && submitted_here(db, *job)) {
+        // Only MusicGPT's call to the job's own webhook URL (its token) may
+        // change a job stemd submitted; the shared secret is for the others.
+        return make_error(error::conflict,
+                          "task " + (job->task_id.empty() ? job->conversion_id : job->task_id) +
+                              " was submitted by this stemd (job " + job->id +
+                              "); MusicGPT posts its result to the job's own webhook URL, so "
+                              "this delivery through webhook.secret changes nothing");
+    }
     if (job) {
         if (auto assigned = assign_ids(db, *job, task_id, conversion_id, now); !assigned) {
             return assigned.error();

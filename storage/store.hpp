@@ -60,7 +60,10 @@ public:
     virtual result<std::vector<job_record>> list(std::optional<job_status> status, int limit) = 0;
 
     // The job for a task stemd did not submit (webhook secret path): found
-    // by task_id, or created in `submitted` with the given ids.
+    // by task_id (else conversion_id), or created in `submitted` with the
+    // given ids. A job found that stemd submitted (it has a token hash) is
+    // refused with conflict and left unchanged: it changes only through
+    // its own webhook token.
     virtual result<job_record> adopt(std::string_view task_id, std::string_view conversion_id) = 0;
 
     // Records what MusicGPT reported, in one transaction; `paths[i]` is the

@@ -194,6 +194,22 @@ TEST_CASE("webhook deliveries: bad token, malformed, mismatched and oversized ar
     auto other = json::parse(body).as_object();
     other["task_id"] = "00000000-0000-0000-0000-000000000000";
     CHECK(http_request(s.webhook_port(), "POST", target, json::serialize(other)).status == 409);
+    // This job's own body through the shared secret: stemd submitted it, so
+    // only its own URL may change it.
+    auto through_secret = http_request(s.webhook_port(), "POST", "/webhook/" + s.secret(), body);
+    CHECK(through_secret.status == 409);
+    CHECK_MESSAGE(through_secret.body.find("was submitted by this stemd") != std::string::npos,
+                  through_secret.body);
+    // More links than any stem separation has: 422.
+    auto many = json::parse(body).as_object();
+    json::object map;
+    for (int i = 0; i < 65; ++i)
+        map["s" + std::to_string(i)] = "https://cdn.example/" + std::to_string(i) + ".mp3";
+    many["audio_url"] = map;
+    auto too_many = http_request(s.webhook_port(), "POST", target, json::serialize(many));
+    CHECK(too_many.status == 422);
+    CHECK_MESSAGE(too_many.body.find("links, more than the 64") != std::string::npos,
+                  too_many.body);
 
     // Over the 1 MiB limit.
     std::string big = R"({"task_id":")" + std::string(1100 * 1024, 'a') + R"("})";

@@ -46,13 +46,32 @@ struct signed_job {
         REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
         id = str(created, "id");
         task = str(created, "task_id");
-        target = "/webhook/" + s.secret();
+        target = own_webhook_path();
         body = json::serialize(
             json::object{{"success", true},
                          {"task_id", task},
                          {"conversion_id", str(created, "conversion_id")},
                          {"vocals", "https://127.0.0.1:" + std::to_string(s.sim_port()) +
                                         "/files/" + task + "/vocals.wav"}});
+    }
+
+    // The job's own webhook URL, which a relay forwards to (webhook.secret
+    // is only for jobs stemd did not submit): as the simulator logs it when
+    // it takes the task; stemd itself never shows the token.
+    std::string own_webhook_path() const {
+        const std::string marker = "/webhook/";
+        std::size_t at = std::string::npos;
+        std::string logs;
+        wait_until(
+            [&] {
+                logs = s.logs();
+                const auto line = logs.find("task " + task + " accepted");
+                at = line == std::string::npos ? line : logs.find(marker, line);
+                return at != std::string::npos;
+            },
+            10s);
+        REQUIRE_MESSAGE(at != std::string::npos, logs);
+        return logs.substr(at, logs.find_first_of(")\n", at) - at);
     }
 
     http_answer post(const std::string& headers, const std::string& bytes = "",

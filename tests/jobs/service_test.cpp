@@ -7,10 +7,17 @@
 #include "common/crypto.hpp"
 #include "jobs/error.hpp"
 #include "jobs/file_layout.hpp"
+#include "musicgpt/stem_map.hpp"
 #include "storage/sqlite_store.hpp"
 #include "tests/support/workspace.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <functional>
 
 #include <doctest/doctest.h>
 
@@ -133,4 +140,137 @@ TEST_CASE_FIXTURE(fixture, "service: the delivery replay guard") {
     REQUIRE(service.remember_delivery("msg_1").has_value());
     CHECK(service.seen_delivery("msg_1").value());
     CHECK_FALSE(service.seen_delivery("msg_2").value());
+}
+
+TEST_CASE_FIXTURE(fixture, "service: the shared secret never touches a job stemd submitted") {
+    const auto job = submitted("token-1");
+    for (const auto& [task, conversion] :
+         {std::pair{"task-1", "conv-1"}, std::pair{"task-1", ""}, std::pair{"task-x", "conv-1"}}) {
+        auto refused = service.job_for_delivery(std::nullopt, succeeded(task, conversion));
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error().is(condition::conflict));
+        CHECK(refused.error().message.find("was submitted by this stemd") != std::string::npos);
+        CHECK(refused.error().message.find("own webhook URL") != std::string::npos);
+    }
+    const auto after = store.find(job.id).value();
+    CHECK(after.status == storage::job_status::submitted);
+    CHECK(after.task_id == "task-1");
+    CHECK(after.files.empty());
+    CHECK(service.list(std::nullopt, 10).value().size() == 1); // nothing adopted either
+}
+
+TEST_CASE_FIXTURE(fixture, "service: more links than a stem separation has are refused") {
+    const auto job = submitted("token-1");
+    auto report = succeeded("task-1", "conv-1");
+    report.links.clear();
+    for (std::size_t i = 0; i <= musicgpt::max_links_per_report; ++i)
+        report.links.push_back(
+            {"s" + std::to_string(i), "", "https://cdn.example/" + std::to_string(i) + ".mp3"});
+    for (auto by_token : {std::optional(job), std::optional<storage::job_record>()}) {
+        auto refused = service.job_for_delivery(by_token, report);
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error().code == jobs::error::too_many_links);
+        CHECK(refused.error().is(condition::invalid));
+    }
+    auto not_recorded = service.record(job.id, report);
+    REQUIRE_FALSE(not_recorded.has_value());
+    CHECK(not_recorded.error().message.find("65 links, more than the 64") != std::string::npos);
+    CHECK(store.find(job.id).value().files.empty());
+    report.links.pop_back();
+    CHECK(service.record(job.id, report).value().files.size() == musicgpt::max_links_per_report);
+}
+
+TEST_CASE_FIXTURE(fixture, "service: links to stemd's own webhook listener are dropped") {
+    const auto job = submitted("token-1");
+    auto report = succeeded("task-1", "conv-1");
+    report.links = {{"vocals", "", "https://STEMD.example/webhook/token-1"},
+                    {"drums", "", "https://stemd.example:443/v1/jobs"},
+                    {"bass", "", "http://stemd.example/elsewhere"},
+                    {"piano", "", "https://stemd.example:8443/other-port"},
+                    {"guitar", "", "https://cdn.example/g.mp3"}};
+    auto recorded = service.record(job.id, report);
+    REQUIRE(recorded.has_value());
+    std::vector<std::string> names;
+    for (const auto& f : recorded->files)
+        names.push_back(f.name);
+    CHECK(names == std::vector<std::string>{"bass", "guitar", "piano"});
+}
+
+namespace {
+
+namespace net = boost::asio;
+
+// Runs the fixture's io_context until `done` holds; false after 10 s.
+bool run_until(net::io_context& io, const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+        io.run_one_for(std::chrono::milliseconds(50));
+    return done();
+}
+
+} // namespace
+
+// A webhook that races MusicGPT's answer to the submission (it may come
+// before stemd has read that answer) must not decide the job's ids: before
+// the fix it was applied to the job still submitting, took task-W, and the
+// answer's task-A was then refused as a transition from downloading.
+TEST_CASE_FIXTURE(fixture, "service: a delivery racing the submit answer is refused") {
+    // MusicGPT: a loopback socket that answers when the test says so.
+    net::ip::tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), 0});
+    auto o = options();
+    o.musicgpt.base_url = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+    o.musicgpt.api_version = "v2";
+    o.musicgpt.api_key = "key";
+    jobs::service racing{io.get_executor(), store, o, *tls, *tls};
+    net::ip::tcp::socket musicgpt(io);
+    bool connected = false;
+    acceptor.async_accept(musicgpt, [&](boost::system::error_code ec) { connected = !ec; });
+    std::optional<result<jobs::submit_result>> outcome;
+    // submit() keeps a reference to its request: it must outlive the call.
+    const jobs::job_request request{.audio_url = "https://songs.example/a.mp3"};
+    net::co_spawn(
+        io, racing.submit(request),
+        [&](std::exception_ptr, result<jobs::submit_result> r) { outcome = std::move(r); });
+    REQUIRE(run_until(io, [&] { return connected; }));
+
+    const auto submitting = store.list(storage::job_status::submitting, 10).value();
+    REQUIRE(submitting.size() == 1);
+    const auto raced = succeeded("task-W", "conv-W");
+    auto refused = racing.job_for_delivery(submitting[0], raced);
+    if (refused) {
+        FAIL_CHECK("a delivery was accepted while the submission was in flight");
+        (void)racing.record(refused->id, raced); // as the webhook handler would
+    } else {
+        CHECK(refused.error().code == jobs::error::still_submitting);
+        CHECK(refused.error().is(condition::conflict));
+        CHECK(refused.error().message.find("still being submitted") != std::string::npos);
+    }
+
+    const std::string answer = R"({"success":true,"task_id":"task-A","conversion_id":"conv-A",)"
+                               R"("eta":60,"status":"IN_QUEUE"})";
+    net::write(musicgpt, net::buffer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                     "Content-Length: " +
+                                     std::to_string(answer.size()) + "\r\n\r\n" + answer));
+    REQUIRE(run_until(io, [&] { return outcome.has_value(); }));
+    REQUIRE(outcome->has_value());
+    CHECK_FALSE((*outcome)->refused);
+    const auto job = store.find(submitting[0].id).value();
+    CHECK(job.status == storage::job_status::submitted);
+    CHECK(job.task_id == "task-A");
+    CHECK(job.conversion_id == "conv-A");
+    CHECK(job.audio_url == "https://songs.example/a.mp3");
+    CHECK(job.files.empty());
+
+    // Once the answer is recorded, the same job takes deliveries again.
+    CHECK(racing.job_for_delivery(job, succeeded("task-A", "conv-A")).has_value());
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "service: a job left submitting by an earlier process takes its webhook") {
+    auto left = store.create_job(
+        {.audio_url = "https://songs.example/a.mp3", .token_hash = sha256_hex("token-9")});
+    REQUIRE(left.has_value());
+    auto job = service.job_for_delivery(*left, succeeded("task-9", "conv-9"));
+    REQUIRE(job.has_value());
+    CHECK(service.record(job->id, succeeded("task-9", "conv-9")).value().task_id == "task-9");
 }

@@ -54,7 +54,7 @@ TEST_CASE("parse_stem_map reads objects and strings holding objects, nothing els
     CHECK_FALSE(parse_stem_map(json::value(nullptr), "").has_value());
 }
 
-TEST_CASE("collect_links: audio_url, then audio_url_wav minus repeats, then top-level URLs") {
+TEST_CASE("collect_links: audio_url, then audio_url_wav minus repeats, then top-level stems") {
     const auto record =
         json::parse(R"({"vocals":"https://h/top.mp3","audio_path":"https://h/in.mp3",
         "audio_url_wav":{"v":"https://h/v.mp3","w":"https://h/w.wav"},
@@ -152,10 +152,53 @@ TEST_CASE("only http(s) URL strings become links") {
         "e":"","f":42,"g":{"x":"https://h/g.mp3"},"h":"https://","i":"https://h/has space.mp3",
         "j":null,"k":["https://h/k.mp3"],"l":"/relative.mp3"},
         "title":"https is great","cover":"javascript:alert(1)","n":5,
-        "image_url":"https://h/cover.jpg"})json");
+        "drums":"ftp://h/d.mp3","bass":"https://h/b.mp3"})json");
     check_links(p.links, {{"a", "", "HTTPS://H/a.mp3"},
                           {"b", "", "Http://h/b.mp3"},
-                          {"image_url", "", "https://h/cover.jpg"}});
+                          {"bass", "", "https://h/b.mp3"}});
+}
+
+TEST_CASE("top-level fields are links only under a stem name") {
+    const auto p = parsed(R"({"task_id":"t","success":true,
+        "webhook_url":"https://stemd.example/webhook/tok","image_url":"https://h/cover.jpg",
+        "cover":"https://h/cover.png","title":"https://h/t","audio_path":"https://h/in.mp3",
+        "vocal":"https://h/vocal.mp3","Instrumental":"https://h/i.mp3",
+        "kick_drum":"https://h/k.mp3","vocals_extra":"https://h/x.mp3"})");
+    check_links(p.links, {{"vocal", "", "https://h/vocal.mp3"},
+                          {"Instrumental", "", "https://h/i.mp3"},
+                          {"kick_drum", "", "https://h/k.mp3"}});
+}
+
+TEST_CASE("is_stem_key knows MusicGPT's stem names and nothing else") {
+    for (const auto* key : {"vocal",
+                            "vocals",
+                            "male_vocal",
+                            "female_vocal",
+                            "lead_vocal",
+                            "back_vocal",
+                            "guitar",
+                            "acoustic_guitar",
+                            "electric_guitar",
+                            "rhythm_guitar",
+                            "solo_guitar",
+                            "drums",
+                            "kick_drum",
+                            "snare_drum",
+                            "toms",
+                            "hi_hat",
+                            "ride",
+                            "crash",
+                            "piano",
+                            "keys",
+                            "strings",
+                            "winds",
+                            "bass",
+                            "instrumental",
+                            "DRUMS"})
+        CHECK(stemd::musicgpt::is_stem_key(key));
+    for (const auto* key : {"", "audio", "audio_url", "audio_url_wav", "audio_path", "webhook_url",
+                            "image_url", "cover", "title", "task_id", "vocals "})
+        CHECK_FALSE(stemd::musicgpt::is_stem_key(key));
 }
 
 TEST_CASE("audio_path is never a link, wherever it appears") {
@@ -183,13 +226,13 @@ TEST_CASE("audio_url holding broken JSON or a non-URL yields no link from it") {
 }
 
 TEST_CASE("links come in the same order for the same body") {
-    const std::string body = R"({"task_id":"t","zeta":"https://h/z.mp3","alpha":"https://h/a.mp3",
+    const std::string body = R"({"task_id":"t","winds":"https://h/z.mp3","bass":"https://h/a.mp3",
         "audio_url":{"m":"https://h/m.mp3","b":"https://h/b.mp3"}})";
     const auto first = parsed(body);
     check_links(first.links, {{"m", "", "https://h/m.mp3"},
                               {"b", "", "https://h/b.mp3"},
-                              {"zeta", "", "https://h/z.mp3"},
-                              {"alpha", "", "https://h/a.mp3"}});
+                              {"winds", "", "https://h/z.mp3"},
+                              {"bass", "", "https://h/a.mp3"}});
     const auto second = parsed(body);
     REQUIRE(second.links.size() == first.links.size());
     for (std::size_t i = 0; i < first.links.size(); ++i) {

@@ -62,6 +62,13 @@ TEST_CASE("seed v1 webhook: top-level stem URLs, audio_path is not a result") {
                           {"back_vocal", "", cdn + "t-1_back_vocal.mp3"}});
 }
 
+TEST_CASE("an echoed webhook_url or a cover image is not a stem to fetch") {
+    const auto p = parsed(R"json({"success":true,"task_id":"t-1",
+        "webhook_url":"https://stemd.example/webhook/tok","image_url":"https://h/cover.jpg",
+        "vocal":"https://cdn1.musicgpt.com/conversions/t-1_vocal.mp3"})json");
+    check_links(p.links, {{"vocal", "", cdn + "t-1_vocal.mp3"}});
+}
+
 TEST_CASE("v2 webhook: audio_url and audio_url_wav are strings holding stem maps") {
     const auto p = parsed(R"json({"success":true,"conversion_type":"Extraction",
         "task_id":"t-2","conversion_id":"c-2",

@@ -2,6 +2,8 @@
 
 #include "server_fixture.hpp"
 
+#include "common/crypto.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <doctest/doctest.h>
@@ -93,4 +95,56 @@ TEST_CASE_FIXTURE(webhook_fixture, "webhook: signatures are required when config
     auto r = post("/webhook/token-1", succeeded_body);
     refused(r, 401);
     CHECK(store.find("task-1").value().status == storage::job_status::submitted);
+}
+
+TEST_CASE_FIXTURE(webhook_fixture,
+                  "webhook: the shared secret is refused for a job stemd submitted") {
+    const auto job = submitted("token-1");
+    const auto reason = refused(post("/webhook/shared-secret", succeeded_body), 409);
+    CHECK(reason.find("task task-1 was submitted by this stemd") != std::string::npos);
+    CHECK(reason.find("MusicGPT posts its result to the job's own webhook URL") !=
+          std::string::npos);
+    const auto after = store.find(job.id).value();
+    CHECK(after.status == storage::job_status::submitted);
+    CHECK(after.files.empty());
+    // Its own token still works.
+    CHECK(post("/webhook/token-1", succeeded_body).result_int() == 200);
+}
+
+TEST_CASE_FIXTURE(webhook_fixture, "webhook: ids of another job are 409 with the reason, not 500") {
+    submitted("token-1", "task-1", "conv-1");
+    SUBCASE("a job left submitting, with no ids yet") {
+        auto left = store.create_job(
+            {.audio_url = "https://songs.example/b.mp3", .token_hash = sha256_hex("token-2")});
+        REQUIRE(left.has_value());
+        const auto reason = refused(post("/webhook/token-2", succeeded_body), 409);
+        CHECK(reason.find("already belongs to job") != std::string::npos);
+        CHECK(store.find(left->id).value().status == storage::job_status::submitting);
+    }
+    SUBCASE("a job whose submit answer had no conversion_id") {
+        const auto job = submitted("token-3", "task-3", "");
+        auto body = std::string(succeeded_body);
+        body.replace(body.find("task-1"), 6, "task-3");
+        const auto reason = refused(post("/webhook/token-3", body), 409);
+        CHECK(reason == "conversion_id conv-1 already belongs to job " +
+                            store.find("task-1").value().id + ", not " + job.id);
+        CHECK(store.find(job.id).value().files.empty());
+    }
+}
+
+TEST_CASE_FIXTURE(webhook_fixture, "webhook: more links than a stem separation has are 422") {
+    const auto job = submitted("token-1");
+    std::string map;
+    for (int i = 0; i < 65; ++i)
+        map += (i ? "," : "") + ("\"s" + std::to_string(i) + "\":\"https://cdn.example/" +
+                                 std::to_string(i) + ".mp3\"");
+    const std::string body =
+        R"({"success":true,"task_id":"task-1","conversion_id":"conv-1","audio_url":{)" + map + "}}";
+    CHECK(refused(post("/webhook/token-1", body), 422).find("65 links") != std::string::npos);
+    CHECK(store.find(job.id).value().files.empty());
+    auto adopted = body;
+    adopted.replace(adopted.find("task-1"), 6, "task-8");
+    adopted.replace(adopted.find("conv-1"), 6, "conv-8");
+    refused(post("/webhook/shared-secret", adopted), 422);
+    CHECK_FALSE(store.find("task-8").has_value());
 }

@@ -105,6 +105,21 @@ TEST_CASE_TEMPLATE("store: adopt creates a job for an unknown task and then find
     fails_with(store.adopt("", ""), storage::error::not_found);
 }
 
+TEST_CASE_TEMPLATE("store: adopt refuses a job stemd submitted, by either id", E, STORE_ENGINES) {
+    fixture<E> fx;
+    auto& store = fx.store();
+    auto mine = submitted_job(store, "task-1", "hash-1");
+    for (const auto& [task, conversion] :
+         {std::pair{"task-1", ""}, std::pair{"", "conv-task-1"}, std::pair{"task-1", "conv-x"}}) {
+        const auto why = fails_with(store.adopt(task, conversion), storage::error::conflict);
+        CHECK(why.find("was submitted by this stemd (job " + mine.id + ")") != std::string::npos);
+    }
+    const auto after = ok(store.find(mine.id));
+    CHECK(after.conversion_id == "conv-task-1");
+    CHECK(after.updated_at == mine.updated_at);
+    CHECK(ok(store.list(std::nullopt, 10)).size() == 1);
+}
+
 TEST_CASE_TEMPLATE("store: one task_id cannot belong to two jobs", E, STORE_ENGINES) {
     fixture<E> fx;
     auto& store = fx.store();
