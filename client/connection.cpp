@@ -45,6 +45,10 @@ error_code normalize(error_code ec) {
         return error::length_mismatch;
     if (ec == http::error::body_limit)
         return error::body_too_large;
+    // The read buffer is full of a header block, chunk-size line or trailer
+    // that has not ended: a hostile or broken server.
+    if (ec == http::error::buffer_overflow)
+        return error::bad_response;
     return ec;
 }
 
@@ -68,13 +72,19 @@ struct connection::impl {
     // 512 bytes); without room reserved here a 200 MB body arrives in
     // 400,000 reads of 512 bytes, each a trip through the event loop.
     static constexpr std::size_t read_size = 64 * 1024;
+    // Beast's header_limit covers only the header block, and body limits
+    // only body octets: a chunk-size line with endless extensions, or an
+    // endless trailer, would grow the buffer without end. Capped, such a
+    // response fails with buffer_overflow once one read's worth and a
+    // header block's worth are waiting unparsed.
+    static constexpr std::size_t buffer_limit = read_size + response_header_limit;
 
     impl(plain_stream s, std::chrono::milliseconds t)
-        : stream(std::in_place_index<0>, std::move(s)), io_timeout(t) {
+        : stream(std::in_place_index<0>, std::move(s)), buffer(buffer_limit), io_timeout(t) {
         buffer.reserve(read_size);
     }
     impl(tls_stream s, std::chrono::milliseconds t)
-        : stream(std::in_place_index<1>, std::move(s)), io_timeout(t) {
+        : stream(std::in_place_index<1>, std::move(s)), buffer(buffer_limit), io_timeout(t) {
         buffer.reserve(read_size);
     }
 
@@ -85,8 +95,7 @@ struct connection::impl {
 
     // Arms the per-operation deadline and runs `op(stream)` on whichever
     // stream this is.
-    template <class Op>
-    auto run(Op&& op) {
+    template <class Op> auto run(Op&& op) {
         tcp().expires_after(io_timeout);
         return std::visit(std::forward<Op>(op), stream);
     }
@@ -97,9 +106,8 @@ connection::connection(connection&&) noexcept = default;
 connection& connection::operator=(connection&&) noexcept = default;
 connection::~connection() = default;
 
-net::awaitable<result<connection>> connection::open(const http_url& url,
-                                                    const connect_options& options,
-                                                    ssl::context& tls) {
+net::awaitable<result<connection>>
+connection::open(const http_url& url, const connect_options& options, ssl::context& tls) {
     using namespace net::experimental::awaitable_operators;
     if (!url.https && !options.allow_http)
         co_return error::scheme_not_allowed;
@@ -108,8 +116,9 @@ net::awaitable<result<connection>> connection::open(const http_url& url,
     tcp::resolver resolver(ex);
     net::steady_timer deadline(ex);
     deadline.expires_after(options.connect_timeout);
-    auto resolved = co_await (resolver.async_resolve(url.host, std::to_string(url.port), use_tuple) ||
-                              deadline.async_wait(use_tuple));
+    auto resolved =
+        co_await (resolver.async_resolve(url.host, std::to_string(url.port), use_tuple) ||
+                  deadline.async_wait(use_tuple));
     if (resolved.index() == 1)
         co_return error::timeout;
     auto [rec, results] = std::get<0>(std::move(resolved));
@@ -157,22 +166,22 @@ net::awaitable<result<connection>> connection::open(const http_url& url,
 }
 
 net::awaitable<result<void>> connection::write(http::request<http::string_body>& req) {
-    auto [ec, n] = co_await impl_->run(
-        [&](auto& s) { return http::async_write(s, req, use_tuple); });
+    auto [ec, n] =
+        co_await impl_->run([&](auto& s) { return http::async_write(s, req, use_tuple); });
     if (ec)
         co_return normalize(ec);
     co_return result<void>{};
 }
 
-net::awaitable<result<void>>
-connection::write_streaming(http::request<http::empty_body>& header, const body_source& next) {
+net::awaitable<result<void>> connection::write_streaming(http::request<http::empty_body>& header,
+                                                         const body_source& next) {
     http::request<http::buffer_body> req(header.base());
     req.body().data = nullptr;
     req.body().more = true;
     http::request_serializer<http::buffer_body> sr(req);
 
-    auto [hec, hn] = co_await impl_->run(
-        [&](auto& s) { return http::async_write_header(s, sr, use_tuple); });
+    auto [hec, hn] =
+        co_await impl_->run([&](auto& s) { return http::async_write_header(s, sr, use_tuple); });
     if (hec)
         co_return normalize(hec);
 
@@ -200,7 +209,7 @@ connection::write_streaming(http::request<http::empty_body>& header, const body_
 
 net::awaitable<result<http::response<http::string_body>>> connection::read(std::size_t body_limit) {
     http::response_parser<http::string_body> parser;
-    parser.header_limit(16 * 1024);
+    parser.header_limit(static_cast<std::uint32_t>(response_header_limit));
     parser.body_limit(body_limit);
     auto [ec, n] = co_await impl_->run(
         [&](auto& s) { return http::async_read(s, impl_->buffer, parser, use_tuple); });
@@ -245,8 +254,8 @@ net::awaitable<void> connection::close() {
 }
 
 net::awaitable<result<http::response<http::string_body>>>
-exchange(const http_url& url, http::request<http::string_body> req,
-         const connect_options& options, ssl::context& tls, std::size_t body_limit) {
+exchange(const http_url& url, http::request<http::string_body> req, const connect_options& options,
+         ssl::context& tls, std::size_t body_limit) {
     auto conn = co_await connection::open(url, options, tls);
     if (!conn)
         co_return conn.error();

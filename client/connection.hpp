@@ -37,6 +37,11 @@ struct connect_options {
     std::chrono::milliseconds io_timeout{30'000};
 };
 
+// The largest response header block read() accepts (and what the
+// downloader sets); the connection's read buffer holds at most one read of
+// 64 KiB plus this, which also bounds chunk-size lines and trailers.
+inline constexpr std::size_t response_header_limit = 16 * 1024;
+
 // The next piece of a streamed request body; an empty span ends the body.
 using body_source = std::function<boost::system::result<std::span<const char>>()>;
 
@@ -65,7 +70,8 @@ public:
 
     // Reads a whole response; bodies over `body_limit` fail with
     // error::body_too_large.
-    boost::asio::awaitable<boost::system::result<boost::beast::http::response<boost::beast::http::string_body>>>
+    boost::asio::awaitable<
+        boost::system::result<boost::beast::http::response<boost::beast::http::string_body>>>
     read(std::size_t body_limit);
 
     // Reads a response header into `parser` (its body is then read with
@@ -91,7 +97,8 @@ private:
 };
 
 // One request and its whole response over a fresh connection (no redirects).
-boost::asio::awaitable<boost::system::result<boost::beast::http::response<boost::beast::http::string_body>>>
+boost::asio::awaitable<
+    boost::system::result<boost::beast::http::response<boost::beast::http::string_body>>>
 exchange(const http_url& url, boost::beast::http::request<boost::beast::http::string_body> req,
          const connect_options& options, boost::asio::ssl::context& tls, std::size_t body_limit);
 

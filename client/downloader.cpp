@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::uint32_t header_limit = 16 * 1024;
 constexpr std::size_t chunk_size = 64 * 1024;
 
 using body_parser = http::response_parser<http::buffer_body>;
@@ -202,7 +201,7 @@ net::awaitable<download_job::step> download_job::attempt() {
         req.set(http::field::range, "bytes=" + std::to_string(resume_from_) + "-");
 
     body_parser parser;
-    parser.header_limit(header_limit);
+    parser.header_limit(static_cast<std::uint32_t>(response_header_limit));
     // The limit is enforced while writing, where the resumed bytes count too.
     parser.body_limit(boost::none);
 

@@ -42,9 +42,11 @@ struct webhook_settings {
 struct limits_settings {
     int header_bytes = 8 * 1024;
     int body_bytes = 1024 * 1024;
-    int request_timeout = 10; // seconds for a whole request
-    int idle_timeout = 30;    // seconds a kept-alive connection may idle
-    int max_connections = 1024;
+    int request_timeout = 10;   // seconds for a whole request
+    int idle_timeout = 30;      // seconds a kept-alive connection may idle
+    int max_connections = 1024; // per listener; lowered at start to fit RLIMIT_NOFILE
+    int max_connections_per_address = 64;
+    int max_requests_per_connection = 1000; // then the connection is closed
 };
 
 // Catching up through MusicGPT's status endpoint (byId) when a webhook is

@@ -1,5 +1,8 @@
 #include "listener/http_server.hpp"
 
+#include "listener/admission.hpp"
+#include "listener/request_bounds.hpp"
+
 #include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,6 +19,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <array>
@@ -71,12 +76,14 @@ struct http_server::state {
     std::shared_ptr<ssl::context> tls;
     std::string name;
     std::list<conn> conns;
+    admission admitted;
+    accept_backoff backoff;
     bool stopping = false;
 
     state(net::any_io_executor e, handler h, server_limits l, std::shared_ptr<ssl::context> t,
           std::string n)
         : ex(e), acceptor(e), handle(std::move(h)), limits(l), tls(std::move(t)),
-          name(std::move(n)) {}
+          name(std::move(n)), admitted(l.max_connections, l.max_connections_per_address) {}
 };
 
 namespace {
@@ -97,13 +104,17 @@ net::awaitable<bool> wait_readable(beast::tcp_stream& s, std::chrono::millisecon
     co_return !ec;
 }
 
-// The parser's verdict on a request it refused, as a status and a reason.
-std::pair<unsigned, std::string_view> refusal(error_code ec) {
-    if (ec == http::error::body_limit)
-        return {413, "request body too large"};
-    if (ec == http::error::header_limit)
-        return {431, "request header block too large"};
-    return {400, "malformed HTTP request"};
+// Whether bytes of a request wait inside the TLS layer, where waiting on
+// the socket does not see them: decrypted but not yet read (SSL_pending),
+// a record OpenSSL has begun (SSL_has_pending), or records Asio already
+// moved from the socket into OpenSSL's input BIO.
+bool pending(beast::tcp_stream&) {
+    return false;
+}
+bool pending(beast::ssl_stream<beast::tcp_stream&>& s) {
+    SSL* ssl = s.native_handle();
+    return ::SSL_pending(ssl) > 0 || ::SSL_has_pending(ssl) == 1 ||
+           ::BIO_ctrl_pending(::SSL_get_rbio(ssl)) > 0;
 }
 
 template <class Stream>
@@ -169,22 +180,24 @@ enum class ending { done, refused };
 template <class Stream>
 net::awaitable<ending> serve_requests(state_ptr st, Stream& stream, beast::tcp_stream& tcp,
                                       http_server::state::conn& entry, const peer_info& peer) {
-    beast::flat_buffer buffer;
-    bool first = true;
-    for (;;) {
+    beast::flat_buffer buffer(read_buffer_limit(st->limits.header_limit));
+    for (std::size_t served = 0;; ++served) {
         // Between requests the peer may idle up to idle_timeout; once it
         // starts a request, the whole of it must arrive within
-        // request_timeout, which is what drops slow senders.
+        // request_timeout, which is what drops slow senders. A request
+        // already buffered (here or inside OpenSSL) is read at once.
         entry.idle = true;
-        if (!first && buffer.size() == 0 && !co_await wait_readable(tcp, st->limits.idle_timeout))
+        if (served > 0 && buffer.size() == 0 && !pending(stream) &&
+            !co_await wait_readable(tcp, st->limits.idle_timeout))
             co_return ending::done;
         if (st->stopping)
             co_return ending::done;
-        first = false;
 
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(st->limits.header_limit));
         parser.body_limit(st->limits.body_limit);
+        extension_budget extensions(st->limits.header_limit);
+        parser.on_chunk_header(extensions);
         tcp.expires_after(st->limits.request_timeout);
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
         entry.idle = false;
@@ -210,17 +223,18 @@ net::awaitable<ending> serve_requests(state_ptr st, Stream& stream, beast::tcp_s
             r = error_reply(500, "internal error; see the stemd log");
         }
         r.message.version(req.version());
-        r.message.keep_alive(req.keep_alive() && !st->stopping);
+        r.message.keep_alive(req.keep_alive() && !st->stopping &&
+                             served + 1 < st->limits.max_requests_per_connection);
         if (!co_await send(stream, tcp, r, st->limits) || !r.message.keep_alive())
             co_return ending::done;
     }
 }
 
-net::awaitable<void> session(state_ptr st, tcp::socket socket) {
+// `address` was counted by st->admitted; the session uncounts it.
+net::awaitable<void> session(state_ptr st, tcp::socket socket, std::string address) {
     peer_info peer;
     error_code ec;
-    auto remote = socket.remote_endpoint(ec);
-    peer.address = ec ? "unknown" : remote.address().to_string();
+    peer.address = std::move(address);
     // Held for the whole connection: set_tls may swap st->tls meanwhile.
     const std::shared_ptr<ssl::context> tls = st->tls;
     peer.tls = tls != nullptr;
@@ -230,8 +244,12 @@ net::awaitable<void> session(state_ptr st, tcp::socket socket) {
     struct unregister {
         state_ptr st;
         std::list<http_server::state::conn>::iterator it;
-        ~unregister() { st->conns.erase(it); }
-    } guard{st, it};
+        std::string address;
+        ~unregister() {
+            st->conns.erase(it);
+            st->admitted.release(address);
+        }
+    } guard{st, it, peer.address};
 
     if (!tls) {
         auto how = co_await serve_requests(st, tcp, tcp, *it, peer);
@@ -256,25 +274,40 @@ net::awaitable<void> session(state_ptr st, tcp::socket socket) {
     co_await stream.async_shutdown(use_tuple);
 }
 
+// Out of descriptors (EMFILE/ENFILE) or another accept failure: the
+// pending connection stays queued and the next accept would fail at once,
+// so wait, longer each time, and say so once per episode.
+net::awaitable<void> back_off(const state_ptr& st, error_code ec) {
+    auto wait = st->backoff.failed();
+    if (wait.starts_episode)
+        log_warning("", st->name + ": accept failed: " + ec.message() + "; retrying every " +
+                            std::to_string(wait.delay.count()) + " ms to " +
+                            std::to_string(accept_backoff::longest.count()) +
+                            " ms until it succeeds (raise LimitNOFILE or lower "
+                            "limits.max_connections if this is EMFILE)");
+    net::steady_timer t(st->ex, wait.delay);
+    co_await t.async_wait(use_tuple);
+}
+
 net::awaitable<void> accept_loop(state_ptr st) {
     while (st->acceptor.is_open()) {
         auto [ec, socket] = co_await st->acceptor.async_accept(use_tuple);
         if (ec == net::error::operation_aborted || !st->acceptor.is_open())
             co_return;
         if (ec) {
-            // EMFILE and friends: back off briefly rather than spin.
-            log_warning("", st->name + ": accept failed: " + ec.message());
-            net::steady_timer t(st->ex, std::chrono::milliseconds(100));
-            co_await t.async_wait(use_tuple);
+            co_await back_off(st, ec);
             continue;
         }
-        if (st->conns.size() >= st->limits.max_connections) {
+        st->backoff.succeeded();
+        auto remote = socket.remote_endpoint(ec);
+        std::string address = ec ? "unknown" : remote.address().to_string();
+        if (!st->admitted.admit(address)) {
             // Refused cheaply: no read, no reply, no log line per attempt.
             socket.close(ec);
             continue;
         }
         net::co_spawn(
-            st->ex, session(st, std::move(socket)),
+            st->ex, session(st, std::move(socket), std::move(address)),
             [name = st->name](std::exception_ptr e) { log_exception(name + ": connection", e); });
     }
 }

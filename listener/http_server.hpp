@@ -31,6 +31,14 @@ struct server_limits {
     // Writing a reply must make progress within this.
     std::chrono::milliseconds write_timeout{30'000};
     std::size_t max_connections = 1024;
+    // One client address may hold at most this many of max_connections.
+    std::size_t max_connections_per_address = 64;
+    // A kept-alive connection is closed after this many requests (the last
+    // answer says Connection: close).
+    std::size_t max_requests_per_connection = 1000;
+    // header_limit also bounds the read buffer, each chunk-size line and the
+    // trailer, and the chunk extensions of a request together
+    // (request_bounds.hpp).
 };
 
 using request = boost::beast::http::request<boost::beast::http::string_body>;

@@ -48,14 +48,15 @@ struct listeners {
 
     listeners(net::any_io_executor ex, const config::settings& s, webhook_context& hook,
               jobs::service& service, const api_access& access,
-              std::shared_ptr<net::ssl::context> webhook_tls)
+              std::shared_ptr<net::ssl::context> webhook_tls,
+              const listener::server_limits& limits)
         : webhook(
               ex, s.webhook.listen.host, s.webhook.listen.port,
               [&hook](listener::request& req,
                       const listener::peer_info&) -> net::awaitable<listener::reply> {
                   co_return listener::reply{handle_webhook(hook, req), {}};
               },
-              make_limits(s.limits), std::move(webhook_tls), "webhook listener"),
+              limits, std::move(webhook_tls), "webhook listener"),
           api(
               ex, s.api.listen.host, s.api.listen.port,
               [&service, &access](listener::request& req,
@@ -67,7 +68,7 @@ struct listeners {
                   listener::response answer = co_await handle_api(service, req);
                   co_return listener::reply{std::move(answer), {}};
               },
-              make_limits(s.limits), nullptr, "API listener") {}
+              limits, nullptr, "API listener") {}
 };
 
 void log_serving(const config::settings& s, bool tls, bool signed_only) {
@@ -99,7 +100,8 @@ int run_serve(const config::settings& settings) {
     jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
                           *download_tls);
     webhook_context hook{service, settings.webhook.secret, std::move(signing)};
-    listeners servers(ctx.get_executor(), settings, hook, service, access, webhook_tls);
+    listeners servers(ctx.get_executor(), settings, hook, service, access, webhook_tls,
+                      fit_to_file_limit(make_limits(settings.limits)));
 
     servers.webhook.start();
     servers.api.start();

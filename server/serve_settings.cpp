@@ -1,6 +1,7 @@
 #include "server/serve_settings.hpp"
 
 #include "common/log.hpp"
+#include "listener/admission.hpp"
 
 namespace stemd::server {
 
@@ -30,7 +31,24 @@ listener::server_limits make_limits(const config::limits_settings& l) {
     out.request_timeout = std::chrono::seconds(l.request_timeout);
     out.idle_timeout = std::chrono::seconds(l.idle_timeout);
     out.max_connections = static_cast<std::size_t>(l.max_connections);
+    out.max_connections_per_address = static_cast<std::size_t>(l.max_connections_per_address);
+    out.max_requests_per_connection = static_cast<std::size_t>(l.max_requests_per_connection);
     return out;
+}
+
+listener::server_limits fit_to_file_limit(listener::server_limits limits) {
+    const std::uint64_t file_limit = listener::raise_file_limit();
+    const std::size_t fitted = listener::fit_connections(limits.max_connections, 2, file_limit);
+    if (fitted < limits.max_connections)
+        log_warning("", "limits.max_connections = " + std::to_string(limits.max_connections) +
+                            " does not fit the open-file limit of " + std::to_string(file_limit) +
+                            " (two listeners and " +
+                            std::to_string(listener::reserved_descriptors) +
+                            " descriptors for the rest): each listener accepts at most " +
+                            std::to_string(fitted) +
+                            "; raise LimitNOFILE (ulimit -n) or lower limits.max_connections");
+    limits.max_connections = fitted;
+    return limits;
 }
 
 void warn_about(const config::settings& s) {

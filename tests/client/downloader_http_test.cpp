@@ -105,3 +105,36 @@ TEST_CASE("downloader: HTTP statuses map to retryable / link expired") {
         CHECK(got.error().message.find("SECRET") == std::string::npos);
     }
 }
+
+// Beast's header limit covers neither chunk-size lines nor the trailer, so a
+// hostile file server could make the downloader buffer without end. The
+// read buffer is capped: such a response fails as not following the
+// protocol long before its bytes are all read (without the cap it is read
+// whole and then ends as a transfer cut short).
+TEST_CASE("downloader: an endless chunk extension or trailer is refused, not buffered") {
+    const std::string endless(16 * 1024 * 1024, 'x');
+    const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                             "Connection: close\r\n\r\n";
+    test_server server([&](const seen_request& req) {
+        if (req.target == "/extension")
+            return head + "1;" + endless;
+        if (req.target == "/trailer")
+            return head + "1\r\na\r\n0\r\nX-Trailer: " + endless;
+        return head + "1;a=b\r\na\r\n0\r\n\r\n";
+    });
+    workspace dir("downloader-endless");
+
+    SUBCASE("a short extension is fine") {
+        const auto got = fetch(request_for(server, "/fine", dir));
+        REQUIRE_MESSAGE(got.has_value(), got.error().message);
+        CHECK(read_file(got->path) == "a");
+    }
+    SUBCASE("endless ones are refused") {
+        for (const char* target : {"/extension", "/trailer"}) {
+            CAPTURE(target);
+            const auto got = fetch(request_for(server, target, dir));
+            REQUIRE_FALSE(got.has_value());
+            CHECK_MESSAGE(got.error().code == error::bad_response, got.error().message);
+        }
+    }
+}

@@ -256,3 +256,22 @@ TEST_CASE("config: an api.listen beyond loopback is a warning, not a refusal") {
         CHECK_MESSAGE(quiet->warnings.empty(), loopback);
     }
 }
+
+TEST_CASE("config: the connection caps per address and per connection") {
+    auto defaults = stemd::config::parse("", "stemd.toml");
+    REQUIRE(defaults.has_value());
+    CHECK(defaults->limits.max_connections_per_address == 64);
+    CHECK(defaults->limits.max_requests_per_connection == 1000);
+
+    auto parsed = stemd::config::parse(
+        "[limits]\nmax_connections_per_address = 3\nmax_requests_per_connection = 5\n",
+        "stemd.toml");
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->limits.max_connections_per_address == 3);
+    CHECK(parsed->limits.max_requests_per_connection == 5);
+
+    CHECK(contains(refused("[limits]\nmax_connections_per_address = 0\n", error::bad_value).message,
+                   "limits.max_connections_per_address = 0 is out of range"));
+    CHECK(contains(refused("[limits]\nmax_requests_per_connection = 0\n", error::bad_value).message,
+                   "limits.max_requests_per_connection = 0 is out of range"));
+}

@@ -1,0 +1,249 @@
+// What the listeners bound beyond header and body sizes, with the real
+// binary: chunk extensions and trailers, requests per connection,
+// connections per address, running out of descriptors, and requests
+// pipelined inside TLS.
+
+#include "integration/stack.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+using namespace stemd;
+using namespace stemd::test;
+using namespace std::chrono_literals;
+using std::chrono::steady_clock;
+
+namespace {
+
+std::string get(const std::string& target, const std::string& extra = "") {
+    return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
+}
+
+// VmRSS of a process in KiB, from /proc/<pid>/status.
+long rss_kib(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with("VmRSS:"))
+            return std::stol(line.substr(6));
+    return -1;
+}
+
+// utime + stime of a process in clock ticks, from /proc/<pid>/stat.
+long cpu_ticks(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the command name (which may hold spaces) in parentheses.
+    std::istringstream rest(all.substr(all.rfind(')') + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+        if (i == 14)
+            utime = std::stol(field);
+        if (i == 15)
+            stime = std::stol(field);
+    }
+    return utime + stime;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+const std::string chunked_post = "POST /webhook/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n";
+
+} // namespace
+
+// Beast's header limit covers neither chunk-size lines nor the trailer, and
+// its body limit counts body octets only: without a cap on the read buffer
+// both grow memory by what the peer sends.
+TEST_CASE("an endless chunk extension or trailer is refused with memory bounded") {
+    stack s("listener-endless");
+    s.start_serve();
+    const std::string megabyte(1024 * 1024, 'e');
+    for (int port : {s.webhook_port(), s.api_port()}) {
+        for (const std::string start : {"1;", "1\r\na\r\n0\r\nX-Trailer: "}) {
+            CAPTURE(port);
+            CAPTURE(start);
+            const long before = rss_kib(s.serve().pid());
+            REQUIRE(before > 0);
+            raw_connection c(port);
+            REQUIRE(c.send(chunked_post + start));
+            for (int i = 0; i < 32 && c.send(megabyte); ++i) {
+            }
+            auto refused = c.read_response();
+            // Measured while the connection is still open: a buffer freed
+            // at its close would not show.
+            const long after = rss_kib(s.serve().pid());
+            CHECK_MESSAGE(after - before < 8 * 1024, "VmRSS " << before << " -> " << after);
+            CHECK_MESSAGE(refused.status == 431, refused.body);
+            CHECK_MESSAGE(refused.body.find("chunk extensions or trailer") != std::string::npos,
+                          refused.body);
+            CHECK(refused.headers.find("Connection: close") != std::string::npos);
+        }
+    }
+    CHECK(s.serve().running());
+}
+
+TEST_CASE("a kept-alive connection is closed after max_requests_per_connection") {
+    stack s("listener-requests", {.limits_config = "max_requests_per_connection = 3\n"});
+    s.start_serve();
+    raw_connection c(s.api_port());
+    for (int i = 1; i <= 3; ++i) {
+        CAPTURE(i);
+        REQUIRE(c.send(get("/healthz")));
+        auto a = c.read_response();
+        REQUIRE(a.status == 200);
+        const bool closing = a.headers.find("Connection: close") != std::string::npos;
+        CHECK(closing == (i == 3));
+    }
+    CHECK(c.closed_within(5s));
+}
+
+TEST_CASE("one client address cannot take more than max_connections_per_address") {
+    stack s("listener-per-address",
+            {.limits_config = "max_connections = 10\nmax_connections_per_address = 2\n"});
+    s.start_serve();
+    const int port = s.webhook_port();
+    std::vector<std::unique_ptr<raw_connection>> held;
+    for (int i = 0; i < 2; ++i) {
+        held.push_back(std::make_unique<raw_connection>(port));
+        REQUIRE(held.back()->send(get("/")));
+        REQUIRE(held.back()->read_response().status == 404);
+    }
+    {
+        raw_connection third(port);
+        third.send(get("/"));
+        CHECK(third.read_response(5s).status == 0);
+    }
+    held.pop_back();
+    CHECK(wait_until(
+        [&] {
+            raw_connection c(port);
+            return c.send(get("/")) && c.read_response(2s).status == 404;
+        },
+        10s));
+}
+
+// Out of descriptors, accept fails at once for as long as the queued
+// connections wait: the listener must wait between attempts (and log it
+// once), not spin, and accept again once descriptors are free.
+TEST_CASE("out of descriptors, the listener waits instead of spinning and recovers") {
+    stack s("listener-emfile");
+    s.start_serve();
+    const int pid = s.serve().pid();
+    rlimit low{64, 64};
+    REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &low, nullptr) == 0);
+
+    std::vector<std::unique_ptr<raw_connection>> held;
+    for (int i = 0; i < 80; ++i)
+        held.push_back(std::make_unique<raw_connection>(s.webhook_port()));
+    REQUIRE_MESSAGE(
+        wait_until([&] { return s.serve_logs().find("accept failed") != std::string::npos; }, 10s),
+        s.serve_logs());
+
+    const long ticks_before = cpu_ticks(pid);
+    const auto start = steady_clock::now();
+    wait_until([&] { return steady_clock::now() - start >= 2s; }, 5s);
+    const long used = cpu_ticks(pid) - ticks_before;
+    // A spinning accept loop burns the whole window (~2 s of ticks).
+    CHECK_MESSAGE(used * 1000 / ::sysconf(_SC_CLK_TCK) < 300, used << " ticks in 2 s");
+    CHECK_MESSAGE(count(s.serve_logs(), "webhook listener: accept failed") == 1, s.serve_logs());
+
+    held.clear();
+    CHECK(
+        wait_until([&] { return http_request(s.webhook_port(), "GET", "/").status == 404; }, 15s));
+    CHECK(s.serve().running());
+}
+
+namespace {
+
+// A TLS connection made with OpenSSL directly, so one SSL_write can carry
+// two requests.
+struct raw_tls {
+    int fd = -1;
+    SSL_CTX* ctx = nullptr;
+    SSL* ssl = nullptr;
+
+    explicit raw_tls(int port) {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<std::uint16_t>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        timeval tick{0, 200'000};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
+        REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+        ctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr); // pipelining is the point here
+        ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        REQUIRE(SSL_connect(ssl) == 1);
+    }
+    ~raw_tls() {
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        ::close(fd);
+    }
+
+    // Everything that arrives until `enough` says so or `timeout` passes.
+    std::string read_until(const std::function<bool(const std::string&)>& enough,
+                           std::chrono::milliseconds timeout) {
+        std::string got;
+        const auto deadline = steady_clock::now() + timeout;
+        char buf[4096];
+        while (!enough(got) && steady_clock::now() < deadline) {
+            int n = SSL_read(ssl, buf, sizeof buf);
+            if (n > 0)
+                got.append(buf, static_cast<std::size_t>(n));
+            else if (SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ &&
+                     SSL_get_error(ssl, n) != SSL_ERROR_SYSCALL)
+                break;
+        }
+        return got;
+    }
+};
+
+} // namespace
+
+// Beast reads what OpenSSL decrypted in pieces the size of its buffer's free
+// room; what is left of a record stays inside OpenSSL, where waiting on the
+// socket does not see it, so the second request would wait for the idle
+// timeout (30 s) instead of being answered.
+TEST_CASE("requests pipelined in one TLS write are answered at once") {
+    stack s("listener-tls-pipeline", {.webhook_tls = true});
+    s.start_serve();
+    // First requests of several sizes, so one ends exactly where a read of
+    // Beast's does.
+    for (std::size_t size : {512u, 1024u, 2048u, 4096u}) {
+        CAPTURE(size);
+        std::string first = get("/a", "X-Pad: ");
+        const std::string pad(size - first.size() - 2, 'p');
+        first = get("/a", "X-Pad: " + pad + "\r\n");
+        REQUIRE(first.size() == size);
+        const std::string both = first + get("/b");
+        raw_tls c(s.webhook_port());
+        REQUIRE(SSL_write(c.ssl, both.data(), static_cast<int>(both.size())) ==
+                static_cast<int>(both.size()));
+        const auto start = steady_clock::now();
+        auto got = c.read_until(
+            [](const std::string& text) { return count(text, "HTTP/1.1 404") == 2; }, 5s);
+        CHECK_MESSAGE(count(got, "HTTP/1.1 404") == 2, got);
+        CHECK(steady_clock::now() - start < 5s);
+    }
+}
