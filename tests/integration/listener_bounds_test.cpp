@@ -26,10 +26,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-std::string get(const std::string& target, const std::string& extra = "") {
-    return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
-}
-
 // VmRSS of a process in KiB, from /proc/<pid>/status.
 long rss_kib(int pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -106,7 +102,7 @@ TEST_CASE("a kept-alive connection is closed after max_requests_per_connection")
     raw_connection c(s.api_port());
     for (int i = 1; i <= 3; ++i) {
         CAPTURE(i);
-        REQUIRE(c.send(get("/healthz")));
+        REQUIRE(c.send(raw_get("/healthz")));
         auto a = c.read_response();
         REQUIRE(a.status == 200);
         const bool closing = a.headers.find("Connection: close") != std::string::npos;
@@ -123,19 +119,19 @@ TEST_CASE("one client address cannot take more than max_connections_per_address"
     std::vector<std::unique_ptr<raw_connection>> held;
     for (int i = 0; i < 2; ++i) {
         held.push_back(std::make_unique<raw_connection>(port));
-        REQUIRE(held.back()->send(get("/")));
+        REQUIRE(held.back()->send(raw_get("/")));
         REQUIRE(held.back()->read_response().status == 404);
     }
     {
         raw_connection third(port);
-        third.send(get("/"));
+        third.send(raw_get("/"));
         CHECK(third.read_response(5s).status == 0);
     }
     held.pop_back();
     CHECK(wait_until(
         [&] {
             raw_connection c(port);
-            return c.send(get("/")) && c.read_response(2s).status == 404;
+            return c.send(raw_get("/")) && c.read_response(2s).status == 404;
         },
         10s));
 }
@@ -232,11 +228,11 @@ TEST_CASE("requests pipelined in one TLS write are answered at once") {
     // Beast's does.
     for (std::size_t size : {512u, 1024u, 2048u, 4096u}) {
         CAPTURE(size);
-        std::string first = get("/a", "X-Pad: ");
+        std::string first = raw_get("/a", "X-Pad: ");
         const std::string pad(size - first.size() - 2, 'p');
-        first = get("/a", "X-Pad: " + pad + "\r\n");
+        first = raw_get("/a", "X-Pad: " + pad + "\r\n");
         REQUIRE(first.size() == size);
-        const std::string both = first + get("/b");
+        const std::string both = first + raw_get("/b");
         raw_tls c(s.webhook_port());
         REQUIRE(SSL_write(c.ssl, both.data(), static_cast<int>(both.size())) ==
                 static_cast<int>(both.size()));

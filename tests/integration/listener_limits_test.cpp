@@ -20,10 +20,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-std::string get(const std::string& target, const std::string& extra = "") {
-    return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
-}
-
 std::chrono::milliseconds since(steady_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t);
 }
@@ -38,14 +34,16 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
         // Just under 8 KiB of header block is served; just over is 431.
         {
             raw_connection c(port);
-            REQUIRE(c.send(get("/healthz", "X-Padding: " + std::string(7 * 1024, 'a') + "\r\n")));
+            REQUIRE(
+                c.send(raw_get("/healthz", "X-Padding: " + std::string(7 * 1024, 'a') + "\r\n")));
             auto a = c.read_response();
             CHECK(a.status != 0);
             CHECK(a.status != 431);
         }
         {
             raw_connection c(port);
-            REQUIRE(c.send(get("/healthz", "X-Padding: " + std::string(9 * 1024, 'a') + "\r\n")));
+            REQUIRE(
+                c.send(raw_get("/healthz", "X-Padding: " + std::string(9 * 1024, 'a') + "\r\n")));
             auto refused = c.read_response();
             CHECK(refused.status == 431);
             // The listener's own refusals carry the one error shape too.
@@ -134,7 +132,8 @@ TEST_CASE("slow senders and idle keep-alive connections are dropped on time") {
     }
     SUBCASE("a byte every 100 ms: the whole request has a deadline, not each read") {
         raw_connection c(port);
-        const std::string request = get("/healthz", "X-Slow: " + std::string(200, 'a') + "\r\n");
+        const std::string request =
+            raw_get("/healthz", "X-Slow: " + std::string(200, 'a') + "\r\n");
         const auto start = steady_clock::now();
         bool closed = false;
         for (char byte : request) {
@@ -148,9 +147,9 @@ TEST_CASE("slow senders and idle keep-alive connections are dropped on time") {
     }
     SUBCASE("a kept-alive connection is served, then closed after idling") {
         raw_connection c(s.api_port());
-        REQUIRE(c.send(get("/healthz")));
+        REQUIRE(c.send(raw_get("/healthz")));
         CHECK(c.read_response().status == 200);
-        REQUIRE(c.send(get("/healthz")));
+        REQUIRE(c.send(raw_get("/healthz")));
         CHECK(c.read_response().status == 200);
         const auto start = steady_clock::now();
         CHECK(c.closed_within(5s));
@@ -169,20 +168,20 @@ TEST_CASE("connections beyond max_connections are closed at once") {
     std::vector<std::unique_ptr<raw_connection>> held;
     for (int i = 0; i < 4; ++i) {
         held.push_back(std::make_unique<raw_connection>(port));
-        REQUIRE(held.back()->send(get("/")));
+        REQUIRE(held.back()->send(raw_get("/")));
         REQUIRE(held.back()->read_response().status == 404);
     }
     // The fifth is closed without a word, the four keep working, and the
     // other listener has its own allowance.
     {
         raw_connection fifth(port);
-        fifth.send(get("/"));
+        fifth.send(raw_get("/"));
         auto a = fifth.read_response(5s);
         CHECK(a.status == 0);
         CHECK_MESSAGE(a.body == "connection closed without a response", a.body);
     }
     for (auto& c : held) {
-        REQUIRE(c->send(get("/")));
+        REQUIRE(c->send(raw_get("/")));
         CHECK(c->read_response().status == 404);
     }
     CHECK(http_request(s.api_port(), "GET", "/healthz").status == 200);
@@ -192,7 +191,7 @@ TEST_CASE("connections beyond max_connections are closed at once") {
     CHECK(wait_until(
         [&] {
             raw_connection c(port);
-            return c.send(get("/")) && c.read_response(2s).status == 404;
+            return c.send(raw_get("/")) && c.read_response(2s).status == 404;
         },
         10s));
 }

@@ -34,14 +34,6 @@ struct api_fixture : service_fixture {
     }
 };
 
-// An error reply: {"ok":false,"error":"..."} with the status; its reason.
-std::string refused(const listener::response& r, unsigned status) {
-    CHECK(r.result_int() == status);
-    const auto body = body_of(r);
-    CHECK(body.at("ok") == false);
-    return std::string(body.at("error").as_string());
-}
-
 } // namespace
 
 TEST_CASE_FIXTURE(api_fixture, "api: /healthz") {

@@ -47,4 +47,11 @@ boost::json::value body_of(const listener::response& r) {
     return boost::json::parse(r.body());
 }
 
+std::string refused(const listener::response& r, unsigned status) {
+    CHECK(r.result_int() == status);
+    const auto body = body_of(r);
+    CHECK(body.at("ok") == false);
+    return std::string(body.at("error").as_string());
+}
+
 } // namespace stemd::server::testing

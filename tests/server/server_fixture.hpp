@@ -37,4 +37,8 @@ listener::request make_request(boost::beast::http::verb method, std::string targ
 // The reply's body as JSON.
 boost::json::value body_of(const listener::response& r);
 
+// Checks an error reply: `status`, and the one error shape
+// {"ok":false,"error":"..."}; returns its reason.
+std::string refused(const listener::response& r, unsigned status);
+
 } // namespace stemd::server::testing

@@ -27,13 +27,6 @@ struct webhook_fixture : service_fixture {
     }
 };
 
-std::string refused(const listener::response& r, unsigned status) {
-    CHECK(r.result_int() == status);
-    const auto body = body_of(r);
-    CHECK(body.at("ok") == false);
-    return std::string(body.at("error").as_string());
-}
-
 } // namespace
 
 TEST_CASE_FIXTURE(webhook_fixture, "webhook: other paths and unknown tokens are 404") {

@@ -5,6 +5,12 @@
 
 namespace stemd::test {
 
+// The raw text of a GET for `target` to 127.0.0.1, for raw_connection;
+// `extra` are header lines, each ending in CRLF.
+inline std::string raw_get(const std::string& target, const std::string& extra = "") {
+    return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
+}
+
 // A blocking HTTP/1.1 request over a plain loopback socket, written without
 // stemd's client code so the tests do not trust what they test. Sends
 // "Connection: close", Content-Length always, and Content-Type unless
