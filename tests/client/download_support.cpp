@@ -1,5 +1,8 @@
 #include "tests/client/download_support.hpp"
 
+#include "client/partial_file.hpp"
+#include "client/url.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +16,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -53,10 +57,12 @@ struct test_server::impl {
             co_await http::async_read(socket, buffer, req, net::as_tuple(net::use_awaitable));
         if (ec)
             co_return;
-        seen_request seen{std::string(req.target()), std::string(req[http::field::host]),
+        seen_request seen{std::string(req.target()),
+                          std::string(req[http::field::host]),
                           std::string(req[http::field::user_agent]),
                           std::string(req[http::field::accept]),
-                          std::string(req[http::field::range])};
+                          std::string(req[http::field::range]),
+                          std::string(req[http::field::if_range])};
         {
             std::lock_guard lock(mutex_);
             requests_.push_back(seen);
@@ -131,12 +137,22 @@ std::size_t range_start(const std::string& range) {
     return std::stoul(range.substr(std::string_view("bytes=").size()));
 }
 
-std::string partial_response(std::string_view body, std::size_t from) {
+std::string partial_response(std::string_view body, std::size_t from, std::string_view etag) {
     const std::string content_range = "bytes " + std::to_string(from) + "-" +
                                       std::to_string(body.size() - 1) + "/" +
                                       std::to_string(body.size());
-    return response(206, {{"Content-Range", content_range}, {"Content-Type", "audio/mpeg"}},
+    return response(206,
+                    {{"Content-Range", content_range},
+                     {"Content-Type", "audio/mpeg"},
+                     {"ETag", std::string(etag)}},
                     body.substr(from));
+}
+
+void leave_part(const std::filesystem::path& final_path, std::string_view bytes,
+                std::string_view url, std::uint64_t total) {
+    std::filesystem::create_directories(final_path.parent_path());
+    std::ofstream(part_path_of(final_path), std::ios::binary) << bytes;
+    REQUIRE(save_resume_record(final_path, {redact(url), "\"v1\"", total}).has_value());
 }
 
 outcome fetch(const download_request& r, const download_options& o) {
