@@ -74,6 +74,7 @@ private:
     step complete(partial_file& file, const body_plan& plan);
     step status_failure(unsigned status) const;
     stemd::error too_large(std::uint64_t bytes) const;
+    stemd::error out_of_time(std::uint64_t bytes) const;
     stemd::error network(boost::system::error_code ec, const std::string& what) const;
 
     std::string where() const { return "downloading " + url_.redacted(); }
@@ -100,6 +101,7 @@ private:
     std::optional<fs::path> complete_;    // found complete on disk
     std::string object_;                  // the link without its query: what the .part holds
     std::optional<resume_record> record_; // of the .part being resumed
+    std::chrono::steady_clock::time_point deadline_;
 };
 
 // The server's name for this version of the object: its ETag, else its
@@ -151,6 +153,7 @@ net::awaitable<result<download_result>> download_job::run() {
     if (request_.name.empty() || request_.name.find('/') != std::string::npos ||
         request_.name == "." || request_.name == "..")
         throw std::invalid_argument("download: name must be a plain file name");
+    deadline_ = std::chrono::steady_clock::now() + options_.max_duration;
     if (auto started = start(); !started)
         co_return started.error();
     if (complete_) {
@@ -328,6 +331,10 @@ net::awaitable<result<void>> download_job::copy_body(connection& conn, body_pars
                                                      std::to_string(file.size()) + " bytes: " +
                                                      n.error().message() + "; retrying resumes it");
         }
+        if (std::chrono::steady_clock::now() > deadline_) {
+            co_await conn.close();
+            co_return out_of_time(file.size() + *n);
+        }
         if (const auto total = file.size() + *n; total > options_.max_bytes) {
             file.discard();
             co_await conn.close();
@@ -380,6 +387,16 @@ void download_job::remember_version(const body_parser& parser, const body_plan& 
     record_ = resume_record{object_, std::move(validator), plan.expected.value_or(0)};
     if (!save_resume_record(final_path(), *record_))
         record_.reset();
+}
+
+// The bytes of the last read are dropped: the .part stays a clean prefix.
+stemd::error download_job::out_of_time(std::uint64_t bytes) const {
+    return fail(error::too_slow,
+                where() + ": still unfinished after " +
+                    std::to_string(options_.max_duration.count() / 1000) + " s (" +
+                    std::to_string(bytes) +
+                    " bytes so far), longer than download.max_seconds allows; the server is too "
+                    "slow: retrying resumes it");
 }
 
 stemd::error download_job::too_large(std::uint64_t bytes) const {

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -29,7 +30,7 @@ namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
 struct test_server::impl {
-    explicit impl(handler h) : handler_(std::move(h)) {
+    impl(handler h, pacing p) : handler_(std::move(h)), pacing_(p) {
         acceptor_.open(tcp::v4());
         acceptor_.bind({net::ip::make_address("127.0.0.1"), 0});
         acceptor_.listen();
@@ -68,13 +69,29 @@ struct test_server::impl {
             requests_.push_back(seen);
         }
         const std::string raw = handler_(seen);
-        co_await net::async_write(socket, net::buffer(raw), net::as_tuple(net::use_awaitable));
+        co_await send(socket, raw);
         boost::system::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_send, ignored);
         socket.close(ignored);
     }
 
+    net::awaitable<void> send(tcp::socket& socket, std::string_view raw) {
+        const std::size_t piece = pacing_.bytes == 0 ? raw.size() : pacing_.bytes;
+        net::steady_timer timer(ioc_);
+        for (std::size_t at = 0; at < raw.size(); at += piece) {
+            if (at > 0) {
+                timer.expires_after(pacing_.every);
+                co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+            }
+            auto [ec, n] = co_await net::async_write(socket, net::buffer(raw.substr(at, piece)),
+                                                     net::as_tuple(net::use_awaitable));
+            if (ec)
+                co_return;
+        }
+    }
+
     handler handler_;
+    pacing pacing_;
     net::io_context ioc_;
     tcp::acceptor acceptor_{ioc_};
     std::thread thread_;
@@ -82,7 +99,7 @@ struct test_server::impl {
     std::vector<seen_request> requests_;
 };
 
-test_server::test_server(handler h) : impl_(std::make_unique<impl>(std::move(h))) {}
+test_server::test_server(handler h, pacing p) : impl_(std::make_unique<impl>(std::move(h), p)) {}
 
 test_server::~test_server() = default;
 

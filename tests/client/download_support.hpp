@@ -7,6 +7,7 @@
 #include "client/downloader.hpp"
 #include "tests/support/workspace.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -33,11 +34,18 @@ struct seen_request {
 // response shorter than its Content-Length is a transfer cut short.
 using handler = std::function<std::string(const seen_request&)>;
 
+// How the answer is sent: all at once, or `bytes` at a time with `every`
+// between (a trickle that never stalls for long).
+struct pacing {
+    std::size_t bytes = 0;
+    std::chrono::milliseconds every{0};
+};
+
 // A loopback HTTP/1.1 server on its own thread answering every request
 // with whatever the test's handler says.
 class test_server {
 public:
-    explicit test_server(handler h);
+    explicit test_server(handler h, pacing p = {});
     ~test_server();
     test_server(const test_server&) = delete;
     test_server& operator=(const test_server&) = delete;
