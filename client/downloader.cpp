@@ -1,12 +1,12 @@
 #include "client/downloader.hpp"
 
+#include "client/content_range.hpp"
 #include "client/error.hpp"
 #include "client/media_type.hpp"
 #include "client/partial_file.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
 
-#include <charconv>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -23,45 +23,6 @@ namespace {
 constexpr std::size_t chunk_size = 64 * 1024;
 
 using body_parser = http::response_parser<http::buffer_body>;
-
-// ---- Content-Range ------------------------------------------------------
-
-struct content_range {
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;
-    std::optional<std::uint64_t> total; // absent for "/*"
-};
-
-bool parse_number(std::string_view s, std::uint64_t& out) {
-    if (s.empty())
-        return false;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc{} && end == s.data() + s.size();
-}
-
-// "bytes FIRST-LAST/TOTAL" or "bytes FIRST-LAST/*".
-std::optional<content_range> parse_content_range(std::string_view v) {
-    constexpr std::string_view unit = "bytes ";
-    if (v.substr(0, unit.size()) != unit)
-        return std::nullopt;
-    v.remove_prefix(unit.size());
-    const auto dash = v.find('-');
-    const auto slash = v.find('/');
-    if (dash == std::string_view::npos || slash == std::string_view::npos || dash > slash)
-        return std::nullopt;
-    content_range r;
-    if (!parse_number(v.substr(0, dash), r.first) ||
-        !parse_number(v.substr(dash + 1, slash - dash - 1), r.last) || r.first > r.last)
-        return std::nullopt;
-    const std::string_view total = v.substr(slash + 1);
-    if (total != "*") {
-        std::uint64_t t = 0;
-        if (!parse_number(total, t) || t <= r.last)
-            return std::nullopt;
-        r.total = t;
-    }
-    return r;
-}
 
 // ---- failures -----------------------------------------------------------
 
@@ -112,6 +73,7 @@ private:
     step complete(partial_file& file, const body_plan& plan);
     step status_failure(unsigned status) const;
     stemd::error too_large(std::uint64_t bytes) const;
+    stemd::error out_of_time(std::uint64_t bytes) const;
     stemd::error network(boost::system::error_code ec, const std::string& what) const;
 
     std::string where() const { return "downloading " + url_.redacted(); }
@@ -119,8 +81,11 @@ private:
     std::optional<download_result> restart() {
         remove_part(final_path());
         resume_from_ = 0;
+        record_.reset();
         return std::nullopt;
     }
+    bool same_version(const body_parser& parser, const content_range& range) const;
+    void remember_version(const body_parser& parser, const body_plan& plan);
 
     const download_request& request_;
     const download_options& options_;
@@ -132,8 +97,21 @@ private:
     std::string extension_;         // "" until the URL, a file or the answer says
     std::uint64_t resume_from_ = 0; // .part bytes offered to the server via Range
     unsigned status_ = 0;
-    std::optional<fs::path> complete_; // found complete on disk
+    std::optional<fs::path> complete_;    // found complete on disk
+    std::string object_;                  // the link without its query: what the .part holds
+    std::optional<resume_record> record_; // of the .part being resumed
+    std::chrono::steady_clock::time_point deadline_;
 };
+
+// The server's name for this version of the object: its ETag, else its
+// Last-Modified.
+std::string validator_of(const body_parser& parser) {
+    const auto& h = parser.get();
+    auto v = h[http::field::etag];
+    if (v.empty())
+        v = h[http::field::last_modified];
+    return std::string(v);
+}
 
 // Checks the link, creates the directory and looks at what an earlier run
 // left there.
@@ -148,6 +126,7 @@ result<void> download_job::start() {
         return fail(error::scheme_not_allowed,
                     where() + ": plain http links are not allowed; use an https link");
     visited_.insert(url_.to_string());
+    object_ = url_.redacted();
 
     std::error_code ec;
     fs::create_directories(request_.directory, ec);
@@ -160,6 +139,12 @@ result<void> download_job::start() {
     extension_ = disk->extension;
     complete_ = disk->complete;
     resume_from_ = disk->part.value_or(0);
+    if (resume_from_ > 0) {
+        // Only a .part whose record names this object is worth offering.
+        record_ = load_resume_record(final_path());
+        if (!record_ || record_->object != object_)
+            restart();
+    }
     return {};
 }
 
@@ -167,6 +152,7 @@ net::awaitable<result<download_result>> download_job::run() {
     if (request_.name.empty() || request_.name.find('/') != std::string::npos ||
         request_.name == "." || request_.name == "..")
         throw std::invalid_argument("download: name must be a plain file name");
+    deadline_ = std::chrono::steady_clock::now() + options_.max_duration;
     if (auto started = start(); !started)
         co_return started.error();
     if (complete_) {
@@ -197,8 +183,11 @@ net::awaitable<download_job::step> download_job::attempt() {
     req.set(http::field::host, url_.host_header());
     req.set(http::field::user_agent, "stemd/" STEMD_VERSION);
     req.set(http::field::accept, "*/*");
-    if (resume_from_ > 0)
+    if (resume_from_ > 0) {
+        // If-Range: the rest of this version, or else the whole current one.
         req.set(http::field::range, "bytes=" + std::to_string(resume_from_) + "-");
+        req.set(http::field::if_range, record_->validator);
+    }
 
     body_parser parser;
     parser.header_limit(static_cast<std::uint32_t>(response_header_limit));
@@ -282,7 +271,7 @@ result<std::optional<download_job::body_plan>> download_job::plan_body(const bod
     body_plan plan;
     if (status_ == 206) {
         const auto range = parse_content_range(parser.get()[http::field::content_range]);
-        if (!range || range->first != resume_from_) {
+        if (!range || range->first != resume_from_ || !same_version(parser, *range)) {
             restart();
             return std::optional<body_plan>();
         }
@@ -310,11 +299,19 @@ net::awaitable<download_job::step> download_job::receive(connection& conn, body_
             co_return plan.error();
         co_return std::optional<download_result>();
     }
+    if ((*plan)->start == 0) {
+        if (auto forgotten = forget_resume_record(final_path()); !forgotten) {
+            co_await conn.close();
+            co_return forgotten.error();
+        }
+    }
     auto file = partial_file::open(final_path(), (*plan)->start);
     if (!file) {
         co_await conn.close();
         co_return file.error();
     }
+    if ((*plan)->start == 0)
+        remember_version(parser, **plan);
     if (auto copied = co_await copy_body(conn, parser, *file); !copied)
         co_return copied.error();
     co_return complete(*file, **plan);
@@ -332,6 +329,10 @@ net::awaitable<result<void>> download_job::copy_body(connection& conn, body_pars
             co_return transport_error(n.error(), where() + ": the transfer broke off after " +
                                                      std::to_string(file.size()) + " bytes: " +
                                                      n.error().message() + "; retrying resumes it");
+        }
+        if (std::chrono::steady_clock::now() > deadline_) {
+            co_await conn.close();
+            co_return out_of_time(file.size() + *n);
         }
         if (const auto total = file.size() + *n; total > options_.max_bytes) {
             file.discard();
@@ -362,6 +363,39 @@ download_job::step download_job::complete(partial_file& file, const body_plan& p
         return digest.error();
     return std::optional<download_result>(
         download_result{final_path(), bytes, std::move(*digest), plan.start, false});
+}
+
+// A 206 continues the .part only if it is the version and length the
+// record names (a server ignoring If-Range must not splice another one on).
+bool download_job::same_version(const body_parser& parser, const content_range& range) const {
+    if (!record_)
+        return false;
+    const std::string validator = validator_of(parser);
+    if (!validator.empty() && validator != record_->validator)
+        return false;
+    return !range.total || record_->total == 0 || *range.total == record_->total;
+}
+
+// Without a validator from the server there is no record, so a .part left
+// by this transfer is never resumed: nothing could prove it is the same
+// object next time. A record that cannot be written has the same effect.
+void download_job::remember_version(const body_parser& parser, const body_plan& plan) {
+    std::string validator = validator_of(parser);
+    if (validator.empty())
+        return;
+    record_ = resume_record{object_, std::move(validator), plan.expected.value_or(0)};
+    if (!save_resume_record(final_path(), *record_))
+        record_.reset();
+}
+
+// The bytes of the last read are dropped: the .part stays a clean prefix.
+stemd::error download_job::out_of_time(std::uint64_t bytes) const {
+    return fail(error::too_slow,
+                where() + ": still unfinished after " +
+                    std::to_string(options_.max_duration.count() / 1000) + " s (" +
+                    std::to_string(bytes) +
+                    " bytes so far), longer than download.max_seconds allows; the server is too "
+                    "slow: retrying resumes it");
 }
 
 stemd::error download_job::too_large(std::uint64_t bytes) const {

@@ -5,6 +5,7 @@
 #include "client/connection.hpp"
 #include "common/error.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -15,6 +16,10 @@ struct download_options {
     connect_options connect;
     std::uint64_t max_bytes = std::uint64_t{2} << 30; // per file
     int max_redirects = 5;
+    // The whole download, redirects and all: a server trickling bytes just
+    // often enough to never stall past connect.io_timeout is cut off here
+    // (checked as bytes arrive, so at most io_timeout late).
+    std::chrono::milliseconds max_duration{3'600'000};
 };
 
 struct download_request {
@@ -44,7 +49,8 @@ struct download_result {
 // Redirects are followed up to max_redirects, each hop vetted like the first.
 // Failures are client::error codes whose condition says whether trying
 // again can help (stemd::error::transient()); error::link_expired
-// (401/403/404/410) means the signed link needs refreshing.
+// (401/403/404/410) means the signed link needs refreshing; error::too_slow
+// (transient) that max_duration ran out, the .part kept for a resume.
 boost::asio::awaitable<result<download_result>> download(const download_request& r,
                                                          const download_options& options,
                                                          boost::asio::ssl::context& tls);

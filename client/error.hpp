@@ -28,6 +28,7 @@ enum class error {
     connection_failed,   // connecting, TLS or the transfer failed          (unavailable)
     tls_not_trusted,     // the server's certificate did not verify         (refused)
     bad_api_key,         // the API key cannot be sent in a header          (invalid)
+    too_slow,            // a download ran past its overall deadline        (timeout)
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <fstream>
 #include <utility>
 #include <vector>
 
@@ -141,6 +143,74 @@ fs::path part_path_of(const fs::path& final_path) {
 void remove_part(const fs::path& final_path) {
     std::error_code ignored;
     fs::remove(part_path_of(final_path), ignored);
+    fs::remove(resume_record_path(final_path), ignored);
+}
+
+fs::path resume_record_path(const fs::path& final_path) {
+    return fs::path(final_path) += ".part.meta";
+}
+
+result<void> save_resume_record(const fs::path& final_path, const resume_record& r) {
+    const fs::path meta = resume_record_path(final_path);
+    const fs::path temporary = fs::path(meta) += ".tmp";
+    for (const std::string* v : {&r.object, &r.validator})
+        if (v->find_first_of("\r\n") != std::string::npos)
+            return stemd::error{make_error_code(error::bad_response),
+                                "the resume record for " + final_path.string() +
+                                    " cannot hold a line break; the download starts over"};
+    const std::string text = "object " + r.object + "\nvalidator " + r.validator + "\ntotal " +
+                             std::to_string(r.total) + "\n";
+    unique_fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd)
+        return file_error("creating", temporary, errno);
+    if (!write_all(fd.get(), text.data(), text.size()) || ::fsync(fd.get()) != 0)
+        return file_error("writing", temporary, errno);
+    if (const int err = fd.close(); err != 0)
+        return file_error("closing", temporary, err);
+    if (::rename(temporary.c_str(), meta.c_str()) != 0)
+        return file_error("renaming", temporary, errno, " to " + meta.string());
+    if (const int err = fsync_directory(meta.parent_path()); err != 0)
+        return file_error("flushing directory", meta.parent_path(), err);
+    return {};
+}
+
+std::optional<resume_record> load_resume_record(const fs::path& final_path) {
+    std::ifstream in(resume_record_path(final_path), std::ios::binary);
+    std::string line;
+    resume_record r;
+    int seen = 0;
+    while (std::getline(in, line) && seen < 3) {
+        const auto space = line.find(' ');
+        const std::string key = line.substr(0, space);
+        const std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+        if (key == "object" && seen == 0)
+            r.object = value;
+        else if (key == "validator" && seen == 1)
+            r.validator = value;
+        else if (key == "total" && seen == 2) {
+            const auto [end, ec] =
+                std::from_chars(value.data(), value.data() + value.size(), r.total);
+            if (ec != std::errc{} || end != value.data() + value.size())
+                return std::nullopt;
+        } else
+            return std::nullopt;
+        ++seen;
+    }
+    if (seen != 3 || r.object.empty() || r.validator.empty())
+        return std::nullopt;
+    return r;
+}
+
+result<void> forget_resume_record(const fs::path& final_path) {
+    const fs::path meta = resume_record_path(final_path);
+    if (::unlink(meta.c_str()) != 0) {
+        if (errno == ENOENT)
+            return {};
+        return file_error("deleting", meta, errno);
+    }
+    if (const int err = fsync_directory(meta.parent_path()); err != 0)
+        return file_error("flushing directory", meta.parent_path(), err);
+    return {};
 }
 
 partial_file::partial_file(fs::path final_path, unique_fd fd, sha256 hash, std::uint64_t size)
@@ -178,13 +248,14 @@ result<std::string> partial_file::finish() {
         return file_error("renaming", part_, errno, " to " + final_.string());
     if (const int err = fsync_directory(final_.parent_path()); err != 0)
         return file_error("flushing directory", final_.parent_path(), err);
+    std::error_code ignored;
+    fs::remove(resume_record_path(final_), ignored);
     return hash_.finish_hex();
 }
 
 void partial_file::discard() {
     fd_.close();
-    std::error_code ignored;
-    fs::remove(part_, ignored);
+    remove_part(final_);
 }
 
 } // namespace stemd::client

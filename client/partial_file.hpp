@@ -50,8 +50,30 @@ result<file_digest> digest_file(const std::filesystem::path& p);
 // "{final}.part"
 std::filesystem::path part_path_of(const std::filesystem::path& final_path);
 
-// Deletes "{final}.part" if it is there (a .part that is not worth resuming).
+// Deletes "{final}.part" and its resume record if they are there (a .part
+// that is not worth resuming).
 void remove_part(const std::filesystem::path& final_path);
+
+// What a .part holds, kept next to it in "{final}.part.meta": a resume is
+// only asked for (Range + If-Range) and only accepted when the server still
+// serves this object in this version with this length. A .part without one
+// is never resumed.
+struct resume_record {
+    std::string object;      // scheme://host:port/path of the link, without its query
+    std::string validator;   // the ETag, else the Last-Modified the server sent; never ""
+    std::uint64_t total = 0; // the whole object's length; 0 when the server did not say
+    bool operator==(const resume_record&) const = default;
+};
+
+// "{final}.part.meta"
+std::filesystem::path resume_record_path(const std::filesystem::path& final_path);
+// Written to a temporary file, fsync'd, renamed and its directory fsync'd.
+result<void> save_resume_record(const std::filesystem::path& final_path, const resume_record& r);
+// Absent when there is none or it cannot be read as one.
+std::optional<resume_record> load_resume_record(const std::filesystem::path& final_path);
+// Deletes the record and fsyncs the directory, so that bytes written to the
+// .part afterwards can never be taken for the object the record named.
+result<void> forget_resume_record(const std::filesystem::path& final_path);
 
 // The .part file being written, with the SHA-256 of everything in it.
 class partial_file {
@@ -68,10 +90,11 @@ public:
     const std::filesystem::path& path() const noexcept { return part_; }
 
     // fsync, close, rename to the final name, fsync of its directory: the
-    // final name then stands for a complete, durable file. Returns the
+    // final name then stands for a complete, durable file; the resume
+    // record goes. Returns the
     // SHA-256 (lowercase hex); the object must not be used afterwards.
     result<std::string> finish();
-    // Closes and deletes the .part.
+    // Closes and deletes the .part and its resume record.
     void discard();
 
 private:

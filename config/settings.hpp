@@ -84,6 +84,8 @@ struct download_settings {
     bool allow_private_addresses = false;
     std::int64_t max_bytes = std::int64_t{2} << 30; // per file
     int idle_timeout = 30; // seconds a download may stall before it is retried
+    // Seconds one download attempt may take in all.
+    int max_seconds = 3600;
 };
 
 struct settings {

@@ -15,6 +15,7 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.download.connect.allow_private_addresses = s.download.allow_private_addresses;
     o.download.max_bytes = static_cast<std::uint64_t>(s.download.max_bytes);
     o.download.connect.io_timeout = std::chrono::seconds(s.download.idle_timeout);
+    o.download.max_duration = std::chrono::seconds(s.download.max_seconds);
     o.musicgpt.base_url = s.musicgpt.base_url;
     o.musicgpt.api_version = s.musicgpt.api_version;
     o.musicgpt.api_key = s.musicgpt.api_key;

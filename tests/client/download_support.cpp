@@ -1,11 +1,15 @@
 #include "tests/client/download_support.hpp"
 
+#include "client/partial_file.hpp"
+#include "client/url.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -13,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -25,7 +30,7 @@ namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
 struct test_server::impl {
-    explicit impl(handler h) : handler_(std::move(h)) {
+    impl(handler h, pacing p) : handler_(std::move(h)), pacing_(p) {
         acceptor_.open(tcp::v4());
         acceptor_.bind({net::ip::make_address("127.0.0.1"), 0});
         acceptor_.listen();
@@ -53,22 +58,40 @@ struct test_server::impl {
             co_await http::async_read(socket, buffer, req, net::as_tuple(net::use_awaitable));
         if (ec)
             co_return;
-        seen_request seen{std::string(req.target()), std::string(req[http::field::host]),
+        seen_request seen{std::string(req.target()),
+                          std::string(req[http::field::host]),
                           std::string(req[http::field::user_agent]),
                           std::string(req[http::field::accept]),
-                          std::string(req[http::field::range])};
+                          std::string(req[http::field::range]),
+                          std::string(req[http::field::if_range])};
         {
             std::lock_guard lock(mutex_);
             requests_.push_back(seen);
         }
         const std::string raw = handler_(seen);
-        co_await net::async_write(socket, net::buffer(raw), net::as_tuple(net::use_awaitable));
+        co_await send(socket, raw);
         boost::system::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_send, ignored);
         socket.close(ignored);
     }
 
+    net::awaitable<void> send(tcp::socket& socket, std::string_view raw) {
+        const std::size_t piece = pacing_.bytes == 0 ? raw.size() : pacing_.bytes;
+        net::steady_timer timer(ioc_);
+        for (std::size_t at = 0; at < raw.size(); at += piece) {
+            if (at > 0) {
+                timer.expires_after(pacing_.every);
+                co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+            }
+            auto [ec, n] = co_await net::async_write(socket, net::buffer(raw.substr(at, piece)),
+                                                     net::as_tuple(net::use_awaitable));
+            if (ec)
+                co_return;
+        }
+    }
+
     handler handler_;
+    pacing pacing_;
     net::io_context ioc_;
     tcp::acceptor acceptor_{ioc_};
     std::thread thread_;
@@ -76,7 +99,7 @@ struct test_server::impl {
     std::vector<seen_request> requests_;
 };
 
-test_server::test_server(handler h) : impl_(std::make_unique<impl>(std::move(h))) {}
+test_server::test_server(handler h, pacing p) : impl_(std::make_unique<impl>(std::move(h), p)) {}
 
 test_server::~test_server() = default;
 
@@ -131,12 +154,22 @@ std::size_t range_start(const std::string& range) {
     return std::stoul(range.substr(std::string_view("bytes=").size()));
 }
 
-std::string partial_response(std::string_view body, std::size_t from) {
+std::string partial_response(std::string_view body, std::size_t from, std::string_view etag) {
     const std::string content_range = "bytes " + std::to_string(from) + "-" +
                                       std::to_string(body.size() - 1) + "/" +
                                       std::to_string(body.size());
-    return response(206, {{"Content-Range", content_range}, {"Content-Type", "audio/mpeg"}},
+    return response(206,
+                    {{"Content-Range", content_range},
+                     {"Content-Type", "audio/mpeg"},
+                     {"ETag", std::string(etag)}},
                     body.substr(from));
+}
+
+void leave_part(const std::filesystem::path& final_path, std::string_view bytes,
+                std::string_view url, std::uint64_t total) {
+    std::filesystem::create_directories(final_path.parent_path());
+    std::ofstream(part_path_of(final_path), std::ios::binary) << bytes;
+    REQUIRE(save_resume_record(final_path, {redact(url), "\"v1\"", total}).has_value());
 }
 
 outcome fetch(const download_request& r, const download_options& o) {

@@ -7,7 +7,10 @@
 #include "client/downloader.hpp"
 #include "tests/support/workspace.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,17 +27,25 @@ struct seen_request {
     std::string user_agent;
     std::string accept;
     std::string range;
+    std::string if_range;
 };
 
 // The raw bytes to send back; the connection is closed after them, so a
 // response shorter than its Content-Length is a transfer cut short.
 using handler = std::function<std::string(const seen_request&)>;
 
+// How the answer is sent: all at once, or `bytes` at a time with `every`
+// between (a trickle that never stalls for long).
+struct pacing {
+    std::size_t bytes = 0;
+    std::chrono::milliseconds every{0};
+};
+
 // A loopback HTTP/1.1 server on its own thread answering every request
 // with whatever the test's handler says.
 class test_server {
 public:
-    explicit test_server(handler h);
+    explicit test_server(handler h, pacing p = {});
     ~test_server();
     test_server(const test_server&) = delete;
     test_server& operator=(const test_server&) = delete;
@@ -59,8 +70,13 @@ std::string redirect(unsigned status, std::string_view location);
 std::string make_body(std::size_t size);
 // "Range: bytes=N-" -> N
 std::size_t range_start(const std::string& range);
-// A 206 with the rest of `body` from `from` on.
-std::string partial_response(std::string_view body, std::size_t from);
+// A 206 with the rest of `body` from `from` on, naming version `etag`.
+std::string partial_response(std::string_view body, std::size_t from,
+                             std::string_view etag = "\"v1\"");
+// Leaves `bytes` in "{final}.part" with a resume record naming version
+// "v1" of `url` (what an interrupted download of it would have left).
+void leave_part(const std::filesystem::path& final_path, std::string_view bytes,
+                std::string_view url, std::uint64_t total = 0);
 
 using outcome = stemd::result<download_result>;
 

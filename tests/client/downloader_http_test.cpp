@@ -138,3 +138,28 @@ TEST_CASE("downloader: an endless chunk extension or trailer is refused, not buf
         }
     }
 }
+
+TEST_CASE("downloader: a server trickling bytes is cut off at max_duration, the .part kept") {
+    const std::string body = make_body(20'000);
+    // 100 bytes every 20 ms: about 4 s for the whole file, never idle for long.
+    test_server server(
+        [&](const seen_request&) {
+            return response(200, {{"ETag", "\"t\""}}, body);
+        },
+        pacing{100, std::chrono::milliseconds(20)});
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/slow.mp3", dir);
+    download_options o;
+    o.max_duration = std::chrono::milliseconds(300);
+    const auto started = std::chrono::steady_clock::now();
+    const auto got = fetch(r, o);
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE_FALSE(got.has_value());
+    CHECK(got.error().code == error::too_slow);
+    CHECK(got.error().transient());
+    CHECK(got.error().message.find("download.max_seconds") != std::string::npos);
+    CHECK(took < std::chrono::seconds(3));
+    const auto part = r.directory / "track_vocals.mp3.part";
+    REQUIRE(std::filesystem::exists(part));
+    CHECK(read_file(part) == body.substr(0, std::filesystem::file_size(part)));
+}

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,7 @@ TEST_CASE("downloader: a transfer cut short is kept and resumed with Range") {
     std::atomic<int> calls{0};
     test_server server([&](const seen_request& req) {
         if (calls++ == 0)
-            return response(200, {{"Content-Type", "audio/mpeg"}},
+            return response(200, {{"Content-Type", "audio/mpeg"}, {"ETag", "\"v1\""}},
                             std::string_view(body).substr(0, cut), body.size());
         return partial_response(body, range_start(req.range));
     });
@@ -54,6 +55,7 @@ TEST_CASE("downloader: a transfer cut short is kept and resumed with Range") {
     const auto seen = server.requests();
     REQUIRE(seen.size() == 2);
     CHECK(seen[1].range == "bytes=" + std::to_string(cut) + "-");
+    CHECK(seen[1].if_range == "\"v1\"");
 }
 
 TEST_CASE("downloader: a server ignoring Range restarts the file from zero") {
@@ -61,8 +63,7 @@ TEST_CASE("downloader: a server ignoring Range restarts the file from zero") {
     test_server server([&](const seen_request&) { return response(200, {}, body); });
     workspace dir("downloader-test");
     const auto r = request_for(server, "/x.wav", dir);
-    fs::create_directories(r.directory);
-    std::ofstream(r.directory / "track_vocals.wav.part", std::ios::binary) << "stale bytes";
+    leave_part(r.directory / "track_vocals.wav", "stale bytes", r.url);
 
     const auto got = fetch(r);
     REQUIRE(got.has_value());
@@ -82,8 +83,7 @@ TEST_CASE("downloader: a 206 for the wrong range is retried without Range") {
     });
     workspace dir("downloader-test");
     const auto r = request_for(server, "/x.flac", dir);
-    fs::create_directories(r.directory);
-    std::ofstream(r.directory / "track_vocals.flac.part", std::ios::binary) << "0123456789";
+    leave_part(r.directory / "track_vocals.flac", "0123456789", r.url);
 
     const auto got = fetch(r);
     REQUIRE(got.has_value());
@@ -104,9 +104,7 @@ TEST_CASE("downloader: 416 for an existing .part starts over once") {
     });
     workspace dir("downloader-test");
     const auto r = request_for(server, "/x.mp3", dir);
-    fs::create_directories(r.directory);
-    std::ofstream(r.directory / "track_vocals.mp3.part", std::ios::binary)
-        << std::string(2000, 'z');
+    leave_part(r.directory / "track_vocals.mp3", std::string(2000, 'z'), r.url);
 
     const auto got = fetch(r);
     REQUIRE(got.has_value());
@@ -120,7 +118,7 @@ TEST_CASE("downloader: without an extension in the URL an earlier .part is found
     std::atomic<int> calls{0};
     test_server server([&](const seen_request& req) {
         if (calls++ == 0)
-            return response(200, {{"Content-Type", "audio/wav"}},
+            return response(200, {{"Content-Type", "audio/wav"}, {"ETag", "\"v1\""}},
                             std::string_view(body).substr(0, cut), body.size());
         return partial_response(body, range_start(req.range));
     });
@@ -135,4 +133,83 @@ TEST_CASE("downloader: without an extension in the URL an earlier .part is found
     CHECK(got->path.filename() == "track_vocals.wav");
     CHECK(got->resumed_from == cut);
     CHECK(got->sha256 == sha256_hex(body));
+}
+
+namespace {
+
+// Object A until the link is refreshed, then object B: same length and
+// path, another version. `honours_if_range` false: a server that answers
+// Range with 206 whatever If-Range says.
+std::string a_then_b(const seen_request& req, const std::string& a, const std::string& b,
+                     bool honours_if_range) {
+    if (req.target.find("sig=old") != std::string::npos)
+        return response(200, {{"ETag", "\"A\""}}, std::string_view(a).substr(0, a.size() / 2),
+                        a.size());
+    if (req.range.empty() || (honours_if_range && !req.if_range.empty() && req.if_range != "\"B\""))
+        return response(200, {{"ETag", "\"B\""}}, b);
+    return partial_response(b, range_start(req.range), "\"B\"");
+}
+
+} // namespace
+
+TEST_CASE("downloader: a resume after the object changed starts over and keeps only the new "
+          "object's bytes") {
+    const std::string a = make_body(120'000);
+    const std::string b = std::string(a.rbegin(), a.rend());
+    for (const bool honours : {true, false}) {
+        CAPTURE(honours);
+        test_server server([&](const seen_request& req) { return a_then_b(req, a, b, honours); });
+        workspace dir("downloader-test");
+        auto r = request_for(server, "/stems/v.mp3?sig=old", dir);
+        REQUIRE_FALSE(fetch(r).has_value());
+        REQUIRE(fs::file_size(r.directory / "track_vocals.mp3.part") == a.size() / 2);
+
+        r.url = server.url("/stems/v.mp3?sig=new");
+        const auto got = fetch(r);
+        REQUIRE(got.has_value());
+        CHECK(read_file(got->path) == b);
+        CHECK(got->sha256 == sha256_hex(b));
+        CHECK(got->resumed_from == 0);
+        CHECK(server.requests()[1].if_range == "\"A\"");
+        CHECK_FALSE(fs::exists(r.directory / "track_vocals.mp3.part.meta"));
+    }
+}
+
+TEST_CASE("downloader: a .part is not offered to a link for another object") {
+    const std::string body = make_body(30'000);
+    test_server server([&](const seen_request&) { return response(200, {}, body); });
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/other/v.mp3?sig=1", dir);
+    leave_part(r.directory / "track_vocals.mp3", "12345", server.url("/first/v.mp3?sig=0"));
+
+    const auto got = fetch(r);
+    REQUIRE(got.has_value());
+    CHECK(read_file(got->path) == body);
+    REQUIRE(server.requests().size() == 1);
+    CHECK(server.requests()[0].range.empty());
+}
+
+TEST_CASE("downloader: a .part without a resume record, or a 206 of another length, starts over") {
+    const std::string body = make_body(30'000);
+    test_server server([&](const seen_request& req) {
+        if (!req.range.empty())
+            return partial_response(body, range_start(req.range));
+        return response(200, {}, body);
+    });
+    workspace dir("downloader-test");
+    const auto r = request_for(server, "/x.mp3", dir);
+    fs::create_directories(r.directory);
+    std::ofstream(r.directory / "track_vocals.mp3.part", std::ios::binary) << "no record";
+    REQUIRE(fetch(r).has_value());
+    REQUIRE(server.requests().size() == 1);
+    CHECK(server.requests()[0].range.empty());
+
+    fs::remove(r.directory / "track_vocals.mp3");
+    leave_part(r.directory / "track_vocals.mp3", "12345", r.url, body.size() + 1);
+    const auto got = fetch(r);
+    REQUIRE(got.has_value());
+    CHECK(read_file(got->path) == body);
+    CHECK(got->resumed_from == 0);
+    REQUIRE(server.requests().size() == 3);
+    CHECK(server.requests()[2].range.empty());
 }

@@ -154,6 +154,7 @@ signing_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 [download]
 max_bytes = 5000000000
 idle_timeout = 5
+max_seconds = 600
 [limits]
 header_bytes = 4096
 body_bytes = 2048
@@ -173,6 +174,7 @@ status_per_minute = 200
     CHECK(s.webhook.signing_secret.starts_with("whsec_"));
     CHECK(s.download.max_bytes == 5'000'000'000);
     CHECK(s.download.idle_timeout == 5);
+    CHECK(s.download.max_seconds == 600);
     CHECK(s.limits.header_bytes == 4096);
     CHECK(s.limits.body_bytes == 2048);
     CHECK(s.limits.request_timeout == 3);
@@ -190,6 +192,7 @@ status_per_minute = 200
     CHECK(defaults->limits.idle_timeout == 30);
     CHECK(defaults->limits.max_connections == 1024);
     CHECK(defaults->download.max_bytes == std::int64_t{2} << 30);
+    CHECK(defaults->download.max_seconds == 3600);
 
     CHECK(contains(refused("[limits]\nheader_bytes = 10\n", error::bad_value).message,
                    "limits.header_bytes = 10 is out of range"));

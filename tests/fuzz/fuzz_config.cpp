@@ -59,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(in(s.download.max_attempts, 1, 100));
     FUZZ_CHECK(in(s.download.max_bytes, 1, std::int64_t{1} << 40));
     FUZZ_CHECK(in(s.download.idle_timeout, 1, 3600));
+    FUZZ_CHECK(in(s.download.max_seconds, 1, 7 * 86400));
     FUZZ_CHECK(in(s.limits.header_bytes, 1024, 1024 * 1024));
     FUZZ_CHECK(in(s.limits.body_bytes, 1024, 64 * 1024 * 1024));
     FUZZ_CHECK(in(s.limits.request_timeout, 1, 3600));
