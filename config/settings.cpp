@@ -119,6 +119,7 @@ std::vector<table_spec> tables_of(settings& s) {
         {"download",
          {{"concurrency", int_value(d.concurrency, 1, 64)},
           {"max_attempts", int_value(d.max_attempts, 1, 100)},
+          {"max_link_refreshes", int_value(d.max_link_refreshes, 1, 100)},
           {"ca_file", text_value(d.ca_file)},
           {"allow_http", bool_value(d.allow_http)},
           {"allow_private_addresses", bool_value(d.allow_private_addresses)},

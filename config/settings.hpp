@@ -79,6 +79,9 @@ struct storage_settings {
 struct download_settings {
     int concurrency = 4;
     int max_attempts = 8;
+    // Fresh links a refused file may wait for (and unsettled status
+    // look-ups while it waits) before it fails.
+    int max_link_refreshes = 3;
     std::string ca_file;
     bool allow_http = false;
     bool allow_private_addresses = false;

@@ -123,14 +123,18 @@ void download_scheduler::finished(const storage::file_record& f,
 // Waits for a fresh link, tries again later, or gives up.
 void download_scheduler::failed(const storage::file_record& f, const stemd::error& why) {
     const int attempts = f.attempts;
-    if (why.code == client::error::link_expired && attempts < options_.max_attempts &&
-        link_refreshed(f, why))
+    const bool refused = why.code == client::error::link_expired;
+    if (refused && f.link_refreshes >= options_.max_link_refreshes) {
+        // The same link, or fresh ones, refused again and again: asking
+        // MusicGPT once more would only loop.
+        give_up(f, why.message + " (refused again after " + std::to_string(f.link_refreshes) +
+                       " fresh links from MusicGPT; `stemd retry` tries again)");
+        return;
+    }
+    if (refused && attempts < options_.max_attempts && link_refreshed(f, why))
         return;
     if (!why.transient() || attempts >= options_.max_attempts) {
-        log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(attempts) +
-                                " attempts: " + why.message);
-        if (auto r = store_.file_failed(f.id, owner_, why.message); !r)
-            log_error(f.job_id, "cannot record the failure: " + r.error().message);
+        give_up(f, why.message);
         return;
     }
     const auto delay = backoff(options_.retry_base, options_.retry_cap, attempts, rng_());
@@ -139,6 +143,13 @@ void download_scheduler::failed(const storage::file_record& f, const stemd::erro
     const auto next_attempt_at = now_millis() + delay.count();
     if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r)
         log_error(f.job_id, "cannot record the retry: " + r.error().message);
+}
+
+void download_scheduler::give_up(const storage::file_record& f, const std::string& reason) {
+    log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(f.attempts) +
+                            " attempts: " + reason);
+    if (auto r = store_.file_failed(f.id, owner_, reason); !r)
+        log_error(f.job_id, "cannot record the failure: " + r.error().message);
 }
 
 // A refused link (401/403/404/410) has most likely expired: fresh links

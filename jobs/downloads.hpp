@@ -37,6 +37,7 @@ private:
     boost::asio::awaitable<void> download_one(storage::file_record f);
     void finished(const storage::file_record& f, const client::download_result& got);
     void failed(const storage::file_record& f, const stemd::error& why);
+    void give_up(const storage::file_record& f, const std::string& reason);
     bool link_refreshed(const storage::file_record& f, const stemd::error& why);
 
     boost::asio::any_io_executor ex_;

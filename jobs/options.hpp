@@ -17,6 +17,9 @@ struct service_options {
     std::filesystem::path output_dir; // {output_dir}/{task_id}/...
     int concurrency = 4;
     int max_attempts = 8;
+    // A refused link is sent for a fresh one at most this often, and a file
+    // waiting for one outlasts at most this many unsettled look-ups.
+    int max_link_refreshes = 3;
     std::chrono::milliseconds retry_base{1000}; // first back-off; doubles per attempt
     std::chrono::milliseconds retry_cap{300'000};
     client::download_options download;

@@ -31,6 +31,11 @@ std::chrono::seconds pause_for(const musicgpt::refusal& f) {
         std::clamp(*f.retry_after_seconds, 1.0, static_cast<double>(longest_pause.count()))));
 }
 
+bool awaits_fresh_link(const storage::job_record& job) {
+    return std::any_of(job.files.begin(), job.files.end(),
+                       [](const storage::file_record& f) { return f.awaits_fresh_link(); });
+}
+
 } // namespace
 
 status_poller::status_poller(net::any_io_executor ex, storage::store& store,
@@ -120,6 +125,12 @@ net::awaitable<void> status_poller::poll_one(const std::string& job_id) {
 }
 
 void status_poller::refused(const storage::job_record& job, const musicgpt::refusal& f) {
+    if (f.http_status == 404 && awaits_fresh_link(job)) {
+        // Asking again cannot help: the task is gone, and with it its links.
+        no_fresh_links(job, "MusicGPT does not know task " + job.task_id + " any more (" +
+                                describe(f) + ")");
+        return;
+    }
     if (f.http_status != 429 && f.http_status != 503) {
         poll_later(job, describe(f), true);
         return;
@@ -161,6 +172,12 @@ void status_poller::answered(const storage::job_record& job, const musicgpt::rep
 // Plans the next look-up of a job this one did not settle, backing off
 // with each one in a row.
 void status_poller::poll_later(const storage::job_record& job, std::string_view why, bool trouble) {
+    if (awaits_fresh_link(job) && job.poll_attempts + 1 >= options_.max_link_refreshes) {
+        no_fresh_links(job, std::to_string(job.poll_attempts + 1) +
+                                " status look-ups in a row brought no fresh link (last: " +
+                                std::string(why) + ")");
+        return;
+    }
     const auto delay =
         backoff(options_.poll_retry_base, options_.poll_retry_cap, job.poll_attempts + 1, rng_());
     if (auto r = store_.poll_again(job.id, owner_, now_millis() + delay.count()); !r) {
@@ -173,6 +190,21 @@ void status_poller::poll_later(const storage::job_record& job, std::string_view 
         log_warning(job.id, text);
     else
         log_info(job.id, text);
+}
+
+// Fails the files waiting for a fresh link, and so the job: the bound that
+// keeps a job from waiting for links for ever.
+void status_poller::no_fresh_links(const storage::job_record& job, const std::string& why) {
+    const std::string reason = "the stem link was refused and no fresh one can be had: " + why +
+                               "; `stemd retry` tries again";
+    auto failed = store_.fail_awaiting_links(job.id, owner_, reason);
+    if (!failed) {
+        log_error(job.id,
+                  "cannot fail the files waiting for fresh links: " + failed.error().message);
+        release(job.id);
+        return;
+    }
+    log_error(job.id, "failed: " + reason);
 }
 
 // Ends a claimed look-up that poll_later does not end.

@@ -11,6 +11,7 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.output_dir = s.storage.output_dir;
     o.concurrency = s.download.concurrency;
     o.max_attempts = s.download.max_attempts;
+    o.max_link_refreshes = s.download.max_link_refreshes;
     o.download.connect.allow_http = s.download.allow_http;
     o.download.connect.allow_private_addresses = s.download.allow_private_addresses;
     o.download.max_bytes = static_cast<std::uint64_t>(s.download.max_bytes);

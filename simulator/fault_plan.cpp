@@ -35,6 +35,10 @@ bool add_fault(std::string_view word, fault_plan& plan) {
         plan.no_range = true;
     } else if (word == "redirect-loop") {
         plan.redirect_loop = true;
+    } else if (word == "gone") {
+        plan.gone = true;
+    } else if (word == "byid-404") {
+        plan.by_id_unknown = true;
     } else if (word == "stall") {
         plan.stall = std::chrono::seconds(default_stall_seconds);
     } else if (const auto s = numbered(word, "stall"); s && *s > 0 && *s <= max_stall_seconds) {
@@ -49,6 +53,14 @@ bool add_fault(std::string_view word, fault_plan& plan) {
 
 } // namespace
 
+std::string known_faults() {
+    std::string out;
+    for (const auto& kind : fault_table) {
+        out += (out.empty() ? "" : ", ") + std::string(kind.name);
+    }
+    return out;
+}
+
 result<fault_plan> parse_faults(std::string_view text) {
     fault_plan plan;
     while (!text.empty()) {
@@ -57,7 +69,7 @@ result<fault_plan> parse_faults(std::string_view text) {
         text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
         if (!add_fault(word, plan)) {
             return make_error(error::bad_request, "unknown simulated fault \"" + std::string(word) +
-                                                      "\"; known: " + std::string(known_faults));
+                                                      "\"; known: " + known_faults());
         }
     }
     return plan;

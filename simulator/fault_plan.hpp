@@ -6,18 +6,41 @@
 // task's stem links then carry "?fault=..." and the file handler acts as
 // named. One-shot faults hit only the first request for each file, so a
 // retry can show recovery; the others hold for every request, as a
-// misconfigured server would.
+// misconfigured server would. Two faults are about byId instead: the task
+// is unknown there (byid-404), and, with `gone`, a link that stays dead
+// comes back unchanged from every look-up.
 
 #include "common/error.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace stemd::simulator {
 
-inline constexpr std::string_view known_faults =
-    "503-once, close-mid, short, stall[-SECONDS], no-range, redirect-N, redirect-loop";
+// Every fault, once: its name as people write it, and one spelling of it
+// that parses (tests run the whole table, so a fault added here is tested).
+struct fault_kind {
+    std::string_view name;
+    std::string_view example;
+};
+
+inline constexpr std::array<fault_kind, 9> fault_table = {{
+    {"503-once", "503-once"},
+    {"close-mid", "close-mid"},
+    {"short", "short"},
+    {"stall[-SECONDS]", "stall-2"},
+    {"no-range", "no-range"},
+    {"redirect-N", "redirect-3"},
+    {"redirect-loop", "redirect-loop"},
+    {"gone", "gone"},
+    {"byid-404", "byid-404"},
+}};
+
+// The names of fault_table, comma-separated, for error messages.
+std::string known_faults();
 
 struct fault_plan {
     bool unavailable_once = false; // 503-once: HTTP 503 instead of the file
@@ -27,6 +50,8 @@ struct fault_plan {
     bool no_range = false;         // no-range: Range is ignored (always 200, whole file)
     std::uint64_t redirects = 0;   // redirect-N: a chain of N redirects before the file
     bool redirect_loop = false;    // redirect-loop: the chain comes back to the link itself
+    bool gone = false;             // gone: HTTP 404 for every request of the file
+    bool by_id_unknown = false;    // byid-404: byId answers 404 for the task
 
     bool one_shot() const {
         return unavailable_once || close_mid || short_body || stall.count() > 0;
@@ -34,7 +59,7 @@ struct fault_plan {
 };
 
 // "close-mid,no-range" and the like ("" is no fault). A name that is not
-// one of known_faults (stall-S with S from 1 to 3600, redirect-N with N from
+// one of known_faults() (stall-S with S from 1 to 3600, redirect-N with N from
 // 1 to 20) fails with error::bad_request naming it.
 result<fault_plan> parse_faults(std::string_view text);
 

@@ -214,6 +214,10 @@ reply file_server::serve(const listener::request& req, const boost::urls::url_vi
         return api_error(!file ? file.error() : faults.plan.error());
     }
     const fault_plan& plan = *faults.plan;
+    if (plan.gone) {
+        stats_->count_fault("gone");
+        return api_error(make_error(error::not_found, "no such stem file (fault gone)"));
+    }
     if (plan.redirect_loop || faults.hop < plan.redirects) {
         return redirect(link, faults.hop, plan);
     }

@@ -4,6 +4,7 @@
 #include "simulator/api_reply.hpp"
 #include "simulator/conversion_json.hpp"
 #include "simulator/error.hpp"
+#include "simulator/fault_plan.hpp"
 #include "simulator/note.hpp"
 #include "simulator/submission.hpp"
 
@@ -43,6 +44,13 @@ reply method_not_allowed(std::string_view path, http::verb allowed) {
                                                             std::string(http::to_string(allowed))));
     r.message.set(http::field::allow, http::to_string(allowed));
     return r;
+}
+
+// The fault byid-404: the task is not found by byId, as if MusicGPT had
+// forgotten it.
+bool unknown_to_by_id(const task& t) {
+    const auto plan = parse_faults(t.faults);
+    return plan && plan->by_id_unknown;
 }
 
 reply with_retry_after(reply r, std::chrono::milliseconds wait) {
@@ -185,7 +193,10 @@ reply service::status_answer(const request& req, const boost::urls::url_view& ta
     }
     const auto t =
         task_id.empty() ? tasks_.find_by_conversion(conversion_id) : tasks_.find(task_id);
-    if (!t) {
+    if (t && unknown_to_by_id(*t)) {
+        stats_->count_fault("byid-404");
+    }
+    if (!t || unknown_to_by_id(*t)) {
         return api_error(make_error(error::not_found, "no conversion with that id"));
     }
     return json_reply(

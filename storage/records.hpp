@@ -39,6 +39,14 @@ struct file_record {
     // when nobody is); see store::claim_files.
     std::string claim_owner;
     millis claim_until = 0;
+    // How often its refused link was sent to wait for a fresh one since it
+    // was delivered or retried (see store::file_link_expired).
+    int link_refreshes = 0;
+
+    // Sent to wait for a fresh link (store::file_link_expired), not yet given one.
+    bool awaits_fresh_link() const {
+        return status == file_status::pending && next_attempt_at == awaiting_fresh_link;
+    }
 };
 
 struct job_record {

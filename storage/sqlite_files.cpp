@@ -252,6 +252,8 @@ result<job_record> file_link_expired(database& db, std::int64_t file_id, std::st
     if (!file) {
         return file.error();
     }
+    statement f(db, "UPDATE files SET link_refreshes = link_refreshes + 1 WHERE id = ?1");
+    f.bind(1, file_id).exec();
     statement j(db, R"sql(
 UPDATE jobs SET next_poll_at = MIN(COALESCE(next_poll_at, ?2), ?2), updated_at = ?2
 WHERE id = ?1

@@ -50,8 +50,8 @@ result<job_record> submitting_job(database& db, std::string_view job_id, std::st
 // A failed job with files: its unfinished files start over, unclaimed.
 void retry_files(database& db, const job_record& job, const file_counts& counts, millis now) {
     statement f(db, R"sql(
-UPDATE files SET status = 'pending', attempts = 0, error = '', next_attempt_at = ?2,
-                 claim_owner = NULL, claim_until = NULL
+UPDATE files SET status = 'pending', attempts = 0, link_refreshes = 0, error = '',
+                 next_attempt_at = ?2, claim_owner = NULL, claim_until = NULL
 WHERE job_id = ?1 AND status <> 'done'
 )sql");
     f.bind(1, job.id).bind(2, now).exec();

@@ -139,6 +139,34 @@ result<void> release_poll(database& db, std::string_view job_id, std::string_vie
     return {};
 }
 
+result<job_record> fail_awaiting_links(database& db, std::string_view job_id,
+                                       std::string_view owner, std::string_view reason) {
+    const millis now = now_millis();
+    transaction tx(db);
+    const auto job = select_job(db, job_id);
+    if (auto refused = unplannable(job, job_id, "no file of it waits for a fresh link")) {
+        return *refused;
+    }
+    if (auto lost = not_held(*job, owner)) {
+        return *lost;
+    }
+    statement f(db, "UPDATE files SET status = 'failed', error = ?2 "
+                    "WHERE job_id = ?1 AND status = 'pending' AND next_attempt_at = ?3");
+    f.bind(1, job_id).bind(2, reason).bind(3, awaiting_fresh_link).exec();
+    if (db.changes() == 0) {
+        return make_error(error::invalid_transition,
+                          "no file of job " + job->id + " waits for a fresh link");
+    }
+    statement j(db, "UPDATE jobs SET next_poll_at = NULL, poll_owner = NULL, poll_until = NULL "
+                    "WHERE id = ?1");
+    j.bind(1, job_id).exec();
+    const auto failed = first_failed_file(db, job_id);
+    set_job_status(db, job_id, job_status::failed, file_failure_reason(*failed), now);
+    auto result = reload(db, job_id);
+    tx.commit();
+    return result;
+}
+
 int renew_poll_claims(database& db, std::string_view owner, millis until) {
     statement s(db, "UPDATE jobs SET poll_until = ?2 WHERE poll_owner = ?1");
     s.bind(1, owner).bind(2, until).exec();

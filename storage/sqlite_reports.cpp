@@ -28,6 +28,7 @@ ON CONFLICT (job_id, subdir, name) DO UPDATE SET
     path = excluded.path,
     status = CASE WHEN files.status = 'failed' THEN 'pending' ELSE files.status END,
     attempts = CASE WHEN files.status = 'failed' THEN 0 ELSE files.attempts END,
+    link_refreshes = CASE WHEN files.status = 'failed' THEN 0 ELSE files.link_refreshes END,
     error = CASE WHEN files.status = 'failed' THEN '' ELSE files.error END,
     next_attempt_at = CASE WHEN files.status = 'downloading' THEN files.next_attempt_at
                            ELSE MIN(files.next_attempt_at, excluded.next_attempt_at) END
@@ -40,17 +41,6 @@ WHERE files.status <> 'done'
         s.exec();
         s.reset();
     }
-}
-
-std::optional<file_record> first_failed_file(database& db, std::string_view job_id) {
-    statement s(db, sql({"SELECT ", file_columns,
-                         " FROM files WHERE job_id = ?1 AND status = 'failed' "
-                         "ORDER BY subdir, name LIMIT 1"}));
-    s.bind(1, job_id);
-    if (!s.step()) {
-        return std::nullopt;
-    }
-    return read_file(s);
 }
 
 // After a success delivery: where the job stands given all its files.
@@ -68,15 +58,16 @@ void settle_after_success(database& db, std::string_view job_id, millis now) {
 }
 
 // Links have come: the job needs no more status look-ups, unless one of
-// its files still waits for a fresh link that this report did not carry.
+// its files still waits for a fresh link that this report did not carry;
+// then the look-up did not settle it and keeps counting as such.
 void stop_polling_unless_awaiting_links(database& db, std::string_view job_id) {
     statement s(db, R"sql(
 UPDATE jobs SET
-    poll_attempts = 0,
-    next_poll_at = CASE WHEN EXISTS (SELECT 1 FROM files
-                                     WHERE files.job_id = jobs.id AND files.status = 'pending'
-                                       AND files.next_attempt_at = ?2)
-                        THEN next_poll_at ELSE NULL END
+    poll_attempts = CASE WHEN awaiting THEN poll_attempts ELSE 0 END,
+    next_poll_at = CASE WHEN awaiting THEN next_poll_at ELSE NULL END
+FROM (SELECT EXISTS (SELECT 1 FROM files
+                     WHERE files.job_id = ?1 AND files.status = 'pending'
+                       AND files.next_attempt_at = ?2) AS awaiting)
 WHERE id = ?1
 )sql");
     s.bind(1, job_id).bind(2, awaiting_fresh_link).exec();

@@ -113,6 +113,7 @@ file_record read_file(const statement& s) {
     f.next_attempt_at = s.column_int(11);
     f.claim_owner = s.column_text(12);
     f.claim_until = s.column_int(13);
+    f.link_refreshes = static_cast<int>(s.column_int(14));
     return f;
 }
 
@@ -220,6 +221,17 @@ std::string file_label(const file_record& f) {
 
 std::string file_failure_reason(const file_record& f) {
     return "file " + file_label(f) + ": " + f.error;
+}
+
+std::optional<file_record> first_failed_file(database& db, std::string_view job_id) {
+    statement s(db, sql({"SELECT ", file_columns,
+                         " FROM files WHERE job_id = ?1 AND status = 'failed' "
+                         "ORDER BY subdir, name LIMIT 1"}));
+    s.bind(1, job_id);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return read_file(s);
 }
 
 } // namespace stemd::storage::sqlite

@@ -25,7 +25,7 @@ inline constexpr std::string_view job_columns =
 inline constexpr std::string_view file_columns =
     "files.id, files.job_id, files.name, files.subdir, files.url, files.path, files.status, "
     "files.bytes, files.sha256, files.attempts, files.error, files.next_attempt_at, "
-    "files.claim_owner, files.claim_until";
+    "files.claim_owner, files.claim_until, files.link_refreshes";
 
 // Lists and counts are clamped to [1, max_list].
 inline constexpr int max_list = 1000;
@@ -77,5 +77,7 @@ file_counts count_files(database& db, std::string_view job_id);
 std::string file_label(const file_record& f);
 // Why a job failed because of this file.
 std::string file_failure_reason(const file_record& f);
+// The job's first failed file by (subdir, name), if any.
+std::optional<file_record> first_failed_file(database& db, std::string_view job_id);
 
 } // namespace stemd::storage::sqlite

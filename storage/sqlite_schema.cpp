@@ -13,7 +13,7 @@ namespace {
 
 // Each entry brings the schema from version i to i + 1. Never edit an entry
 // that has shipped; append a new one instead.
-constexpr std::array<std::string_view, 3> migrations = {
+constexpr std::array<std::string_view, 4> migrations = {
     R"sql(
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY NOT NULL,
@@ -84,6 +84,11 @@ ALTER TABLE jobs ADD COLUMN poll_until INTEGER;
 CREATE INDEX files_by_path ON files (path);
 CREATE INDEX files_by_claim_owner ON files (claim_owner) WHERE claim_owner IS NOT NULL;
 CREATE INDEX jobs_by_poll_owner ON jobs (poll_owner) WHERE poll_owner IS NOT NULL;
+)sql",
+    // 4: how often each file's refused link was sent for a fresh one, so
+    // that a link that stays dead ends in a failure instead of a loop.
+    R"sql(
+ALTER TABLE files ADD COLUMN link_refreshes INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

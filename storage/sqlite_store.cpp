@@ -179,6 +179,12 @@ result<void> sqlite_store::poll_again(std::string_view job_id, std::string_view 
     return guarded([&] { return sqlite::poll_again(*db_, job_id, owner, at); });
 }
 
+result<job_record> sqlite_store::fail_awaiting_links(std::string_view job_id,
+                                                     std::string_view owner,
+                                                     std::string_view reason) {
+    return guarded([&] { return sqlite::fail_awaiting_links(*db_, job_id, owner, reason); });
+}
+
 result<void> sqlite_store::release_poll(std::string_view job_id, std::string_view owner,
                                         std::optional<millis> replan) {
     return guarded([&] { return sqlite::release_poll(*db_, job_id, owner, replan); });

@@ -66,6 +66,8 @@ public:
                                                 int limit) override;
     result<void> schedule_poll(std::string_view job_id, std::optional<millis> at) override;
     result<void> poll_again(std::string_view job_id, std::string_view owner, millis at) override;
+    result<job_record> fail_awaiting_links(std::string_view job_id, std::string_view owner,
+                                           std::string_view reason) override;
     result<void> release_poll(std::string_view job_id, std::string_view owner,
                               std::optional<millis> replan = std::nullopt) override;
 

@@ -97,7 +97,7 @@ public:
 
     // Another go for a failed job (found by id, task_id or conversion_id),
     // in one transaction: its failed and unfinished files become pending
-    // and unclaimed with no attempts used and due at `now`, the error is
+    // and unclaimed with no attempts or link refreshes used and due at `now`, the error is
     // cleared, and the job becomes downloading (completed if all files are
     // done). A job without files but with a task_id becomes submitted with
     // a status look-up due at `now`. Refused (invalid_transition, the
@@ -152,7 +152,8 @@ public:
     virtual result<job_record> file_failed(std::int64_t file_id, std::string_view owner,
                                            std::string_view error) = 0;
     // downloading -> pending, waiting for a fresh link (awaiting_fresh_link):
-    // the server refused the signed link. The job's status look-up is
+    // the server refused the signed link, and one more link refresh is
+    // counted (file_record::link_refreshes). The job's status look-up is
     // planned for `now` (or kept, if one is due sooner), since that is
     // where fresh links come from. Returns the job.
     virtual result<job_record> file_link_expired(std::int64_t file_id, std::string_view owner,
@@ -184,6 +185,15 @@ public:
     // does not hold is refused with claim_lost.
     virtual result<void> release_poll(std::string_view job_id, std::string_view owner,
                                       std::optional<millis> replan = std::nullopt) = 0;
+    // The end of a claimed look-up after which fresh links cannot be had
+    // (MusicGPT no longer knows the task, or the budget of look-ups is
+    // spent): every file waiting for a fresh link becomes failed with
+    // `reason`, the job failed naming the first of them, no look-up stays
+    // planned and the claim is released. A job with no waiting file is
+    // left as it is (invalid_transition), a claim `owner` does not hold
+    // refused with claim_lost. Returns the job.
+    virtual result<job_record> fail_awaiting_links(std::string_view job_id, std::string_view owner,
+                                                   std::string_view reason) = 0;
 
     // --- Webhook deliveries ----------------------------------------------------
 

@@ -25,6 +25,7 @@ TEST_CASE("config: an empty file gives the documented defaults") {
     CHECK(s.storage.output_dir == fs::path("var/stems"));
     CHECK(s.download.concurrency == 4);
     CHECK(s.download.max_attempts == 8);
+    CHECK(s.download.max_link_refreshes == 3);
     CHECK(s.download.ca_file.empty());
     CHECK_FALSE(s.download.allow_http);
     CHECK_FALSE(s.download.allow_private_addresses);
@@ -55,6 +56,7 @@ output_dir = "stems"
 [download]
 concurrency = 64
 max_attempts = 1
+max_link_refreshes = 7
 ca_file = "/etc/ssl/cdn.pem"
 allow_http = true
 allow_private_addresses = true
@@ -76,6 +78,7 @@ allow_private_addresses = true
     CHECK(s.storage.output_dir == fs::path("stems"));
     CHECK(s.download.concurrency == 64);
     CHECK(s.download.max_attempts == 1);
+    CHECK(s.download.max_link_refreshes == 7);
     CHECK(s.download.ca_file == "/etc/ssl/cdn.pem");
     CHECK(s.download.allow_http);
     CHECK(s.download.allow_private_addresses);

@@ -45,18 +45,6 @@ json::value sim_stats(stack& s) {
     return stats;
 }
 
-// How many times the simulator injected the named fault.
-std::uint64_t injected(const json::value& stats, std::string_view name) {
-    const auto* count = stats.at("faults").as_object().if_contains(name);
-    return count == nullptr ? 0 : count->to_number<std::uint64_t>();
-}
-
-const json::value& only_file(const json::value& job) {
-    const auto& files = job.at("files").as_array();
-    REQUIRE(files.size() == 1);
-    return files[0];
-}
-
 bool part_exists(const stack& s) {
     for (const auto& name : files_under(s.output_dir()))
         if (name.ends_with(".part"))

@@ -13,12 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const json::value& only_file(const json::value& job) {
-    const auto& files = job.at("files").as_array();
-    REQUIRE(files.size() == 1);
-    return files[0];
-}
-
 std::string submit_one(stack& s) {
     auto [status, created] =
         s.submit(R"({"audio_url":"https://songs.example/guard.mp3","stems":["vocals"]})");

@@ -70,6 +70,17 @@ void check_files(const stack& s, const json::value& job, std::uint64_t stem_byte
         CHECK_MESSAGE(!name.ends_with(".part"), name);
 }
 
+std::uint64_t injected(const boost::json::value& stats, std::string_view fault) {
+    const auto* count = stats.at("faults").as_object().if_contains(fault);
+    return count == nullptr ? 0 : count->to_number<std::uint64_t>();
+}
+
+const boost::json::value& only_file(const boost::json::value& job) {
+    const auto& files = job.at("files").as_array();
+    REQUIRE(files.size() == 1);
+    return files[0];
+}
+
 stack::stack(const std::string& label, stack_options options)
     : options_(std::move(options)), ws_(label), ca_(make_test_ca(ws_ / "tls")) {
     if (options_.untrusted_files)
@@ -85,43 +96,64 @@ stack::~stack() {
 }
 
 void stack::write_config() {
-    auto q = [](const std::filesystem::path& p) { return "\"" + p.string() + "\""; };
+    auto q = [](const std::filesystem::path& p) {
+        return "\"" + p.string() + "\"";
+    };
     std::string webhook_extra;
     if (options_.webhook_tls) {
         std::filesystem::create_directories(webhook_cert().parent_path());
         std::filesystem::copy_file(ca_.server_cert, webhook_cert());
         std::filesystem::copy_file(ca_.server_key, webhook_key());
-        webhook_extra += "tls_cert = " + q(webhook_cert()) + "\ntls_key = " + q(webhook_key()) + "\n";
+        webhook_extra +=
+            "tls_cert = " + q(webhook_cert()) + "\ntls_key = " + q(webhook_key()) + "\n";
     }
     if (!options_.signing_secret.empty())
         webhook_extra += "signing_secret = \"" + options_.signing_secret + "\"\n";
-    std::string text =
-        "[musicgpt]\n"
-        "base_url = \"https://127.0.0.1:" + std::to_string(sim_port()) + "/api/public\"\n"
-        "api_version = \"" + options_.api_version + "\"\n"
-        "api_key = \"integration-test-key\"\n"
-        "ca_file = " + q(sim_trust()) + "\n"
-        "[webhook]\n"
-        "listen = \"127.0.0.1:" + std::to_string(webhook_port()) + "\"\n"
-        "public_url = \"" +
-        (options_.poll_only ? std::string()
-                            : std::string(options_.webhook_tls ? "https" : "http") +
-                                  "://127.0.0.1:" + std::to_string(webhook_port())) +
-        "\"\n"
-        "secret = \"" + secret_ + "\"\n" + webhook_extra +
-        "[api]\n"
-        "listen = \"127.0.0.1:" + std::to_string(api_port()) + "\"\n" + options_.api_config +
-        "[storage]\n"
-        "database = " + q(ws_ / "var" / "stemd.db") + "\n"
-        "output_dir = " + q(output_dir()) + "\n"
-        "[limits]\n" + options_.limits_config +
-        "[download]\n"
-        "concurrency = 4\n"
-        "max_attempts = " + std::to_string(options_.max_attempts) + "\n"
-        "ca_file = " + q(ca_.ca_cert) + "\n"
-        "allow_private_addresses = " +
-        std::string(options_.allow_private_addresses ? "true" : "false") + "\n" +
-        options_.extra_config;
+    std::string text = "[musicgpt]\n"
+                       "base_url = \"https://127.0.0.1:" +
+                       std::to_string(sim_port()) +
+                       "/api/public\"\n"
+                       "api_version = \"" +
+                       options_.api_version +
+                       "\"\n"
+                       "api_key = \"integration-test-key\"\n"
+                       "ca_file = " +
+                       q(sim_trust()) +
+                       "\n"
+                       "[webhook]\n"
+                       "listen = \"127.0.0.1:" +
+                       std::to_string(webhook_port()) +
+                       "\"\n"
+                       "public_url = \"" +
+                       (options_.poll_only ? std::string()
+                                           : std::string(options_.webhook_tls ? "https" : "http") +
+                                                 "://127.0.0.1:" + std::to_string(webhook_port())) +
+                       "\"\n"
+                       "secret = \"" +
+                       secret_ + "\"\n" + webhook_extra +
+                       "[api]\n"
+                       "listen = \"127.0.0.1:" +
+                       std::to_string(api_port()) + "\"\n" + options_.api_config +
+                       "[storage]\n"
+                       "database = " +
+                       q(ws_ / "var" / "stemd.db") +
+                       "\n"
+                       "output_dir = " +
+                       q(output_dir()) +
+                       "\n"
+                       "[limits]\n" +
+                       options_.limits_config +
+                       "[download]\n"
+                       "concurrency = 4\n"
+                       "max_attempts = " +
+                       std::to_string(options_.max_attempts) +
+                       "\n"
+                       "ca_file = " +
+                       q(ca_.ca_cert) +
+                       "\n"
+                       "allow_private_addresses = " +
+                       std::string(options_.allow_private_addresses ? "true" : "false") + "\n" +
+                       options_.extra_config;
     ws_.write("stemd.toml", text);
     std::filesystem::permissions(config_file(), std::filesystem::perms(0600));
 }
@@ -147,14 +179,13 @@ void stack::start_simulator() {
         with_extra(std::vector<std::string>{
             STEMD_BINARY, "simulate", "--listen", "127.0.0.1:" + std::to_string(sim_port()),
             "--tls-cert", sim_identity().server_cert.string(), "--tls-key",
-            sim_identity().server_key.string(),
-            "--api-key", "integration-test-key", "--webhook-ca", ca_.ca_cert.string(),
-            "--webhook-delay-ms",
-            std::to_string(options_.webhook_delay_ms), "--stem-bytes",
-            std::to_string(options_.stem_bytes), "--rate", std::to_string(options_.rate)}),
+            sim_identity().server_key.string(), "--api-key", "integration-test-key", "--webhook-ca",
+            ca_.ca_cert.string(), "--webhook-delay-ms", std::to_string(options_.webhook_delay_ms),
+            "--stem-bytes", std::to_string(options_.stem_bytes), "--rate",
+            std::to_string(options_.rate)}),
         ws_ / "simulate.log");
-    bool up = wait_until([&] { return simulator_get("/healthz").first == 200 || !sim_->running(); },
-                         20s);
+    bool up =
+        wait_until([&] { return simulator_get("/healthz").first == 200 || !sim_->running(); }, 20s);
     REQUIRE_MESSAGE(up, logs());
     REQUIRE_MESSAGE(sim_->running(), logs());
 }
@@ -232,9 +263,10 @@ json::value stack::wait_for(const std::string& key, const std::string& status,
         },
         timeout);
     REQUIRE_MESSAGE(reached, "job " << key << " did not reach " << status << ": "
-                                    << json::serialize(last) << "\n" << logs());
-    REQUIRE_MESSAGE(last.at("status").as_string() == status,
-                    json::serialize(last) << "\n" << logs());
+                                    << json::serialize(last) << "\n"
+                                    << logs());
+    REQUIRE_MESSAGE(last.at("status").as_string() == status, json::serialize(last) << "\n"
+                                                                                   << logs());
     return last;
 }
 

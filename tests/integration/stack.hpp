@@ -133,6 +133,12 @@ inline std::string str(const boost::json::value& v, std::string_view key) {
     return std::string(v.at(key).as_string());
 }
 
+// How many times the simulator injected the named fault, from a
+// /sim/stats body.
+std::uint64_t injected(const boost::json::value& stats, std::string_view fault);
+// The one file of a job (fails the test unless there is exactly one).
+const boost::json::value& only_file(const boost::json::value& job);
+
 // Files under a directory (recursive), relative paths, sorted.
 std::vector<std::string> files_under(const std::filesystem::path& dir);
 

@@ -21,6 +21,22 @@ TEST_CASE("parse_faults reads every known fault name") {
     CHECK(plan->one_shot());
 }
 
+TEST_CASE("every fault of the table parses by its example, alone and with the others") {
+    std::string all;
+    for (const auto& kind : fault_table) {
+        CAPTURE(kind.example);
+        CHECK(parse_faults(kind.example).has_value());
+        CHECK(known_faults().find(kind.name) != std::string::npos);
+        all += (all.empty() ? "" : ",") + std::string(kind.example);
+    }
+    CHECK(parse_faults(all).has_value());
+    const auto dead = parse_faults("gone,byid-404");
+    REQUIRE(dead.has_value());
+    CHECK(dead->gone);
+    CHECK(dead->by_id_unknown);
+    CHECK_FALSE(dead->one_shot()); // both hold for every request
+}
+
 TEST_CASE("parse_faults: an empty list is no fault") {
     const auto plan = parse_faults("");
     REQUIRE(plan.has_value());
@@ -51,7 +67,7 @@ TEST_CASE("parse_faults names the unknown fault and lists the known ones") {
     CHECK(plan.error().code == error::bad_request);
     CHECK(plan.error().is(stemd::condition::invalid));
     CHECK(plan.error().message.find("\"explode\"") != std::string::npos);
-    CHECK(plan.error().message.find(std::string(known_faults)) != std::string::npos);
+    CHECK(plan.error().message.find(known_faults()) != std::string::npos);
     CHECK_FALSE(parse_faults("CLOSE-MID").has_value());  // names are lowercase
     CHECK_FALSE(parse_faults(",close-mid").has_value()); // an empty name
 }

@@ -61,16 +61,16 @@ sqlite_store open_store(const fs::path& file) {
 
 } // namespace
 
-TEST_CASE("sqlite_schema: opening creates the schema at the current version, 3") {
+TEST_CASE("sqlite_schema: opening creates the schema at the current version, 4") {
     temp_dir dir;
-    CHECK(storage::sqlite::schema_version() == 3);
+    CHECK(storage::sqlite::schema_version() == 4);
     { auto store = open_store(dir.db_file()); }
     CHECK(fs::exists(dir.db_file()));
     storage::database db(dir.db_file());
-    CHECK(db.user_version() == 3);
+    CHECK(db.user_version() == 4);
     // Migrating an up-to-date database changes nothing.
     ok(storage::sqlite::migrate(db, dir.db_file()));
-    CHECK(db.user_version() == 3);
+    CHECK(db.user_version() == 4);
 }
 
 TEST_CASE("sqlite_schema: a version 1 database is migrated and keeps its jobs") {
@@ -140,7 +140,7 @@ TEST_CASE("sqlite_schema: a version 2 database gains claims, and its work is fre
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 3);
+        CHECK(db.user_version() == 4);
     }
     auto loading = ok(store.find("jloading"));
     REQUIRE(loading.files.size() == 1);
@@ -168,7 +168,7 @@ TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {
     }
     const auto why = fails_with(sqlite_store::open(dir.db_file()), storage::error::newer_schema);
     CHECK(why.find("99") != std::string::npos);
-    CHECK(why.find("up to 3") != std::string::npos);
+    CHECK(why.find("up to 4") != std::string::npos);
     CHECK(why.find("upgrade stemd") != std::string::npos);
     CHECK(why.find(dir.db_file().string()) != std::string::npos);
 }

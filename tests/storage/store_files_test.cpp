@@ -168,6 +168,30 @@ TEST_CASE_TEMPLATE("store: a refused link waits for fresh links from a look-up",
     fails_with(store.file_link_expired(vocals + 100, owner, "x", t), storage::error::not_found);
 }
 
+TEST_CASE_TEMPLATE("store: refreshes of a refused link are counted until a retry", E,
+                   STORE_ENGINES) {
+    fixture<E> fx;
+    auto& store = fx.store();
+    auto job = submitted_job(store, "task-1");
+    job = ok(apply(store, job.id, success({stem_link("vocals")})));
+    const auto vocals = file_named(job, "vocals").id;
+    CHECK(file_named(job, "vocals").link_refreshes == 0);
+    for (int n = 1; n <= 2; ++n) {
+        ok(start(store, vocals));
+        job = ok(store.file_link_expired(vocals, owner, "HTTP 404", storage::now_millis()));
+        CHECK(file_named(job, "vocals").link_refreshes == n);
+        // The same dead link given back: due again, the count kept.
+        job = ok(apply(store, job.id, success({stem_link("vocals")})));
+        CHECK(file_named(job, "vocals").link_refreshes == n);
+        CHECK_FALSE(file_named(job, "vocals").awaits_fresh_link());
+    }
+    ok(start(store, vocals));
+    ok(store.file_failed(vocals, owner, "refused again"));
+    job = ok(store.retry(job.id, storage::now_millis()));
+    CHECK(file_named(job, "vocals").link_refreshes == 0);
+    CHECK(file_named(job, "vocals").attempts == 0);
+}
+
 TEST_CASE_TEMPLATE("store: a refused link keeps an earlier planned look-up", E, STORE_ENGINES) {
     fixture<E> fx;
     auto& store = fx.store();

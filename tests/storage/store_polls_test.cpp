@@ -104,3 +104,43 @@ TEST_CASE_TEMPLATE("store: a job without a task_id is never handed out for a loo
     CHECK(ok(store.jobs_due_for_poll(storage::now_millis(), 10)).empty());
     CHECK_FALSE(ok(store.next_poll_due()).has_value());
 }
+
+TEST_CASE_TEMPLATE("store: a job whose fresh links cannot be had fails its waiting files", E,
+                   STORE_ENGINES) {
+    fixture<E> fx;
+    auto& store = fx.store();
+    auto job = submitted_job(store, "task-1");
+    job = ok(apply(store, job.id, success({stem_link("vocals"), stem_link("drums")})));
+    const auto vocals = file_named(job, "vocals").id;
+    const auto t = storage::now_millis();
+
+    // Nothing waits yet: refused, nothing changes.
+    REQUIRE(ok(store.claim_polls(owner, t, 60'000, 1)).empty());
+    ok(start(store, vocals));
+    ok(store.file_link_expired(vocals, owner, "HTTP 404", t));
+    fails_with(store.fail_awaiting_links(job.id, "someone-else", "gone"),
+               storage::error::claim_lost);
+    REQUIRE(ok(store.claim_polls(owner, t, 60'000, 1)).size() == 1);
+    // A report without the waiting file is an unsettled look-up: it counts.
+    ok(store.poll_again(job.id, owner, t));
+    job = ok(apply(store, job.id, success({stem_link("drums")})));
+    CHECK(job.poll_attempts == 1);
+    REQUIRE(ok(store.claim_polls(owner, t, 60'000, 1)).size() == 1);
+
+    job = ok(store.fail_awaiting_links(job.id, owner, "task unknown to byId"));
+    CHECK(job.status == job_status::failed);
+    CHECK(job.error == "file vocals: task unknown to byId");
+    CHECK(file_named(job, "vocals").status == file_status::failed);
+    CHECK(file_named(job, "drums").status == file_status::pending); // it did not wait
+    CHECK_FALSE(job.next_poll_at.has_value());
+    CHECK(job.poll_owner.empty());
+    CHECK(ok(store.next_poll_due()) == std::nullopt);
+    // Final now: nothing more to fail.
+    fails_with(store.fail_awaiting_links(job.id, owner, "again"),
+               storage::error::invalid_transition);
+
+    job = ok(store.retry(job.id, storage::now_millis()));
+    CHECK(job.status == job_status::downloading);
+    CHECK(file_named(job, "vocals").status == file_status::pending);
+    CHECK(job.poll_attempts == 0);
+}
