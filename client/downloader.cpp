@@ -4,10 +4,8 @@
 #include "client/error.hpp"
 #include "client/media_type.hpp"
 #include "client/partial_file.hpp"
+#include "client/prefix_hash.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/empty_body.hpp>
 
 #include <optional>
@@ -119,17 +117,6 @@ private:
     std::optional<partial_file> file_; // the locked .part, once its name is known
 };
 
-// Hashing a resumed prefix of up to max_bytes must not stall the io thread
-// (webhooks, the API): one worker does it, whatever the number of downloads.
-net::thread_pool& hashing_pool() {
-    static net::thread_pool pool(1);
-    return pool;
-}
-
-net::awaitable<result<sha256>> hash_on_worker(unique_fd fd, std::uint64_t keep, fs::path shown) {
-    co_return partial_file::hash_prefix(std::move(fd), keep, shown);
-}
-
 // The server's name for this version of the object: its ETag, else its
 // Last-Modified.
 std::string validator_of(const body_parser& parser) {
@@ -210,9 +197,8 @@ net::awaitable<result<void>> download_job::prepare_part(std::uint64_t start) {
     auto reader = file_->reader();
     if (!reader)
         co_return reader.error();
-    auto hashed = co_await net::co_spawn(hashing_pool(),
-                                         hash_on_worker(std::move(*reader), start, file_->path()),
-                                         net::use_awaitable);
+    // Up to max_bytes to read: not on the io thread.
+    auto hashed = co_await hash_prefix_on_worker(std::move(*reader), start, file_->path());
     if (!hashed)
         co_return hashed.error();
     co_return file_->resume_after(start, std::move(*hashed));

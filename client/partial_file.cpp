@@ -36,10 +36,14 @@ result<unique_fd> open_for_reading(const directory& dir, const std::string& name
 // Feeds the first `limit` bytes of `fd` into `hash` (all of it when limit
 // is absent); returns how many there were.
 result<std::uint64_t> hash_fd(int fd, const fs::path& shown, sha256& hash,
-                              std::optional<std::uint64_t> limit = std::nullopt) {
+                              std::optional<std::uint64_t> limit = std::nullopt,
+                              const std::atomic<bool>* abandoned = nullptr) {
     std::vector<char> buffer(chunk_size);
     std::uint64_t total = 0;
     while (!limit || total < *limit) {
+        if (abandoned != nullptr && *abandoned)
+            return stemd::error{make_error_code(error::file_io),
+                                "reading " + shown.string() + ": abandoned (shutting down)"};
         std::size_t want = buffer.size();
         if (limit)
             want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *limit - total));
@@ -300,9 +304,10 @@ result<unique_fd> partial_file::reader() const {
     return fd;
 }
 
-result<sha256> partial_file::hash_prefix(unique_fd fd, std::uint64_t keep, const fs::path& shown) {
+result<sha256> partial_file::hash_prefix(unique_fd fd, std::uint64_t keep, const fs::path& shown,
+                                         const std::atomic<bool>* abandoned) {
     sha256 hash;
-    if (auto hashed = hash_fd(fd.get(), shown, hash, keep); !hashed)
+    if (auto hashed = hash_fd(fd.get(), shown, hash, keep, abandoned); !hashed)
         return hashed.error();
     return hash;
 }

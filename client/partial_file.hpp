@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/posix_file.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -99,9 +100,11 @@ public:
 
     // Reads and hashes the first `keep` bytes of the .part: as slow as the
     // prefix is long, hence apart from the rest so it can run on a worker
-    // thread. Works on a descriptor of its own (from reader()).
+    // thread. Works on a descriptor of its own (from reader()). Stops
+    // with an error at the next chunk once `*abandoned` is set.
     static result<sha256> hash_prefix(unique_fd fd, std::uint64_t keep,
-                                      const std::filesystem::path& shown);
+                                      const std::filesystem::path& shown,
+                                      const std::atomic<bool>* abandoned = nullptr);
     result<unique_fd> reader() const;
 
     // Keeps the first `keep` bytes, whose hash `prefix` is, and appends

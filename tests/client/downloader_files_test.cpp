@@ -16,6 +16,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +64,71 @@ bool read_midway(const fs::path& file, std::uint64_t end) {
             return true;
     }
     return false;
+}
+
+// True while a descriptor of this process is open on `file`.
+bool is_open(const fs::path& file) {
+    std::error_code ec;
+    for (fs::directory_iterator it("/proc/self/fd", ec), stop; !ec && it != stop;
+         it.increment(ec)) {
+        std::error_code link_ec;
+        if (fs::read_symlink(it->path(), link_ec) == file)
+            return true;
+    }
+    return false;
+}
+
+constexpr std::uint64_t big_prefix = std::uint64_t{256} << 20;
+const std::string prefix_tail = "0123456789";
+
+// A server answering the rest of a big_prefix + 10 byte object with a 206.
+stemd::client::testing::handler rest_of_big_object() {
+    return [](const seen_request& req) {
+        CHECK(range_start(req.range) == big_prefix);
+        const std::string range = "bytes " + std::to_string(big_prefix) + "-" +
+                                  std::to_string(big_prefix + prefix_tail.size() - 1) + "/" +
+                                  std::to_string(big_prefix + prefix_tail.size());
+        return response(206, {{"Content-Range", range}, {"ETag", "\"v1\""}}, prefix_tail);
+    };
+}
+
+// Leaves a big_prefix .part of zeros (mostly holes) with its record.
+fs::path leave_big_part(const download_request& r) {
+    const fs::path final_path = r.directory / "track_vocals.mp3";
+    leave_part(final_path, "", r.url, big_prefix + prefix_tail.size());
+    const fs::path part = fs::path(final_path) += ".part";
+    fs::resize_file(part, big_prefix);
+    return part;
+}
+
+// Runs the download of `r` on an io_context of its own, and beside it on the
+// same thread `again`, over and over, as another handler would run. Once
+// `again` says false before the download is done, the io_context stops and
+// goes with the download unfinished, as at a shutdown: nothing returned.
+std::optional<outcome> run_beside(const download_request& r, const std::function<bool()>& again) {
+    net::ssl::context tls(net::ssl::context::tls_client);
+    const download_options options;
+    std::optional<outcome> got;
+    net::io_context ioc; // destroyed first: the download refers to the above
+    net::co_spawn(ioc, download(r, options, tls), [&](std::exception_ptr e, outcome v) {
+        if (e)
+            std::rethrow_exception(e);
+        got = std::move(v);
+    });
+    net::co_spawn(
+        ioc,
+        [&]() -> net::awaitable<void> {
+            while (!got) {
+                if (!again()) {
+                    ioc.stop();
+                    co_return;
+                }
+                co_await net::post(ioc, net::use_awaitable);
+            }
+        },
+        net::detached);
+    ioc.run();
+    return got;
 }
 
 } // namespace
@@ -200,53 +267,44 @@ TEST_CASE("downloader: new directories are made durable") {
 }
 
 TEST_CASE("downloader: a resumed prefix is hashed while the io thread goes on") {
-    const std::uint64_t kept = std::uint64_t{256} << 20;
-    const std::string tail = "0123456789";
-    test_server server([&](const seen_request& req) {
-        CHECK(range_start(req.range) == kept);
-        const std::string range = "bytes " + std::to_string(kept) + "-" +
-                                  std::to_string(kept + tail.size() - 1) + "/" +
-                                  std::to_string(kept + tail.size());
-        return response(206, {{"Content-Range", range}, {"ETag", "\"v1\""}}, tail);
-    });
+    test_server server(rest_of_big_object());
     workspace dir("downloader-files-test");
     const auto r = request_for(server, "/x.mp3", dir);
-    const fs::path final_path = r.directory / "track_vocals.mp3";
-    leave_part(final_path, "", r.url, kept + tail.size());
-    fs::resize_file(fs::path(final_path) += ".part", kept); // zeros, mostly holes
+    const fs::path part = leave_big_part(r);
 
-    net::io_context ioc;
-    net::ssl::context tls(net::ssl::context::tls_client);
-    const download_options options;
-    std::optional<outcome> got;
-    bool seen_midway = false;
-    net::co_spawn(ioc, download(r, options, tls), [&](std::exception_ptr e, outcome v) {
-        if (e)
-            std::rethrow_exception(e);
-        got = std::move(v);
-    });
     // Another task on the same io thread, as the API's handlers are: it
     // runs while the hash is half-way, which it cannot if the hash blocks
     // the thread.
-    net::co_spawn(
-        ioc,
-        [&]() -> net::awaitable<void> {
-            while (!got) {
-                seen_midway = seen_midway || read_midway(fs::path(final_path) += ".part", kept);
-                co_await net::post(ioc, net::use_awaitable);
-            }
-        },
-        net::detached);
-    ioc.run();
-
+    bool seen_midway = false;
+    const auto got = run_beside(r, [&] {
+        seen_midway = seen_midway || read_midway(part, big_prefix);
+        return true;
+    });
     REQUIRE(got.has_value());
     REQUIRE(got->has_value());
-    CHECK((*got)->resumed_from == kept);
+    CHECK((*got)->resumed_from == big_prefix);
     stemd::sha256 whole;
     const std::string zeros(1 << 20, '\0');
-    for (std::uint64_t i = 0; i < kept / zeros.size(); ++i)
+    for (std::uint64_t i = 0; i < big_prefix / zeros.size(); ++i)
         whole.update(zeros);
-    whole.update(tail);
+    whole.update(prefix_tail);
     CHECK((*got)->sha256 == whole.finish_hex());
     CHECK(seen_midway);
+}
+
+TEST_CASE("downloader: a shutdown during a prefix hash stops the worker and touches nothing") {
+    test_server server(rest_of_big_object());
+    workspace dir("downloader-files-test");
+    const auto r = request_for(server, "/x.mp3", dir);
+    const fs::path part = leave_big_part(r);
+    // Stops the loop once the hash is under way; the download is then
+    // destroyed unfinished with the io_context, as at a shutdown.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    const auto got = run_beside(r, [&] {
+        return !read_midway(part, big_prefix) && std::chrono::steady_clock::now() < deadline;
+    });
+    CHECK_FALSE(got.has_value());
+    // The worker gives up at its next chunk and closes its descriptor.
+    CHECK(eventually([&] { return !is_open(part); }));
+    CHECK(fs::file_size(part) == big_prefix);
 }
