@@ -4,6 +4,7 @@
 #include "client/error.hpp"
 #include "client/media_type.hpp"
 #include "client/partial_file.hpp"
+#include "client/prefix_hash.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
 
@@ -77,9 +78,20 @@ private:
     stemd::error network(boost::system::error_code ec, const std::string& what) const;
 
     std::string where() const { return "downloading " + url_.redacted(); }
-    fs::path final_path() const { return request_.directory / (request_.name + "." + extension_); }
+    std::string final_name() const { return request_.name + "." + extension_; }
+    fs::path final_path() const { return *dir_ / final_name(); }
+    result<void> open_directory();
+    result<void> lock_part();
+    net::awaitable<result<void>> prepare_part(std::uint64_t start);
+    void drop_part() {
+        if (file_)
+            file_->discard();
+        else
+            remove_part(*dir_, final_name());
+        file_.reset();
+    }
     std::optional<download_result> restart() {
-        remove_part(final_path());
+        drop_part();
         resume_from_ = 0;
         record_.reset();
         return std::nullopt;
@@ -101,6 +113,8 @@ private:
     std::string object_;                  // the link without its query: what the .part holds
     std::optional<resume_record> record_; // of the .part being resumed
     std::chrono::steady_clock::time_point deadline_;
+    std::optional<directory> dir_;
+    std::optional<partial_file> file_; // the locked .part, once its name is known
 };
 
 // The server's name for this version of the object: its ETag, else its
@@ -128,24 +142,66 @@ result<void> download_job::start() {
     visited_.insert(url_.to_string());
     object_ = url_.redacted();
 
-    std::error_code ec;
-    fs::create_directories(request_.directory, ec);
-    if (ec)
-        return file_error("creating directory", request_.directory, ec.value());
-
-    auto disk = inspect_disk(request_.directory, request_.name, extension_from_url(url_.target));
+    if (auto opened = open_directory(); !opened)
+        return opened;
+    auto disk = inspect_disk(*dir_, request_.name, extension_from_url(url_.target));
     if (!disk)
         return disk.error();
     extension_ = disk->extension;
     complete_ = disk->complete;
     resume_from_ = disk->part.value_or(0);
     if (resume_from_ > 0) {
+        // Locked before anything about it is decided or changed.
+        if (auto locked = lock_part(); !locked)
+            return locked;
+        // What it holds now that nobody else can write it.
+        resume_from_ = file_->size_on_disk();
         // Only a .part whose record names this object is worth offering.
-        record_ = load_resume_record(final_path());
+        record_ = load_resume_record(*dir_, final_name());
         if (!record_ || record_->object != object_)
             restart();
     }
     return {};
+}
+
+result<void> download_job::open_directory() {
+    const fs::path root = request_.root.empty() ? request_.directory : request_.root;
+    const fs::path below = request_.directory.lexically_relative(root);
+    if (below.empty() || *below.begin() == "..")
+        throw std::invalid_argument("download: directory must lie under root");
+    auto opened = directory::open(root, below);
+    if (!opened)
+        return opened.error();
+    dir_.emplace(std::move(*opened));
+    return {};
+}
+
+result<void> download_job::lock_part() {
+    if (file_)
+        return {};
+    auto opened = partial_file::open(*dir_, final_name());
+    if (!opened)
+        return opened.error();
+    file_.emplace(std::move(*opened));
+    return {};
+}
+
+// Readies the locked .part for bytes from `start` on: emptied, or its
+// first `start` bytes hashed on the worker and kept.
+net::awaitable<result<void>> download_job::prepare_part(std::uint64_t start) {
+    if (start == 0) {
+        if (auto forgotten = forget_resume_record(*dir_, final_name()); !forgotten)
+            co_return forgotten;
+        co_return file_->start_over();
+    }
+    auto reader = file_->reader();
+    if (!reader)
+        co_return reader.error();
+    // Up to max_bytes to read: not on the io thread.
+    auto hashed = co_await hash_prefix_on_worker(std::move(*reader), start, file_->path());
+    if (!hashed)
+        co_return hashed.error();
+    co_return file_->resume_after(start, std::move(*hashed));
 }
 
 net::awaitable<result<download_result>> download_job::run() {
@@ -156,7 +212,7 @@ net::awaitable<result<download_result>> download_job::run() {
     if (auto started = start(); !started)
         co_return started.error();
     if (complete_) {
-        auto digest = digest_file(*complete_);
+        auto digest = digest_file(*dir_, final_name());
         if (!digest)
             co_return digest.error();
         co_return download_result{*complete_, digest->bytes, std::move(digest->sha256), 0, true};
@@ -261,8 +317,13 @@ void download_job::choose_extension(const body_parser& parser) {
     extension_ = extension_from_url(url_.target);
     if (extension_.empty())
         extension_ = extension_from_content_type(parser.get()[http::field::content_type]);
+    // The fallback is the caller's: one naming a .part or a record, or
+    // with a dot, would let this file take another one's name.
     if (extension_.empty())
         extension_ = request_.fallback_extension;
+    if (extension_.empty() || is_reserved_extension(extension_) ||
+        extension_.find_first_of("./") != std::string::npos)
+        extension_ = "bin";
 }
 
 // An empty optional: the answer is not the piece asked for, so the file is
@@ -284,7 +345,7 @@ result<std::optional<download_job::body_plan>> download_job::plan_body(const bod
         plan.expected = *parser.content_length();
     }
     if (plan.expected && *plan.expected > options_.max_bytes) {
-        remove_part(final_path());
+        drop_part();
         return too_large(*plan.expected);
     }
     return plan;
@@ -292,6 +353,10 @@ result<std::optional<download_job::body_plan>> download_job::plan_body(const bod
 
 net::awaitable<download_job::step> download_job::receive(connection& conn, body_parser& parser) {
     choose_extension(parser);
+    if (auto locked = lock_part(); !locked) {
+        co_await conn.close();
+        co_return locked.error();
+    }
     auto plan = plan_body(parser);
     if (!plan || !*plan) {
         co_await conn.close();
@@ -299,22 +364,15 @@ net::awaitable<download_job::step> download_job::receive(connection& conn, body_
             co_return plan.error();
         co_return std::optional<download_result>();
     }
-    if ((*plan)->start == 0) {
-        if (auto forgotten = forget_resume_record(final_path()); !forgotten) {
-            co_await conn.close();
-            co_return forgotten.error();
-        }
-    }
-    auto file = partial_file::open(final_path(), (*plan)->start);
-    if (!file) {
+    if (auto prepared = co_await prepare_part((*plan)->start); !prepared) {
         co_await conn.close();
-        co_return file.error();
+        co_return prepared.error();
     }
     if ((*plan)->start == 0)
         remember_version(parser, **plan);
-    if (auto copied = co_await copy_body(conn, parser, *file); !copied)
+    if (auto copied = co_await copy_body(conn, parser, *file_); !copied)
         co_return copied.error();
-    co_return complete(*file, **plan);
+    co_return complete(*file_, **plan);
 }
 
 // Closes the connection, except after a broken transfer: then there is
@@ -384,7 +442,7 @@ void download_job::remember_version(const body_parser& parser, const body_plan& 
     if (validator.empty())
         return;
     record_ = resume_record{object_, std::move(validator), plan.expected.value_or(0)};
-    if (!save_resume_record(final_path(), *record_))
+    if (!save_resume_record(*dir_, final_name(), *record_))
         record_.reset();
 }
 

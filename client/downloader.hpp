@@ -25,7 +25,11 @@ struct download_options {
 struct download_request {
     std::string url;                 // signed link (never logged whole)
     std::filesystem::path directory; // created if missing
-    std::string name;                // safe base name without extension
+    // The part of `directory` trusted as it is (the configured output
+    // directory): the components of `directory` below it are created and
+    // opened without following a symbolic link. Empty: `directory` itself.
+    std::filesystem::path root;
+    std::string name; // safe base name without extension
     // Extension to use when neither the URL path nor Content-Type gives one.
     std::string fallback_extension = "bin";
 };
@@ -51,6 +55,10 @@ struct download_result {
 // again can help (stemd::error::transient()); error::link_expired
 // (401/403/404/410) means the signed link needs refreshing; error::too_slow
 // (transient) that max_duration ran out, the .part kept for a resume.
+// Files are opened through the directory's descriptor and never through a
+// link; the .part is locked while written, so a second download of the
+// same file fails (error::file_io, transient) instead of interleaving.
+// A resumed prefix is hashed on a worker thread, not the caller's.
 boost::asio::awaitable<result<download_result>> download(const download_request& r,
                                                          const download_options& options,
                                                          boost::asio::ssl::context& tls);

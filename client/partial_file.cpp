@@ -2,14 +2,17 @@
 
 #include "client/error.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
 #include <utility>
 #include <vector>
 
@@ -20,25 +23,35 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t chunk_size = 64 * 1024;
+constexpr int no_link = O_NOFOLLOW | O_CLOEXEC;
 
-// Feeds the first `limit` bytes of a file into `hash` (all of it when
-// limit is absent); returns how many there were.
-result<std::uint64_t> hash_file(const fs::path& p, sha256& hash,
-                                std::optional<std::uint64_t> limit = std::nullopt) {
-    unique_fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+// Opens a file of `dir` for reading, refusing a link.
+result<unique_fd> open_for_reading(const directory& dir, const std::string& name) {
+    unique_fd fd(::openat(dir.fd(), name.c_str(), O_RDONLY | no_link));
     if (!fd)
-        return file_error("opening", p, errno);
+        return file_error("opening", dir / name, errno);
+    return fd;
+}
+
+// Feeds the first `limit` bytes of `fd` into `hash` (all of it when limit
+// is absent); returns how many there were.
+result<std::uint64_t> hash_fd(int fd, const fs::path& shown, sha256& hash,
+                              std::optional<std::uint64_t> limit = std::nullopt,
+                              const std::atomic<bool>* abandoned = nullptr) {
     std::vector<char> buffer(chunk_size);
     std::uint64_t total = 0;
     while (!limit || total < *limit) {
+        if (abandoned != nullptr && *abandoned)
+            return stemd::error{make_error_code(error::file_io),
+                                "reading " + shown.string() + ": abandoned (shutting down)"};
         std::size_t want = buffer.size();
         if (limit)
             want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *limit - total));
-        const ssize_t n = ::read(fd.get(), buffer.data(), want);
+        const ssize_t n = ::read(fd, buffer.data(), want);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return file_error("reading", p, errno);
+            return file_error("reading", shown, errno);
         }
         if (n == 0)
             break;
@@ -47,19 +60,17 @@ result<std::uint64_t> hash_file(const fs::path& p, sha256& hash,
     }
     if (limit && total != *limit)
         return stemd::error{make_error_code(error::file_io),
-                            "reading " + p.string() +
+                            "reading " + shown.string() +
                                 ": the partial download shrank while being resumed; retry"};
     return total;
 }
 
-std::optional<std::uint64_t> regular_file_size(const fs::path& p) {
-    std::error_code ec;
-    if (!fs::is_regular_file(p, ec))
+// The size of a regular file of `dir`, not following a link.
+std::optional<std::uint64_t> regular_file_size(const directory& dir, const std::string& name) {
+    struct stat st {};
+    if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
         return std::nullopt;
-    const auto size = fs::file_size(p, ec);
-    if (ec)
-        return std::nullopt;
-    return size;
+    return static_cast<std::uint64_t>(st.st_size);
 }
 
 // The extension part of "{name}.{ext}" or "{name}.{ext}.part"; "" when
@@ -76,16 +87,37 @@ std::string_view extension_in(std::string_view file, std::string_view name, bool
         return "";
     if (part)
         rest.remove_suffix(suffix.size());
-    return rest.find('.') == std::string_view::npos ? rest : "";
+    if (rest.find('.') != std::string_view::npos || is_reserved_extension(rest))
+        return "";
+    return rest;
 }
 
-result<disk_state> scan_directory(const fs::path& dir, const std::string& name) {
+// The names in `dir`, read through its descriptor.
+result<std::vector<std::string>> list_names(const directory& dir) {
+    const int fd = ::dup(dir.fd());
+    DIR* listing = fd < 0 ? nullptr : ::fdopendir(fd);
+    if (listing == nullptr) {
+        const int err = errno;
+        if (fd >= 0)
+            ::close(fd);
+        return file_error("listing", dir.path(), err);
+    }
+    ::rewinddir(listing);
+    std::vector<std::string> names;
+    while (const dirent* entry = ::readdir(listing))
+        names.emplace_back(entry->d_name);
+    ::closedir(listing);
+    return names;
+}
+
+result<disk_state> scan_directory(const directory& dir, const std::string& name) {
+    auto names = list_names(dir);
+    if (!names)
+        return names.error();
     disk_state found;
     std::string complete_ext;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string file = it->path().filename().string();
-        const auto size = regular_file_size(it->path());
+    for (const auto& file : *names) {
+        const auto size = regular_file_size(dir, file);
         if (!size)
             continue;
         if (auto ext = extension_in(file, name, true); !ext.empty()) {
@@ -97,8 +129,6 @@ result<disk_state> scan_directory(const fs::path& dir, const std::string& name) 
             complete_ext = final_ext;
         }
     }
-    if (ec)
-        return file_error("listing", dir, ec.value());
     if (!found.part && !complete_ext.empty()) {
         found.extension = complete_ext;
         found.complete = dir / (name + "." + complete_ext);
@@ -106,83 +136,113 @@ result<disk_state> scan_directory(const fs::path& dir, const std::string& name) 
     return found;
 }
 
+result<void> flush(const directory& dir) {
+    if (::fsync(dir.fd()) != 0)
+        return file_error("flushing directory", dir.path(), errno);
+    return {};
+}
+
 } // namespace
+
+bool is_reserved_extension(std::string_view extension) {
+    constexpr std::array<std::string_view, 3> reserved{"part", "meta", "tmp"};
+    return std::find(reserved.begin(), reserved.end(), extension) != reserved.end();
+}
 
 stemd::error file_error(std::string_view verb, const fs::path& p, int err,
                         std::string_view detail) {
+    if (err == ELOOP)
+        return {make_error_code(error::file_io),
+                std::string(verb) + " " + p.string() + std::string(detail) +
+                    ": it is a symbolic link, which a download never follows; remove the link, "
+                    "then retry"};
     return {make_error_code(error::file_io),
             std::string(verb) + " " + p.string() + std::string(detail) + ": " + std::strerror(err) +
                 "; free disk space or fix the directory's permissions, then retry"};
 }
 
-result<disk_state> inspect_disk(const fs::path& dir, const std::string& name,
+result<disk_state> inspect_disk(const directory& dir, const std::string& name,
                                 const std::string& url_extension) {
     if (url_extension.empty())
         return scan_directory(dir, name);
     disk_state found;
     found.extension = url_extension;
-    const fs::path final_path = dir / (name + "." + url_extension);
-    found.part = regular_file_size(part_path_of(final_path));
-    if (!found.part && regular_file_size(final_path))
-        found.complete = final_path;
+    const std::string final_name = name + "." + url_extension;
+    found.part = regular_file_size(dir, part_name_of(final_name));
+    if (!found.part && regular_file_size(dir, final_name))
+        found.complete = dir / final_name;
     return found;
 }
 
-result<file_digest> digest_file(const fs::path& p) {
+result<file_digest> digest_file(const directory& dir, const std::string& name) {
+    auto fd = open_for_reading(dir, name);
+    if (!fd)
+        return fd.error();
     sha256 hash;
-    auto size = hash_file(p, hash);
+    auto size = hash_fd(fd->get(), dir / name, hash);
     if (!size)
         return size.error();
     return file_digest{*size, hash.finish_hex()};
 }
 
-fs::path part_path_of(const fs::path& final_path) {
-    return fs::path(final_path) += ".part";
+std::string part_name_of(const std::string& final_name) {
+    return final_name + ".part";
 }
 
-void remove_part(const fs::path& final_path) {
-    std::error_code ignored;
-    fs::remove(part_path_of(final_path), ignored);
-    fs::remove(resume_record_path(final_path), ignored);
+void remove_part(const directory& dir, const std::string& final_name) {
+    ::unlinkat(dir.fd(), part_name_of(final_name).c_str(), 0);
+    ::unlinkat(dir.fd(), resume_record_name(final_name).c_str(), 0);
 }
 
-fs::path resume_record_path(const fs::path& final_path) {
-    return fs::path(final_path) += ".part.meta";
+std::string resume_record_name(const std::string& final_name) {
+    return final_name + ".part.meta";
 }
 
-result<void> save_resume_record(const fs::path& final_path, const resume_record& r) {
-    const fs::path meta = resume_record_path(final_path);
-    const fs::path temporary = fs::path(meta) += ".tmp";
+result<void> save_resume_record(const directory& dir, const std::string& final_name,
+                                const resume_record& r) {
+    const std::string meta = resume_record_name(final_name);
+    const std::string temporary = meta + ".tmp";
     for (const std::string* v : {&r.object, &r.validator})
         if (v->find_first_of("\r\n") != std::string::npos)
             return stemd::error{make_error_code(error::bad_response),
-                                "the resume record for " + final_path.string() +
+                                "the resume record for " + (dir / final_name).string() +
                                     " cannot hold a line break; the download starts over"};
     const std::string text = "object " + r.object + "\nvalidator " + r.validator + "\ntotal " +
                              std::to_string(r.total) + "\n";
-    unique_fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    unique_fd fd(
+        ::openat(dir.fd(), temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | no_link, 0644));
     if (!fd)
-        return file_error("creating", temporary, errno);
+        return file_error("creating", dir / temporary, errno);
     if (!write_all(fd.get(), text.data(), text.size()) || ::fsync(fd.get()) != 0)
-        return file_error("writing", temporary, errno);
+        return file_error("writing", dir / temporary, errno);
     if (const int err = fd.close(); err != 0)
-        return file_error("closing", temporary, err);
-    if (::rename(temporary.c_str(), meta.c_str()) != 0)
-        return file_error("renaming", temporary, errno, " to " + meta.string());
-    if (const int err = fsync_directory(meta.parent_path()); err != 0)
-        return file_error("flushing directory", meta.parent_path(), err);
-    return {};
+        return file_error("closing", dir / temporary, err);
+    if (::renameat(dir.fd(), temporary.c_str(), dir.fd(), meta.c_str()) != 0)
+        return file_error("renaming", dir / temporary, errno, " to " + meta);
+    return flush(dir);
 }
 
-std::optional<resume_record> load_resume_record(const fs::path& final_path) {
-    std::ifstream in(resume_record_path(final_path), std::ios::binary);
-    std::string line;
+std::optional<resume_record> load_resume_record(const directory& dir,
+                                                const std::string& final_name) {
+    auto fd = open_for_reading(dir, resume_record_name(final_name));
+    if (!fd)
+        return std::nullopt;
+    std::string text(4096, '\0');
+    const ssize_t n = ::read(fd->get(), text.data(), text.size());
+    if (n <= 0 || static_cast<std::size_t>(n) == text.size())
+        return std::nullopt;
+    text.resize(static_cast<std::size_t>(n));
     resume_record r;
     int seen = 0;
-    while (std::getline(in, line) && seen < 3) {
+    std::string_view rest = text;
+    while (!rest.empty() && seen < 3) {
+        const auto eol = rest.find('\n');
+        const std::string_view line = rest.substr(0, eol);
+        rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
         const auto space = line.find(' ');
-        const std::string key = line.substr(0, space);
-        const std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+        const std::string_view key = line.substr(0, space);
+        const std::string_view value =
+            space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
         if (key == "object" && seen == 0)
             r.object = value;
         else if (key == "validator" && seen == 1)
@@ -201,61 +261,95 @@ std::optional<resume_record> load_resume_record(const fs::path& final_path) {
     return r;
 }
 
-result<void> forget_resume_record(const fs::path& final_path) {
-    const fs::path meta = resume_record_path(final_path);
-    if (::unlink(meta.c_str()) != 0) {
+result<void> forget_resume_record(const directory& dir, const std::string& final_name) {
+    const std::string meta = resume_record_name(final_name);
+    if (::unlinkat(dir.fd(), meta.c_str(), 0) != 0) {
         if (errno == ENOENT)
             return {};
-        return file_error("deleting", meta, errno);
+        return file_error("deleting", dir / meta, errno);
     }
-    if (const int err = fsync_directory(meta.parent_path()); err != 0)
-        return file_error("flushing directory", meta.parent_path(), err);
+    return flush(dir);
+}
+
+partial_file::partial_file(const directory& dir, std::string final_name, unique_fd fd)
+    : dir_(&dir), final_(std::move(final_name)), part_(part_name_of(final_)), fd_(std::move(fd)) {}
+
+result<partial_file> partial_file::open(const directory& dir, const std::string& final_name) {
+    const std::string part = part_name_of(final_name);
+    // No O_TRUNC: nothing may change before the lock is held.
+    unique_fd fd(::openat(dir.fd(), part.c_str(), O_RDWR | O_CREAT | no_link, 0644));
+    if (!fd)
+        return file_error("opening", dir / part, errno);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return stemd::error{make_error_code(error::file_io),
+                                "opening " + (dir / part).string() +
+                                    ": another download (this daemon or another one sharing "
+                                    "the output directory) is writing it; it is left alone, "
+                                    "retry once that one is done"};
+        return file_error("locking", dir / part, errno);
+    }
+    return partial_file(dir, final_name, std::move(fd));
+}
+
+std::uint64_t partial_file::size_on_disk() const noexcept {
+    struct stat st {};
+    return ::fstat(fd_.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+result<unique_fd> partial_file::reader() const {
+    unique_fd fd(::openat(dir_->fd(), part_.c_str(), O_RDONLY | no_link));
+    if (!fd)
+        return file_error("opening", path(), errno);
+    return fd;
+}
+
+result<sha256> partial_file::hash_prefix(unique_fd fd, std::uint64_t keep, const fs::path& shown,
+                                         const std::atomic<bool>* abandoned) {
+    sha256 hash;
+    if (auto hashed = hash_fd(fd.get(), shown, hash, keep, abandoned); !hashed)
+        return hashed.error();
+    return hash;
+}
+
+result<void> partial_file::resume_after(std::uint64_t keep, sha256 prefix) {
+    if (::ftruncate(fd_.get(), static_cast<off_t>(keep)) != 0 ||
+        ::lseek(fd_.get(), static_cast<off_t>(keep), SEEK_SET) < 0)
+        return file_error("resuming", path(), errno);
+    hash_ = std::move(prefix);
+    size_ = keep;
     return {};
 }
 
-partial_file::partial_file(fs::path final_path, unique_fd fd, sha256 hash, std::uint64_t size)
-    : final_(std::move(final_path)), part_(part_path_of(final_)), fd_(std::move(fd)),
-      hash_(std::move(hash)), size_(size) {}
-
-result<partial_file> partial_file::open(const fs::path& final_path, std::uint64_t keep) {
-    const fs::path part = part_path_of(final_path);
-    sha256 hash;
-    if (keep > 0) {
-        if (auto kept = hash_file(part, hash, keep); !kept)
-            return kept.error();
-    }
-    const int mode = O_WRONLY | O_CREAT | O_CLOEXEC | (keep > 0 ? O_APPEND : O_TRUNC);
-    unique_fd fd(::open(part.c_str(), mode, 0644));
-    if (!fd)
-        return file_error("opening", part, errno);
-    return partial_file(final_path, std::move(fd), std::move(hash), keep);
+result<void> partial_file::start_over() {
+    return resume_after(0, sha256());
 }
 
 result<void> partial_file::write(std::span<const char> bytes) {
     if (!write_all(fd_.get(), bytes.data(), bytes.size()))
-        return file_error("writing", part_, errno);
+        return file_error("writing", path(), errno);
     hash_.update(std::string_view(bytes.data(), bytes.size()));
     size_ += bytes.size();
     return {};
 }
 
+// The lock is held until the .part has its final name.
 result<std::string> partial_file::finish() {
     if (::fsync(fd_.get()) != 0)
-        return file_error("flushing", part_, errno);
+        return file_error("flushing", path(), errno);
+    if (::renameat(dir_->fd(), part_.c_str(), dir_->fd(), final_.c_str()) != 0)
+        return file_error("renaming", path(), errno, " to " + final_);
+    if (auto flushed = flush(*dir_); !flushed)
+        return flushed.error();
+    ::unlinkat(dir_->fd(), resume_record_name(final_).c_str(), 0);
     if (const int err = fd_.close(); err != 0)
-        return file_error("closing", part_, err);
-    if (::rename(part_.c_str(), final_.c_str()) != 0)
-        return file_error("renaming", part_, errno, " to " + final_.string());
-    if (const int err = fsync_directory(final_.parent_path()); err != 0)
-        return file_error("flushing directory", final_.parent_path(), err);
-    std::error_code ignored;
-    fs::remove(resume_record_path(final_), ignored);
+        return file_error("closing", *dir_ / final_, err);
     return hash_.finish_hex();
 }
 
 void partial_file::discard() {
+    remove_part(*dir_, final_);
     fd_.close();
-    remove_part(final_);
 }
 
 } // namespace stemd::client

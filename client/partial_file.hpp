@@ -1,14 +1,18 @@
 #pragma once
 
 // The files a download leaves on disk: "{name}.{ext}.part" while bytes
-// arrive, "{name}.{ext}" once they are all there and durable. What an
-// earlier run left is found here, and a .part is resumed or finished here;
-// the transfer itself is client/downloader.cpp's.
+// arrive, "{name}.{ext}" once they are all there and durable, and
+// "{name}.{ext}.part.meta" saying what a .part holds. What an earlier run
+// left is found here, and a .part is resumed or finished here; the transfer
+// itself is client/downloader.cpp's. Every file is reached through its
+// directory's descriptor (client/directory.hpp) and never through a link.
 
+#include "client/directory.hpp"
 #include "common/crypto.hpp"
 #include "common/error.hpp"
 #include "common/posix_file.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -25,12 +29,18 @@ struct disk_state {
     std::optional<std::uint64_t> part;             // size of the .part file
 };
 
+// True for the extensions of the files a download keeps next to a final
+// one ("part", "meta", "tmp"): no final file may be named with one, or it
+// would be another file's .part or resume record.
+bool is_reserved_extension(std::string_view extension);
+
 // With `url_extension` known only "{name}.{url_extension}" and its .part
 // count. Without, the files are found by name: a .part (the largest, should
 // there be several) is resumed; otherwise any "{name}.{ext}" is the finished
 // file. A .part wins over a final file: the final name exists only for
-// complete files, but a .part means a newer download was under way.
-result<disk_state> inspect_disk(const std::filesystem::path& dir, const std::string& name,
+// complete files, but a .part means a newer download was under way. Only
+// regular files count (a link is not one), and never a reserved extension.
+result<disk_state> inspect_disk(const directory& dir, const std::string& name,
                                 const std::string& url_extension);
 
 // client::error::file_io naming the file, e.g. "writing /x/y.mp3.part: No
@@ -44,15 +54,15 @@ struct file_digest {
     std::string sha256; // lowercase hex
 };
 
-// Size and SHA-256 of a whole file (one found complete on disk).
-result<file_digest> digest_file(const std::filesystem::path& p);
+// Size and SHA-256 of a whole file in `dir` (one found complete on disk).
+result<file_digest> digest_file(const directory& dir, const std::string& name);
 
 // "{final}.part"
-std::filesystem::path part_path_of(const std::filesystem::path& final_path);
+std::string part_name_of(const std::string& final_name);
 
 // Deletes "{final}.part" and its resume record if they are there (a .part
 // that is not worth resuming).
-void remove_part(const std::filesystem::path& final_path);
+void remove_part(const directory& dir, const std::string& final_name);
 
 // What a .part holds, kept next to it in "{final}.part.meta": a resume is
 // only asked for (Range + If-Range) and only accepted when the server still
@@ -66,42 +76,66 @@ struct resume_record {
 };
 
 // "{final}.part.meta"
-std::filesystem::path resume_record_path(const std::filesystem::path& final_path);
+std::string resume_record_name(const std::string& final_name);
 // Written to a temporary file, fsync'd, renamed and its directory fsync'd.
-result<void> save_resume_record(const std::filesystem::path& final_path, const resume_record& r);
+result<void> save_resume_record(const directory& dir, const std::string& final_name,
+                                const resume_record& r);
 // Absent when there is none or it cannot be read as one.
-std::optional<resume_record> load_resume_record(const std::filesystem::path& final_path);
+std::optional<resume_record> load_resume_record(const directory& dir,
+                                                const std::string& final_name);
 // Deletes the record and fsyncs the directory, so that bytes written to the
 // .part afterwards can never be taken for the object the record named.
-result<void> forget_resume_record(const std::filesystem::path& final_path);
+result<void> forget_resume_record(const directory& dir, const std::string& final_name);
 
-// The .part file being written, with the SHA-256 of everything in it.
+// The .part file being written, with the SHA-256 of everything in it. It is
+// locked (flock, exclusive) from open() until finish() or discard(), so two
+// downloads of one file (two daemons sharing an output directory, a restart
+// racing a leftover) never write into it at once.
 class partial_file {
 public:
-    // Opens "{final}.part". With `keep` > 0 its first `keep` bytes stay (and
-    // are hashed first, since the digest covers the whole file) and new bytes
-    // are appended; otherwise it is truncated.
-    static result<partial_file> open(const std::filesystem::path& final_path, std::uint64_t keep);
+    // Opens or creates "{final}.part" in `dir` (never through a link) and
+    // locks it; nothing in it changes yet. Another holder of the lock is a
+    // transient client::error::file_io.
+    static result<partial_file> open(const directory& dir, const std::string& final_name);
+
+    // Reads and hashes the first `keep` bytes of the .part: as slow as the
+    // prefix is long, hence apart from the rest so it can run on a worker
+    // thread. Works on a descriptor of its own (from reader()). Stops
+    // with an error at the next chunk once `*abandoned` is set.
+    static result<sha256> hash_prefix(unique_fd fd, std::uint64_t keep,
+                                      const std::filesystem::path& shown,
+                                      const std::atomic<bool>* abandoned = nullptr);
+    result<unique_fd> reader() const;
+
+    // Keeps the first `keep` bytes, whose hash `prefix` is, and appends
+    // after them; anything beyond goes.
+    result<void> resume_after(std::uint64_t keep, sha256 prefix);
+    // Empties the file: new bytes start at 0.
+    result<void> start_over();
+
+    // The size of the file now (fstat); 0 when that fails.
+    std::uint64_t size_on_disk() const noexcept;
 
     // Appends and hashes.
     result<void> write(std::span<const char> bytes);
     // Bytes in the file: those kept plus those written.
     std::uint64_t size() const noexcept { return size_; }
-    const std::filesystem::path& path() const noexcept { return part_; }
+    std::filesystem::path path() const { return *dir_ / part_; }
 
-    // fsync, close, rename to the final name, fsync of its directory: the
+    // fsync, rename to the final name, fsync of its directory, close: the
     // final name then stands for a complete, durable file; the resume
-    // record goes. Returns the
-    // SHA-256 (lowercase hex); the object must not be used afterwards.
+    // record goes. Returns the SHA-256 (lowercase hex); the object must not
+    // be used afterwards.
     result<std::string> finish();
-    // Closes and deletes the .part and its resume record.
+    // Deletes the .part and its resume record, then closes.
     void discard();
 
 private:
-    partial_file(std::filesystem::path final_path, unique_fd fd, sha256 hash, std::uint64_t size);
+    partial_file(const directory& dir, std::string final_name, unique_fd fd);
 
-    std::filesystem::path final_;
-    std::filesystem::path part_;
+    const directory* dir_;
+    std::string final_;
+    std::string part_;
     unique_fd fd_;
     sha256 hash_;
     std::uint64_t size_ = 0;

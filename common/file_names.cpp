@@ -1,5 +1,8 @@
 #include "common/file_names.hpp"
 
+#include "common/crypto.hpp"
+
+#include <algorithm>
 #include <cstddef>
 
 namespace stemd {
@@ -45,8 +48,40 @@ std::string safe_name(std::string_view raw) {
     return out;
 }
 
+namespace {
+
+constexpr std::string_view hash_marker = "_h";
+constexpr std::size_t hash_digits = 16;
+
+bool is_hex_digit(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+// "..._h" + 16 hex digits: the shape of every encoded name, never kept as it is.
+bool looks_encoded(std::string_view name) {
+    constexpr std::size_t tail = hash_marker.size() + hash_digits;
+    if (name.size() < tail)
+        return false;
+    const auto suffix = name.substr(name.size() - tail);
+    return suffix.substr(0, hash_marker.size()) == hash_marker &&
+           std::all_of(suffix.begin() + hash_marker.size(), suffix.end(), is_hex_digit);
+}
+
+bool has_upper_case(std::string_view raw) {
+    return std::any_of(raw.begin(), raw.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+} // namespace
+
 std::string safe_dir(std::string_view raw) {
-    return safe_name(raw);
+    std::string kept = safe_name(raw);
+    // Upper case is encoded too: on a case-insensitive file system "A" and
+    // "a" would otherwise share one folder.
+    if (kept == raw && !looks_encoded(kept) && !has_upper_case(raw))
+        return kept;
+    constexpr std::size_t tail = hash_marker.size() + hash_digits;
+    kept.resize(std::min(kept.size(), max_name_bytes - tail));
+    return kept + std::string(hash_marker) + sha256_hex(raw).substr(0, hash_digits);
 }
 
 } // namespace stemd

@@ -88,9 +88,14 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
 
     // Claimed: already downloading, this attempt counted.
     std::filesystem::path planned(f.path);
+    // Below output_dir nothing is followed through a link (a path planned
+    // under an earlier output_dir is taken as it is).
+    const auto below = planned.parent_path().lexically_relative(options_.output_dir);
+    const bool under_output = !below.empty() && *below.begin() != "..";
     client::download_request req{
         .url = f.url,
         .directory = planned.parent_path(),
+        .root = under_output ? options_.output_dir : std::filesystem::path(),
         .name = f.name,
     };
     log_info(f.job_id, "downloading " + (f.subdir.empty() ? f.name : f.subdir + "/" + f.name) +

@@ -167,9 +167,11 @@ std::string partial_response(std::string_view body, std::size_t from, std::strin
 
 void leave_part(const std::filesystem::path& final_path, std::string_view bytes,
                 std::string_view url, std::uint64_t total) {
-    std::filesystem::create_directories(final_path.parent_path());
-    std::ofstream(part_path_of(final_path), std::ios::binary) << bytes;
-    REQUIRE(save_resume_record(final_path, {redact(url), "\"v1\"", total}).has_value());
+    auto dir = directory::open(final_path.parent_path(), {});
+    REQUIRE(dir.has_value());
+    const std::string name = final_path.filename().string();
+    std::ofstream(*dir / part_name_of(name), std::ios::binary) << bytes;
+    REQUIRE(save_resume_record(*dir, name, {redact(url), "\"v1\"", total}).has_value());
 }
 
 outcome fetch(const download_request& r, const download_options& o) {

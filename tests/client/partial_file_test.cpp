@@ -23,57 +23,77 @@ std::span<const char> bytes_of(const std::string& s) {
     return {s.data(), s.size()};
 }
 
+directory open_dir(const fs::path& p) {
+    auto d = directory::open(p, {});
+    REQUIRE(d.has_value());
+    return std::move(*d);
+}
+
+// What open() does before a resume: the prefix hashed, then kept.
+stemd::result<partial_file> resume(const directory& d, const std::string& name,
+                                   std::uint64_t keep) {
+    auto file = partial_file::open(d, name);
+    if (!file)
+        return file.error();
+    auto reader = file->reader();
+    REQUIRE(reader.has_value());
+    auto hash = partial_file::hash_prefix(std::move(*reader), keep, file->path());
+    if (!hash)
+        return hash.error();
+    REQUIRE(file->resume_after(keep, std::move(*hash)).has_value());
+    return file;
+}
+
 } // namespace
 
 TEST_CASE("inspect_disk with the URL's extension looks at that name only") {
     workspace dir("partial-file-test");
-    auto none = inspect_disk(dir.path(), "v", "mp3");
+    const auto d = open_dir(dir.path());
+    auto none = inspect_disk(d, "v", "mp3");
     REQUIRE(none.has_value());
     CHECK(none->extension == "mp3");
     CHECK_FALSE(none->part.has_value());
     CHECK_FALSE(none->complete.has_value());
 
     write_file(dir.path() / "v.mp3", "done");
-    auto complete = inspect_disk(dir.path(), "v", "mp3");
+    auto complete = inspect_disk(d, "v", "mp3");
     REQUIRE(complete->complete.has_value());
     CHECK(*complete->complete == dir.path() / "v.mp3");
 
     // A .part means a newer download was under way.
     write_file(dir.path() / "v.mp3.part", "12345");
-    auto part = inspect_disk(dir.path(), "v", "mp3");
+    auto part = inspect_disk(d, "v", "mp3");
     CHECK(part->part == 5u);
     CHECK_FALSE(part->complete.has_value());
-    CHECK_FALSE(inspect_disk(dir.path(), "v", "wav")->part.has_value());
+    CHECK_FALSE(inspect_disk(d, "v", "wav")->part.has_value());
 }
 
 TEST_CASE("inspect_disk without an extension finds files by name") {
     workspace dir("partial-file-test");
+    const auto d = open_dir(dir.path());
     write_file(dir.path() / "v.flac", "done");
     write_file(dir.path() / "vv.mp3.part", "other name");
     write_file(dir.path() / "v.tar.gz", "two dots: not ours");
-    auto complete = inspect_disk(dir.path(), "v", "");
+    auto complete = inspect_disk(d, "v", "");
     REQUIRE(complete.has_value());
     CHECK(complete->extension == "flac");
     CHECK(complete->complete == dir.path() / "v.flac");
 
     write_file(dir.path() / "v.wav.part", "123");
     write_file(dir.path() / "v.mp3.part", "1234567");
-    auto part = inspect_disk(dir.path(), "v", "");
+    auto part = inspect_disk(d, "v", "");
     CHECK(part->extension == "mp3"); // the largest .part
     CHECK(part->part == 7u);
     CHECK_FALSE(part->complete.has_value());
-
-    auto missing = inspect_disk(dir.path() / "absent", "v", "");
-    REQUIRE_FALSE(missing.has_value());
-    CHECK(missing.error().code == error::file_io);
-    CHECK(missing.error().message.find("listing") != std::string::npos);
 }
 
 TEST_CASE("partial_file: written bytes are hashed and finished under the final name") {
     workspace dir("partial-file-test");
     const fs::path final_path = dir.path() / "v.mp3";
-    auto file = partial_file::open(final_path, 0);
+    const auto d = open_dir(dir.path());
+    auto file = partial_file::open(d, "v.mp3");
     REQUIRE(file.has_value());
+    REQUIRE(file->start_over().has_value());
     CHECK(file->path() == dir.path() / "v.mp3.part");
     REQUIRE(file->write(bytes_of("hello ")).has_value());
     REQUIRE(file->write(bytes_of("world")).has_value());
@@ -84,9 +104,9 @@ TEST_CASE("partial_file: written bytes are hashed and finished under the final n
     REQUIRE(digest.has_value());
     CHECK(*digest == stemd::sha256_hex("hello world"));
     CHECK(read_file(final_path) == "hello world");
-    CHECK_FALSE(fs::exists(part_path_of(final_path)));
+    CHECK_FALSE(fs::exists(dir.path() / "v.mp3.part"));
 
-    auto whole = digest_file(final_path);
+    auto whole = digest_file(d, "v.mp3");
     REQUIRE(whole.has_value());
     CHECK(whole->bytes == 11);
     CHECK(whole->sha256 == *digest);
@@ -94,9 +114,9 @@ TEST_CASE("partial_file: written bytes are hashed and finished under the final n
 
 TEST_CASE("partial_file: a resumed prefix is kept and counted in the digest") {
     workspace dir("partial-file-test");
-    const fs::path final_path = dir.path() / "v.wav";
-    write_file(part_path_of(final_path), "hello ");
-    auto file = partial_file::open(final_path, 6);
+    const auto d = open_dir(dir.path());
+    write_file(dir.path() / "v.wav.part", "hello ");
+    auto file = resume(d, "v.wav", 6);
     REQUIRE(file.has_value());
     CHECK(file->size() == 6);
     REQUIRE(file->write(bytes_of("world")).has_value());
@@ -105,27 +125,84 @@ TEST_CASE("partial_file: a resumed prefix is kept and counted in the digest") {
 
 TEST_CASE("partial_file: a prefix that shrank, a failed open, discard") {
     workspace dir("partial-file-test");
-    const fs::path final_path = dir.path() / "v.mp3";
-    write_file(part_path_of(final_path), "abc");
-    auto shrunk = partial_file::open(final_path, 10);
-    REQUIRE_FALSE(shrunk.has_value());
-    CHECK(shrunk.error().code == error::file_io);
-    CHECK(shrunk.error().message.find("shrank") != std::string::npos);
+    const auto d = open_dir(dir.path());
+    write_file(dir.path() / "v.mp3.part", "abc");
+    {
+        auto shrunk = resume(d, "v.mp3", 10);
+        REQUIRE_FALSE(shrunk.has_value());
+        CHECK(shrunk.error().code == error::file_io);
+        CHECK(shrunk.error().message.find("shrank") != std::string::npos);
+    }
 
-    auto file = partial_file::open(final_path, 0);
+    auto file = partial_file::open(d, "v.mp3");
     REQUIRE(file.has_value());
     file->discard();
-    CHECK_FALSE(fs::exists(part_path_of(final_path)));
+    CHECK_FALSE(fs::exists(dir.path() / "v.mp3.part"));
 
-    fs::create_directories(part_path_of(dir.path() / "d.mp3"));
-    auto blocked = partial_file::open(dir.path() / "d.mp3", 0);
+    fs::create_directories(dir.path() / "d.mp3.part");
+    auto blocked = partial_file::open(d, "d.mp3");
     REQUIRE_FALSE(blocked.has_value());
     CHECK(blocked.error().transient());
     CHECK(blocked.error().message.find((dir.path() / "d.mp3.part").string()) != std::string::npos);
 
-    write_file(part_path_of(dir.path() / "x.mp3"), "x");
-    remove_part(dir.path() / "x.mp3");
-    CHECK_FALSE(fs::exists(part_path_of(dir.path() / "x.mp3")));
+    write_file(dir.path() / "x.mp3.part", "x");
+    remove_part(d, "x.mp3");
+    CHECK_FALSE(fs::exists(dir.path() / "x.mp3.part"));
+}
+
+TEST_CASE("inspect_disk: one name's .part or record is never another name's final file") {
+    // Key "x" left "x.mp3.part" (and its record); key "x.mp3", whose URL
+    // has no extension, looks for "x.mp3.{ext}" and must not take them.
+    workspace dir("partial-file-test");
+    const auto d = open_dir(dir.path());
+    write_file(dir.path() / "x.mp3.part", "half of x");
+    write_file(dir.path() / "x.mp3.part.meta", "record of x");
+    write_file(dir.path() / "x.mp3.part.meta.tmp", "record of x, unfinished");
+    for (const char* name : {"x.mp3", "x.mp3.part", "x.mp3.part.meta"}) {
+        CAPTURE(name);
+        auto other = inspect_disk(d, name, "");
+        REQUIRE(other.has_value());
+        CHECK_FALSE(other->complete.has_value());
+        CHECK_FALSE(other->part.has_value());
+        CHECK(other->extension.empty());
+    }
+    CHECK(is_reserved_extension("part"));
+    CHECK(is_reserved_extension("meta"));
+    CHECK(is_reserved_extension("tmp"));
+    CHECK_FALSE(is_reserved_extension("mp3"));
+}
+
+TEST_CASE("partial_file: files are never reached through a link") {
+    workspace dir("partial-file-test");
+    const auto d = open_dir(dir.path());
+    write_file(dir.path() / "target", "untouched");
+    fs::create_symlink(dir.path() / "target", dir.path() / "v.mp3.part");
+    fs::create_symlink(dir.path() / "target", dir.path() / "w.mp3");
+
+    auto file = partial_file::open(d, "v.mp3");
+    REQUIRE_FALSE(file.has_value());
+    CHECK(file.error().message.find("symbolic link") != std::string::npos);
+    CHECK_FALSE(inspect_disk(d, "w", "mp3")->complete.has_value());
+    CHECK_FALSE(digest_file(d, "w.mp3").has_value());
+    CHECK(read_file(dir.path() / "target") == "untouched");
+}
+
+TEST_CASE("partial_file: a .part being written is locked against a second writer") {
+    workspace dir("partial-file-test");
+    const auto d = open_dir(dir.path());
+    auto first = partial_file::open(d, "v.mp3");
+    REQUIRE(first.has_value());
+    REQUIRE(first->start_over().has_value());
+    REQUIRE(first->write(bytes_of("first")).has_value());
+
+    auto second = partial_file::open(d, "v.mp3");
+    REQUIRE_FALSE(second.has_value());
+    CHECK(second.error().transient());
+    CHECK(second.error().message.find("another download") != std::string::npos);
+    CHECK(read_file(dir.path() / "v.mp3.part") == "first");
+
+    REQUIRE(first->finish().has_value());
+    CHECK(partial_file::open(d, "v.mp3").has_value());
 }
 
 TEST_CASE("file_error names the file, the system's reason and what to do") {

@@ -107,10 +107,38 @@ TEST_CASE("safe_name output is always one safe path component") {
     }
 }
 
-TEST_CASE("safe_dir applies the same rules to task ids") {
+TEST_CASE("safe_dir keeps a safe lower-case task id as it is") {
     CHECK(safe_dir("7b0f2e4c-1234-4d9e-a1b2-0c0ffee00000") ==
           "7b0f2e4c-1234-4d9e-a1b2-0c0ffee00000");
-    CHECK(safe_dir("../x") == "_x");
-    CHECK(safe_dir("..") == "file");
+    CHECK(safe_dir("task-1") == "task-1");
+    CHECK(safe_dir("a_b") == "a_b");
+}
+
+TEST_CASE("safe_dir encodes any other id with a hash of the raw id") {
+    const std::string dir = safe_dir("../x");
+    CHECK(dir.rfind("_x_h", 0) == 0);
+    CHECK(dir.size() == 4 + 16);
+    CHECK(safe_dir("..").rfind("file_h", 0) == 0);
     CHECK(safe_dir(std::string(80, 'a')).size() == 64);
+    CHECK(safe_dir(std::string(80, 'a')) != safe_dir(std::string(81, 'a')));
+    CHECK(safe_dir("../x") == dir); // the same id, the same folder, every time
+}
+
+TEST_CASE("safe_dir: two task ids never share a folder") {
+    // Each pair shared one folder when safe_dir was safe_name.
+    const std::vector<std::pair<std::string, std::string>> pairs{
+        {".T", "T"},    {"a/b", "a_b"},
+        {"a b", "a_b"}, {"..", "file"},
+        {"", "file"},   {"caf\xc3\xa9", "caf_"},
+        {"A", "a"},     {std::string(64, 'z'), std::string(65, 'z')},
+    };
+    for (const auto& [one, other] : pairs) {
+        CAPTURE(one);
+        CAPTURE(other);
+        CHECK(safe_dir(one) != safe_dir(other));
+    }
+    // An id shaped like an encoded one is encoded too, so it cannot take
+    // the folder of the id it imitates.
+    const std::string encoded = safe_dir("a/b");
+    CHECK(safe_dir(encoded) != encoded);
 }

@@ -25,3 +25,9 @@ TEST_CASE("file layout: the task directory is made safe") {
     CHECK(p.parent_path().parent_path() == "/srv/stems");
     CHECK(p == std::filesystem::path("/srv/stems") / stemd::safe_dir("../../etc") / "x.mp3");
 }
+
+TEST_CASE("file layout: two task ids never share a directory") {
+    const stemd::musicgpt::stem_link link{"x", "", "https://cdn.example/x.mp3"};
+    CHECK(destination("/srv/stems", ".T", link) != destination("/srv/stems", "T", link));
+    CHECK(destination("/srv/stems", "a/b", link) != destination("/srv/stems", "a_b", link));
+}
