@@ -53,6 +53,7 @@ const boost::system::error_category& error_category() noexcept {
             {int(error::tls_not_trusted), "the server's TLS certificate is not trusted",
              c::refused},
             {int(error::bad_api_key), "the API key cannot be sent in an HTTP header", c::invalid},
+            {int(error::bad_form), "the multipart/form-data body is malformed", c::invalid},
         });
     return category;
 }

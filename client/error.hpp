@@ -28,6 +28,7 @@ enum class error {
     connection_failed,   // connecting, TLS or the transfer failed          (unavailable)
     tls_not_trusted,     // the server's certificate did not verify         (refused)
     bad_api_key,         // the API key cannot be sent in a header          (invalid)
+    bad_form,            // a multipart/form-data body that breaks RFC 7578 (invalid)
 };
 
 const boost::system::error_category& error_category() noexcept;

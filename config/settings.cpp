@@ -39,6 +39,16 @@ std::optional<std::string> check_signing_secret(std::string& value) {
            "key your webhook relay shows, or leave it empty";
 }
 
+std::optional<std::string> check_absolute(std::string& value) {
+    if (!value.empty() && value.front() == '/') {
+        while (value.size() > 1 && value.back() == '/') {
+            value.pop_back();
+        }
+        return std::nullopt;
+    }
+    return "is not an absolute path: give folders as \"/srv/music\"";
+}
+
 std::optional<std::string> check_not_empty(std::string& value) {
     if (!value.empty()) {
         return std::nullopt;
@@ -94,7 +104,10 @@ std::vector<table_spec> tables_of(settings& s) {
          [&w] {
              return tls_pair(w);
          }},
-        {"api", {{"listen", endpoint_value(s.api.listen)}}},
+        {"api",
+         {{"listen", endpoint_value(s.api.listen)},
+          {"upload_max_bytes", int_value(s.api.upload_max_bytes, 1, std::int64_t{1} << 40)},
+          {"file_roots", path_list_value(s.api.file_roots, check_absolute)}}},
         {"storage",
          {{"database", path_value(s.storage.database, check_not_empty)},
           {"output_dir", path_value(s.storage.output_dir, check_not_empty)}}},

@@ -61,6 +61,11 @@ struct reconcile_settings {
 
 struct api_settings {
     endpoint listen{"127.0.0.1", 8081};
+    // The largest body POST /v1/jobs may upload (multipart/form-data).
+    std::int64_t upload_max_bytes = std::int64_t{1} << 30;
+    // Folders whose regular files the JSON field audio_file may name
+    // (absolute paths); none by default, so the field is refused.
+    std::vector<std::filesystem::path> file_roots;
 };
 
 struct storage_settings {

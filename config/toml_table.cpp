@@ -133,6 +133,25 @@ struct value_reader {
         return std::nullopt;
     }
 
+    std::optional<std::string> operator()(const path_list_key& k) const {
+        const auto* items = node.as_array();
+        if (items == nullptr) {
+            return wrong_type("an array of strings, e.g. [\"/srv/music\"]", false);
+        }
+        std::vector<std::filesystem::path> paths;
+        for (std::size_t i = 0; i < items->size(); ++i) {
+            const std::string item_name = name + "[" + std::to_string(i) + "]";
+            std::filesystem::path path;
+            auto complaint = value_reader{*items->get(i), item_name}(path_key{&path, k.check});
+            if (complaint) {
+                return complaint;
+            }
+            paths.push_back(std::move(path));
+        }
+        *k.out = std::move(paths);
+        return std::nullopt;
+    }
+
     std::string wrong_type(std::string_view expected, bool secret) const {
         std::string what = name;
         if (const std::string shown = shown_value(node); !secret && !shown.empty()) {

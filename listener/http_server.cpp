@@ -1,6 +1,8 @@
 #include "listener/http_server.hpp"
 
 #include "common/log.hpp"
+#include "common/posix_file.hpp"
+#include "listener/spool_file.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +13,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
@@ -162,6 +165,69 @@ net::awaitable<void> linger(const state_ptr& st, beast::tcp_stream& tcp,
     }
 }
 
+// Reads the body after `head` into `out`'s file, piece by piece, at most
+// `limit` bytes; the header comes back in `req`. An error of the parser or
+// the stream, or the errno of a failed write (then `write_failed`).
+template <class Stream>
+net::awaitable<error_code>
+spool_body(Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>& head,
+           std::size_t limit, spool_file& out, request& req, bool& write_failed) {
+    http::request_parser<http::buffer_body> parser(std::move(head));
+    parser.body_limit(limit);
+    std::vector<char> piece(64 * 1024);
+    while (!parser.is_done()) {
+        parser.get().body().data = piece.data();
+        parser.get().body().size = piece.size();
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        if (ec && ec != http::error::need_buffer)
+            co_return ec;
+        const std::size_t got = piece.size() - parser.get().body().size;
+        if (!write_all(out.fd.get(), piece.data(), got)) {
+            write_failed = true;
+            co_return error_code(errno, boost::system::system_category());
+        }
+    }
+    if (out.fd.close() != 0) {
+        write_failed = true;
+        co_return error_code(errno, boost::system::system_category());
+    }
+    req = request(std::move(parser.get().base()));
+    co_return error_code{};
+}
+
+// Reads one request: the header, then the body into memory, or into a
+// spool file when the route is the spool route. `spooled` is left empty
+// for an ordinary request.
+template <class Stream>
+net::awaitable<error_code> read_request(const state_ptr& st, Stream& stream,
+                                        beast::flat_buffer& buffer, request& req,
+                                        spool_file& spooled, bool& write_failed) {
+    http::request_parser<http::empty_body> head;
+    head.header_limit(static_cast<std::uint32_t>(st->limits.header_limit));
+    head.body_limit(boost::none); // decided below, once the route is known
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, head, use_tuple);
+    if (ec)
+        co_return ec;
+    const auto& spool = st->limits.spool;
+    const bool to_disk = spool && spool->applies(head.get());
+    const std::size_t limit = to_disk ? spool->body_limit : st->limits.body_limit;
+    if (auto length = head.content_length(); length && *length > limit)
+        co_return http::error::body_limit;
+    if (to_disk) {
+        if (!create_spool(spool->directory, spooled)) {
+            write_failed = true;
+            co_return error_code(errno, boost::system::system_category());
+        }
+        co_return co_await spool_body(stream, buffer, head, limit, spooled, req, write_failed);
+    }
+    http::request_parser<http::string_body> parser(std::move(head));
+    parser.body_limit(limit);
+    auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (!bec)
+        req = parser.release();
+    co_return bec;
+}
+
 // How a connection's request loop ended: `refused` leaves the peer possibly
 // mid-request, so the caller lingers instead of closing in the usual way.
 enum class ending { done, refused };
@@ -182,28 +248,36 @@ net::awaitable<ending> serve_requests(state_ptr st, Stream& stream, beast::tcp_s
             co_return ending::done;
         first = false;
 
-        http::request_parser<http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(st->limits.header_limit));
-        parser.body_limit(st->limits.body_limit);
         tcp.expires_after(st->limits.request_timeout);
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        request req;
+        spool_file spooled;
+        bool write_failed = false;
+        const auto ec = co_await read_request(st, stream, buffer, req, spooled, write_failed);
         entry.idle = false;
         if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
             ec == beast::error::timeout || ec == net::error::eof ||
             ec == net::error::connection_reset)
             co_return ending::done;
         if (ec) {
-            auto [status, reason] = refusal(ec);
+            if (write_failed)
+                log_error("", st->name + ": cannot store an upload in " +
+                                  st->limits.spool->directory.string() + ": " + ec.message());
+            auto [status, reason] =
+                write_failed
+                    ? std::pair<unsigned,
+                                std::string_view>{507, "cannot store the upload; see the stemd log"}
+                    : refusal(ec);
             reply r = error_reply(status, reason);
             r.message.keep_alive(false);
             co_await send(stream, tcp, r, st->limits);
             co_return ending::refused;
         }
 
-        request req = parser.release();
+        peer_info about = peer;
+        about.spooled_body = spooled.path;
         reply r;
         try {
-            r = co_await st->handle(req, peer);
+            r = co_await st->handle(req, about);
         } catch (const std::exception& e) {
             log_error("", st->name + ": handler failed on " + std::string(req.method_string()) +
                               " (path withheld): " + e.what());

@@ -7,6 +7,7 @@ const boost::system::error_category& error_category() noexcept {
         "stemd.server",
         {
             {int(error::bad_request), "the request cannot be served", condition::invalid},
+            {int(error::file_refused), "the named file is not opened", condition::invalid},
         });
     return c;
 }

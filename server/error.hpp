@@ -12,6 +12,7 @@ namespace stemd::server {
 
 enum class error {
     bad_request = 1, // a request the API cannot read (condition::invalid, answered 400)
+    file_refused,    // a file a request names that stemd will not open (condition::invalid)
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -46,7 +46,8 @@ struct listeners {
     listener::http_server api;
 
     listeners(net::any_io_executor ex, const config::settings& s, webhook_context& hook,
-              jobs::service& service, std::shared_ptr<net::ssl::context> webhook_tls)
+              jobs::service& service, std::shared_ptr<net::ssl::context> webhook_tls,
+              const std::filesystem::path& uploads)
         : webhook(
               ex, s.webhook.listen.host, s.webhook.listen.port,
               [&hook](listener::request& req,
@@ -56,14 +57,16 @@ struct listeners {
               make_limits(s.limits), std::move(webhook_tls), "webhook listener"),
           api(
               ex, s.api.listen.host, s.api.listen.port,
-              [&service](listener::request& req,
-                         const listener::peer_info&) -> net::awaitable<listener::reply> {
+              [&service, options = api_options{s.api.file_roots}](
+                  listener::request& req,
+                  const listener::peer_info& peer) -> net::awaitable<listener::reply> {
                   // Not `reply{co_await ...}`: GCC 12 destroys the awaited
                   // value twice when co_await sits inside a braced initialiser.
-                  listener::response answer = co_await handle_api(service, req);
+                  listener::response answer =
+                      co_await handle_api(service, req, options, peer.spooled_body);
                   co_return listener::reply{std::move(answer), {}};
               },
-              make_limits(s.limits), nullptr, "API listener") {}
+              make_api_limits(s, uploads), nullptr, "API listener") {}
 };
 
 void log_serving(const config::settings& s, bool tls, bool signed_only) {
@@ -90,7 +93,8 @@ int run_serve(const config::settings& settings) {
     jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
                           *download_tls);
     webhook_context hook{service, settings.webhook.secret, std::move(signing)};
-    listeners servers(ctx.get_executor(), settings, hook, service, webhook_tls);
+    listeners servers(ctx.get_executor(), settings, hook, service, webhook_tls,
+                      prepare_uploads(settings));
 
     servers.webhook.start();
     servers.api.start();

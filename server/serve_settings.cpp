@@ -1,6 +1,10 @@
 #include "server/serve_settings.hpp"
 
 #include "common/log.hpp"
+#include "server/api_routes.hpp"
+
+#include <filesystem>
+#include <stdexcept>
 
 namespace stemd::server {
 
@@ -31,6 +35,31 @@ listener::server_limits make_limits(const config::limits_settings& l) {
     out.idle_timeout = std::chrono::seconds(l.idle_timeout);
     out.max_connections = static_cast<std::size_t>(l.max_connections);
     return out;
+}
+
+listener::server_limits make_api_limits(const config::settings& s,
+                                        const std::filesystem::path& uploads) {
+    auto out = make_limits(s.limits);
+    out.spool =
+        listener::spool_route{.applies = is_upload,
+                              .directory = uploads,
+                              .body_limit = static_cast<std::size_t>(s.api.upload_max_bytes)};
+    return out;
+}
+
+std::filesystem::path prepare_uploads(const config::settings& s) {
+    namespace fs = std::filesystem;
+    const fs::path dir = s.storage.database.parent_path() / "uploads";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (!ec)
+        fs::permissions(dir, fs::perms::owner_all, ec);
+    if (ec)
+        throw std::runtime_error("cannot prepare the upload folder " + dir.string() + ": " +
+                                 ec.message() + "; check the permissions of its parent");
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+        fs::remove(entry.path(), ec);
+    return dir;
 }
 
 void warn_about(const config::settings& s) {

@@ -110,7 +110,7 @@ void stack::write_config() {
         "\"\n"
         "secret = \"" + secret_ + "\"\n" + webhook_extra +
         "[api]\n"
-        "listen = \"127.0.0.1:" + std::to_string(api_port()) + "\"\n"
+        "listen = \"127.0.0.1:" + std::to_string(api_port()) + "\"\n" + options_.api_config +
         "[storage]\n"
         "database = " + q(ws_ / "var" / "stemd.db") + "\n"
         "output_dir = " + q(output_dir()) + "\n"

@@ -42,6 +42,7 @@ struct stack_options {
     bool webhook_tls = false;
     std::string signing_secret; // webhook.signing_secret when not empty
     std::string limits_config;  // lines of the [limits] table
+    std::string api_config;     // more lines of the [api] table
     // webhook.public_url left empty: stemd sends no webhook_url and learns
     // results only through byId.
     bool poll_only = false;
