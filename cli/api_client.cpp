@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <utility>
 
 namespace stemd::cli {
@@ -90,7 +91,59 @@ stemd::error transport_failure(const error_code& ec, const std::string& where) {
                        "configuration) right?");
 }
 
+// Streams the form; an API that refuses the upload early (413) answers and
+// closes, and its answer says more than the broken pipe.
+net::awaitable<boost::system::result<http::response<http::string_body>>>
+post_form(client::http_url url, http::request<http::empty_body> req,
+          const client::multipart_form& form, std::shared_ptr<net::ssl::context> tls) {
+    auto conn = co_await client::connection::open(url, options_for(method::post), *tls);
+    if (!conn)
+        co_return conn.error();
+    client::multipart_form::reader reader(form);
+    std::optional<stemd::error> read_problem;
+    const client::body_source source = [&]() -> boost::system::result<std::span<const char>> {
+        auto piece = reader.next();
+        if (!piece) {
+            read_problem = piece.error();
+            return piece.error().code;
+        }
+        return *piece;
+    };
+    auto written = co_await conn->write_streaming(req, source);
+    if (read_problem) {
+        co_await conn->close();
+        co_return read_problem->code;
+    }
+    auto answer = co_await conn->read(answer_limit);
+    co_await conn->close();
+    if (!answer)
+        co_return written ? answer.error() : written.error();
+    co_return answer;
+}
+
 } // namespace
+
+result<answer> api_client::upload(const std::string& target,
+                                  const client::multipart_form& form) const {
+    auto length = form.content_length();
+    if (!length)
+        return failure(error::no_file, length.error().message);
+    http::request<http::empty_body> req{http::verb::post, prefix_ + target, 11};
+    req.set(http::field::host, base_.host_header());
+    req.set(http::field::user_agent, "stemd/" STEMD_VERSION);
+    req.set(http::field::accept, "application/json");
+    req.set(http::field::authorization, "Bearer " + token_);
+    req.set(http::field::content_type, form.content_type());
+    req.content_length(*length);
+    req.keep_alive(false);
+    auto response = run_to_completion(post_form(base_, std::move(req), form, tls_));
+    if (!response && response.error() == client::error::file_io)
+        return failure(error::no_file, "the file to upload could not be read while it was sent; "
+                                       "submit it again once nothing writes to it");
+    if (!response)
+        return transport_failure(response.error(), where());
+    return answer{response->result_int(), std::move(response->body())};
+}
 
 api_client::api_client(client::http_url base, std::string token,
                        std::shared_ptr<net::ssl::context> tls)

@@ -4,6 +4,7 @@
 // on loopback, one request at a time. Asio and Beast stay in the .cpp.
 
 #include "cli/api_address.hpp"
+#include "client/multipart.hpp"
 #include "client/url.hpp"
 #include "common/error.hpp"
 
@@ -36,6 +37,9 @@ public:
     // One request to `target` (below the base URL) and its whole answer,
     // whatever its status; failing only when there is no usable answer.
     result<answer> call(method m, const std::string& target, std::string body = {}) const;
+
+    // POST `form` to `target`, its file parts streamed from disk.
+    result<answer> upload(const std::string& target, const client::multipart_form& form) const;
 
     // A request on /v1/jobs/KEY followed by `suffix`: "no job KEY" on 404,
     // refusal(`action` KEY) on anything but 200.

@@ -5,6 +5,8 @@
 #include "cli/error.hpp"
 #include "cli/job_view.hpp"
 #include "cli/wait.hpp"
+#include "client/media_type.hpp"
+#include "client/multipart.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -33,7 +35,8 @@ void describe(option_set& o) {
     add_client_options(o);
 }
 
-// A --file path is sent as an absolute path: `stemd serve` may run elsewhere.
+// A --file is uploaded (its bytes, not its path): `stemd serve` opens no
+// path a client names unless api.file_roots allows it.
 result<json::value> audio_source(const variables_map& vm) {
     const auto url = optional_string(vm, "url");
     const auto file = optional_string(vm, "file");
@@ -69,7 +72,8 @@ result<json::object> submission(const variables_map& vm) {
         return preprocess.error();
 
     json::object body;
-    body[vm.count("url") ? "audio_url" : "audio_file"] = std::move(*source);
+    if (vm.count("url"))
+        body["audio_url"] = std::move(*source);
     if (*stems)
         body["stems"] = string_array(**stems);
     if (*preprocess)
@@ -77,6 +81,17 @@ result<json::object> submission(const variables_map& vm) {
     if (vm["eco"].as<bool>())
         body["eco_mode"] = true;
     return body;
+}
+
+// --file as multipart/form-data: the file as part audio_file, the options
+// as one JSON part `options`.
+client::multipart_form upload_form(const variables_map& vm, const json::object& options) {
+    const auto path = fs::absolute(vm["file"].as<std::string>());
+    client::multipart_form form;
+    if (!options.empty())
+        form.add_field("options", json::serialize(options));
+    form.add_file("audio_file", path, client::audio_content_type(path));
+    return form;
 }
 
 result<int> run(const variables_map& vm) {
@@ -94,7 +109,8 @@ result<int> run(const variables_map& vm) {
     auto api = open_api(api_address_of(vm));
     if (!api)
         return api.error();
-    auto a = api->call(method::post, "/v1/jobs", json::serialize(*body));
+    auto a = vm.count("url") ? api->call(method::post, "/v1/jobs", json::serialize(*body))
+                             : api->upload("/v1/jobs", upload_form(vm, *body));
     if (!a)
         return a.error();
     if (a->status < 200 || a->status > 299)
@@ -122,7 +138,7 @@ const command& submit_command() {
         "submit",
         "(--url URL | --file PATH) [--stems a,b] [--preprocess X[,Y]] [--eco] [--wait] [--json]",
         "submit audio for stem extraction and print the new job",
-        "A --file path is sent as an absolute path; `stemd serve` must be able to read it.\n"
+        "A --file is uploaded to `stemd serve` (streamed, up to api.upload_max_bytes).\n"
         "With --wait the exit code is that of `stemd wait`.\n",
         describe,
         run,

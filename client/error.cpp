@@ -54,6 +54,7 @@ const boost::system::error_category& error_category() noexcept {
              c::refused},
             {int(error::bad_api_key), "the API key cannot be sent in an HTTP header", c::invalid},
             {int(error::too_slow), "the download took longer than allowed", c::timeout},
+            {int(error::bad_form), "the multipart/form-data body is malformed", c::invalid},
         });
     return category;
 }

@@ -29,6 +29,7 @@ enum class error {
     tls_not_trusted,     // the server's certificate did not verify         (refused)
     bad_api_key,         // the API key cannot be sent in a header          (invalid)
     too_slow,            // a download ran past its overall deadline        (timeout)
+    bad_form,            // a multipart/form-data body that breaks RFC 7578 (invalid)
 };
 
 const boost::system::error_category& error_category() noexcept;

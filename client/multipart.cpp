@@ -101,6 +101,19 @@ void multipart_form::add_file(std::string name, std::filesystem::path path,
     parts_.push_back(std::move(p));
 }
 
+void multipart_form::add_file(std::string name, int fd, std::uint64_t offset, std::uint64_t length,
+                              std::string filename, std::string content_type) {
+    part p;
+    p.name = std::move(name);
+    p.file = std::move(filename);
+    p.fd = fd;
+    p.offset = offset;
+    p.size = length;
+    p.content_type = std::move(content_type);
+    p.is_file = true;
+    parts_.push_back(std::move(p));
+}
+
 std::string multipart_form::content_type() const {
     return "multipart/form-data; boundary=" + boundary_;
 }
@@ -164,8 +177,14 @@ struct multipart_form::reader::impl {
         return emit_text(std::move(s));
     }
 
+    // The descriptor being read: the borrowed one, or the one opened here.
+    int source() const { return current().fd >= 0 ? current().fd : fd.get(); }
+
     result<void> open_file() {
         const part& p = current();
+        if (p.fd >= 0) {
+            return {};
+        }
         if (p.stat_error) {
             return unreadable(p.file, p.stat_error);
         }
@@ -187,7 +206,11 @@ struct multipart_form::reader::impl {
 
     result<std::size_t> read_some(std::size_t wanted) {
         for (;;) {
-            ssize_t n = ::read(fd.get(), data.data(), wanted);
+            const part& p = current();
+            // A borrowed descriptor is read at its slice, whatever its offset.
+            ssize_t n = p.fd >= 0 ? ::pread(p.fd, data.data(), wanted,
+                                            static_cast<off_t>(p.offset + p.size - remaining))
+                                  : ::read(fd.get(), data.data(), wanted);
             if (n >= 0) {
                 return static_cast<std::size_t>(n);
             }
@@ -201,10 +224,14 @@ struct multipart_form::reader::impl {
     // has nothing more).
     result<std::span<const char>> next_data() {
         const part& p = current();
-        if (!fd) {
+        if (source() < 0) {
             if (auto opened = open_file(); !opened) {
                 return opened.error();
             }
+        }
+        if (remaining == 0 && p.fd >= 0) {
+            at = stage::part_tail; // a slice ends where it says, whatever follows
+            return std::span<const char>{};
         }
         if (remaining == 0) {
             auto extra = read_some(1);

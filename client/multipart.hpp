@@ -23,6 +23,11 @@ public:
     // Its size is taken now (a stat failure is reported by content_length());
     // the file is opened when the body is read, and must still have that size.
     void add_file(std::string name, std::filesystem::path path, std::string content_type);
+    // The bytes [offset, offset + length) of `fd`, which stays open (and is
+    // not owned) until every reader is done; read with pread. `filename`
+    // is what the part's Content-Disposition names.
+    void add_file(std::string name, int fd, std::uint64_t offset, std::uint64_t length,
+                  std::string filename, std::string content_type);
 
     // "multipart/form-data; boundary=..."
     std::string content_type() const;
@@ -51,7 +56,9 @@ private:
     struct part {
         std::string name;
         std::string value;          // for fields
-        std::filesystem::path file; // for files
+        std::filesystem::path file; // for files: a path, or the shown name with `fd`
+        int fd = -1;                // for a borrowed descriptor
+        std::uint64_t offset = 0;   // for a borrowed descriptor
         std::string content_type;   // for files
         bool is_file = false;
         std::uint64_t size = 0;               // for files, taken by add_file

@@ -105,9 +105,9 @@ multipart_form submit_form(const musicgpt::submission& s, const std::string& api
     multipart_form form;
     for (auto& field : musicgpt::submit_fields(s, api_version))
         form.add_field(std::move(field.name), std::move(field.value));
-    if (!s.audio_file.empty())
-        form.add_file(std::string(musicgpt::audio_file_field), s.audio_file,
-                      audio_content_type(s.audio_file));
+    if (const auto& f = s.audio_file; !f.empty())
+        form.add_file(std::string(musicgpt::audio_file_field), f.fd, f.offset, f.length, f.name,
+                      audio_content_type(f.name));
     return form;
 }
 

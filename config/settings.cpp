@@ -40,6 +40,16 @@ std::optional<std::string> check_signing_secret(std::string& value) {
            "key your webhook relay shows, or leave it empty";
 }
 
+std::optional<std::string> check_absolute(std::string& value) {
+    if (!value.empty() && value.front() == '/') {
+        while (value.size() > 1 && value.back() == '/') {
+            value.pop_back();
+        }
+        return std::nullopt;
+    }
+    return "is not an absolute path: give folders as \"/srv/music\"";
+}
+
 std::optional<std::string> check_not_empty(std::string& value) {
     if (!value.empty()) {
         return std::nullopt;
@@ -112,7 +122,9 @@ std::vector<table_spec> tables_of(settings& s) {
         {"api",
          {{"listen", endpoint_value(s.api.listen)},
           {"token_file", path_value(s.api.token_file, check_not_empty)},
-          {"allowed_hosts", text_list_value(s.api.allowed_hosts, check_host_name)}}},
+          {"allowed_hosts", text_list_value(s.api.allowed_hosts, check_host_name)},
+          {"upload_max_bytes", int_value(s.api.upload_max_bytes, 1, std::int64_t{1} << 40)},
+          {"file_roots", path_list_value(s.api.file_roots, check_absolute)}}},
         {"storage",
          {{"database", path_value(s.storage.database, check_not_empty)},
           {"output_dir", path_value(s.storage.output_dir, check_not_empty)}}},

@@ -69,6 +69,11 @@ struct api_settings {
     // Host names (lowercase, no port) a request's Host may give besides
     // loopback ones.
     std::vector<std::string> allowed_hosts;
+    // The largest body POST /v1/jobs may upload (multipart/form-data).
+    std::int64_t upload_max_bytes = std::int64_t{1} << 30;
+    // Folders whose regular files the JSON field audio_file may name
+    // (absolute paths); none by default, so the field is refused.
+    std::vector<std::filesystem::path> file_roots;
 };
 
 struct storage_settings {

@@ -151,6 +151,15 @@ struct value_reader {
         return std::nullopt;
     }
 
+    std::optional<std::string> operator()(const path_list_key& k) const {
+        std::vector<std::string> texts;
+        if (auto complaint = (*this)(text_list_key{&texts, k.check})) {
+            return complaint;
+        }
+        k.out->assign(texts.begin(), texts.end());
+        return std::nullopt;
+    }
+
     std::string wrong_type(std::string_view expected, bool secret) const {
         std::string what = name;
         if (const std::string shown = shown_value(node); !secret && !shown.empty()) {

@@ -49,9 +49,14 @@ struct text_list_key {
     std::vector<std::string>* out;
     text_check check = nullptr;
 };
+// An array of strings, each a path that passes `check`.
+struct path_list_key {
+    std::vector<std::filesystem::path>* out;
+    text_check check = nullptr;
+};
 
-using key_target =
-    std::variant<text_key, path_key, integer_key, boolean_key, endpoint_key, text_list_key>;
+using key_target = std::variant<text_key, path_key, integer_key, boolean_key, endpoint_key,
+                                text_list_key, path_list_key>;
 
 inline key_target text_value(std::string& out, text_check check = nullptr) {
     return text_key{&out, check, false};
@@ -76,6 +81,10 @@ inline key_target endpoint_value(endpoint& out) {
 }
 inline key_target text_list_value(std::vector<std::string>& out, text_check check = nullptr) {
     return text_list_key{&out, check};
+}
+inline key_target path_list_value(std::vector<std::filesystem::path>& out,
+                                  text_check check = nullptr) {
+    return path_list_key{&out, check};
 }
 
 struct key_spec {

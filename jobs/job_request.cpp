@@ -1,17 +1,11 @@
 #include "jobs/job_request.hpp"
 
 #include "client/url.hpp"
-#include "common/posix_file.hpp"
 #include "jobs/error.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
 namespace stemd::jobs {
@@ -40,28 +34,15 @@ result<std::string> string_list(const json::object& o, std::string_view field) {
     return json::serialize(*v);
 }
 
-// "" when `path` names a non-empty regular file stemd can read.
-std::string readable_file_problem(const std::string& path) {
-    if (path.empty() || path.front() != '/')
-        return "audio_file must be an absolute path, got \"" + path + "\"";
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd)
-        return "cannot read audio_file " + path + ": " + std::strerror(errno);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        return "audio_file " + path + " is not a regular file";
-    if (st.st_size == 0)
-        return "audio_file " + path + " is empty";
-    return {};
-}
-
-result<void> known_fields_only(const json::object& o) {
-    for (const auto& [key, value] : o)
-        if (key != "audio_url" && key != "audio_file" && key != "stems" &&
-            key != "preprocessing_options" && key != "eco_mode")
+result<void> known_fields_only(const json::object& o, bool with_source) {
+    for (const auto& [key, value] : o) {
+        const bool source = key == "audio_url" || key == "audio_file";
+        if ((source && !with_source) ||
+            (!source && key != "stems" && key != "preprocessing_options" && key != "eco_mode"))
             return invalid("unknown field \"" + std::string(key) +
-                           "\"; known: audio_url, audio_file, stems, preprocessing_options, "
-                           "eco_mode");
+                           "\"; known: " + (with_source ? "audio_url, audio_file, " : "") +
+                           "stems, preprocessing_options, eco_mode");
+    }
     return {};
 }
 
@@ -86,9 +67,8 @@ result<void> read_source(const json::object& o, job_request& r) {
                                            : "give either audio_url or audio_file, not both");
     if (!r.audio_url.empty() && !client::parse_http_url(r.audio_url))
         return invalid("audio_url must be an absolute http(s) URL");
-    if (!r.audio_file.empty())
-        if (auto problem = readable_file_problem(r.audio_file); !problem.empty())
-            return invalid(problem);
+    if (!r.audio_file.empty() && r.audio_file.front() != '/')
+        return invalid("audio_file must be an absolute path, got \"" + r.audio_file + "\"");
     return {};
 }
 
@@ -109,9 +89,7 @@ result<void> read_options(const json::object& o, job_request& r) {
     return {};
 }
 
-} // namespace
-
-result<job_request> parse_job_request(std::string_view body) {
+result<job_request> parse(std::string_view body, bool with_source) {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
     if (ec)
@@ -120,13 +98,26 @@ result<job_request> parse_job_request(std::string_view body) {
         return make_error(error::malformed_request, "body must be a JSON object");
     const auto& o = v.get_object();
     job_request r;
-    if (auto ok = known_fields_only(o); !ok)
+    if (auto ok = known_fields_only(o, with_source); !ok)
         return ok.error();
-    if (auto ok = read_source(o, r); !ok)
-        return ok.error();
+    if (with_source)
+        if (auto ok = read_source(o, r); !ok)
+            return ok.error();
     if (auto ok = read_options(o, r); !ok)
         return ok.error();
     return r;
+}
+
+} // namespace
+
+result<job_request> parse_job_request(std::string_view body) {
+    return parse(body, true);
+}
+
+result<job_request> parse_job_options(std::string_view body) {
+    if (body.empty())
+        return job_request{};
+    return parse(body, false);
 }
 
 } // namespace stemd::jobs

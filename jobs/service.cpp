@@ -81,7 +81,7 @@ std::chrono::milliseconds service::first_poll_delay(std::optional<double> eta) c
 musicgpt::submission service::submission_for(const job_request& r, const std::string& token) const {
     return {
         .audio_url = r.audio_url,
-        .audio_file = r.audio_file,
+        .audio_file = r.upload,
         .stems_json = r.stems_json,
         .preprocessing_options_json = r.preprocessing_options_json,
         .eco_mode = r.eco_mode,

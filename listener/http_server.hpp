@@ -14,12 +14,27 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace stemd::listener {
+
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// A route whose request bodies go to a file instead of memory (an upload),
+// with a limit of its own. The handler then gets the request with an empty
+// body and the file's path in peer_info::spooled_body; the file is removed
+// once the handler returns, and on any failure before.
+struct spool_route {
+    std::function<bool(const boost::beast::http::request_header<>&)> applies;
+    std::filesystem::path directory; // exists, private to stemd (0700)
+    std::size_t body_limit = 0;
+};
 
 struct server_limits {
     std::size_t header_limit = 8 * 1024;
@@ -39,10 +54,14 @@ struct server_limits {
     // header_limit also bounds the read buffer, each chunk-size line and the
     // trailer, and the chunk extensions of a request together
     // (request_bounds.hpp).
+    // The one route allowed a bigger body, spooled to disk (none by default).
+    std::optional<spool_route> spool;
+    // Asked once a request's header has arrived, before any byte of its body
+    // is read or stored: a response refuses the request (a peer without the
+    // API token cannot make the listener take in a body, let alone spool
+    // one); nullopt lets it through. None: every request goes on.
+    std::function<std::optional<response>(const boost::beast::http::request_header<>&)> screen;
 };
-
-using request = boost::beast::http::request<boost::beast::http::string_body>;
-using response = boost::beast::http::response<boost::beast::http::string_body>;
 
 // What a handler answers. When `stream` is set, `message`'s header is sent
 // (with the Content-Length the handler set) and then the chunks `stream`
@@ -56,6 +75,7 @@ struct reply {
 struct peer_info {
     std::string address; // remote IP, for logs
     bool tls = false;
+    std::filesystem::path spooled_body; // set for a spool_route request
 };
 
 using handler = std::function<boost::asio::awaitable<reply>(request&, const peer_info&)>;

@@ -5,7 +5,7 @@
 #include "common/error.hpp"
 #include "musicgpt/refusal.hpp"
 
-#include <filesystem>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,9 +13,21 @@
 
 namespace stemd::musicgpt {
 
+// Bytes to upload: [offset, offset + length) of a descriptor the caller
+// opened and keeps open until the submission returns (it is read with
+// pread, so its file offset does not matter), sent as `name`.
+struct file_slice {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::string name; // the filename in the form, and its Content-Type's source
+
+    bool empty() const { return fd < 0; }
+};
+
 struct submission {
     std::string audio_url;                  // either this
-    std::filesystem::path audio_file;       // or this (streamed from disk)
+    file_slice audio_file;                  // or this (streamed from disk)
     std::string stems_json;                 // JSON list text, "" to omit
     std::string preprocessing_options_json; // JSON list text, "" to omit
     bool eco_mode = false;                  // sent for v2 only

@@ -81,7 +81,8 @@ std::span<const std::string_view> accepted_media_types(std::string_view path) {
     // One row per route that takes a body; a route accepts another type by
     // one more entry in its row.
     static constexpr std::string_view json_only[] = {"application/json"};
-    static constexpr std::string_view job_submission[] = {"application/json"};
+    static constexpr std::string_view job_submission[] = {"application/json",
+                                                          "multipart/form-data"};
     if (path == "/v1/jobs")
         return job_submission;
     return json_only;

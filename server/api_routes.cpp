@@ -5,6 +5,8 @@
 #include "server/error.hpp"
 #include "server/job_json.hpp"
 #include "server/reply.hpp"
+#include "server/rooted_file.hpp"
+#include "server/upload_form.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/url/parse.hpp>
@@ -51,12 +53,8 @@ listener::response job_failure(const stemd::error& e, const std::string& key,
     return error_response(500, generic);
 }
 
-net::awaitable<listener::response> create_job(jobs::service& service,
-                                              const listener::request& req) {
-    auto parsed = jobs::parse_job_request(req.body());
-    if (!parsed)
-        co_return error_response(parsed.error());
-    auto submitted = co_await service.submit(*parsed);
+net::awaitable<listener::response> submit_job(jobs::service& service, const jobs::job_request& r) {
+    auto submitted = co_await service.submit(r);
     if (!submitted) {
         log_error("", "cannot record a new job: " + submitted.error().message);
         co_return error_response(500, "cannot record the job in the database; see the stemd log");
@@ -71,6 +69,41 @@ net::awaitable<listener::response> create_job(jobs::service& service,
         co_return json_response(502, body);
     }
     co_return json_response(201, job_to_json(submitted->job));
+}
+
+// JSON: audio_url, or audio_file opened beneath api.file_roots only; the
+// descriptor opened there is the one uploaded.
+net::awaitable<listener::response> create_job(jobs::service& service, const listener::request& req,
+                                              const api_options& options) {
+    auto parsed = jobs::parse_job_request(req.body());
+    if (!parsed)
+        co_return error_response(parsed.error());
+    if (parsed->audio_file.empty())
+        co_return co_await submit_job(service, *parsed);
+    auto file = open_beneath(options.file_roots, parsed->audio_file);
+    if (!file)
+        co_return error_response(file.error());
+    parsed->upload = {.fd = file->fd.get(),
+                      .length = file->size,
+                      .name = std::filesystem::path(parsed->audio_file).filename().string()};
+    co_return co_await submit_job(service, *parsed);
+}
+
+// multipart/form-data: the file the client sent, spooled by the listener.
+net::awaitable<listener::response> create_uploaded_job(jobs::service& service,
+                                                       const listener::request& req,
+                                                       const std::filesystem::path& spooled) {
+    if (spooled.empty())
+        co_return error_response(400, "an upload must be a multipart/form-data POST /v1/jobs");
+    auto form = read_upload(spooled, req[http::field::content_type]);
+    if (!form)
+        co_return error_response(form.error());
+    auto parsed = jobs::parse_job_options(form->options_json);
+    if (!parsed)
+        co_return error_response(parsed.error());
+    parsed->audio_file = form->file.name;
+    parsed->upload = form->file;
+    co_return co_await submit_job(service, *parsed);
 }
 
 result<list_query> read_list_query(const urls::url_view& url) {
@@ -145,7 +178,7 @@ std::string retry_key(std::string_view encoded_path) {
     return job_key(encoded_path);
 }
 
-std::optional<std::string_view> header(const listener::request& req, http::field name) {
+std::optional<std::string_view> header(const http::request_header<>& req, http::field name) {
     const auto found = req.find(name);
     if (found == req.end())
         return std::nullopt;
@@ -154,7 +187,7 @@ std::optional<std::string_view> header(const listener::request& req, http::field
 
 } // namespace
 
-request_facts facts_of(const listener::request& req) {
+request_facts facts_of(const http::request_header<>& req) {
     const std::string_view target = req.target();
     return {req.method_string(),
             target.substr(0, target.find('?')),
@@ -165,14 +198,22 @@ request_facts facts_of(const listener::request& req) {
 }
 
 std::optional<listener::response> refuse_access(const api_access& access,
-                                                const listener::request& req) {
+                                                const http::request_header<>& req) {
     if (auto allowed = access.check(facts_of(req)); !allowed)
         return error_response(allowed.error());
     return std::nullopt;
 }
 
-net::awaitable<listener::response> handle_api(jobs::service& service,
-                                              const listener::request& req) {
+bool is_upload(const http::request_header<>& header) {
+    const std::string_view target = header.target();
+    return header.method() == http::verb::post &&
+           target.substr(0, target.find('?')) == "/v1/jobs" &&
+           media_type(header[http::field::content_type]) == "multipart/form-data";
+}
+
+net::awaitable<listener::response> handle_api(jobs::service& service, const listener::request& req,
+                                              const api_options& options,
+                                              const std::filesystem::path& spooled_body) {
     auto url = urls::parse_origin_form(req.target());
     if (!url)
         co_return error_response(make_error(error::bad_request, "malformed request target"));
@@ -182,8 +223,10 @@ net::awaitable<listener::response> handle_api(jobs::service& service,
     if (path == "/healthz")
         co_return json_response(200, json::object{{"ok", true}});
     if (path == "/v1/jobs") {
+        if (method == http::verb::post && is_upload(req))
+            co_return co_await create_uploaded_job(service, req, spooled_body);
         if (method == http::verb::post)
-            co_return co_await create_job(service, req);
+            co_return co_await create_job(service, req, options);
         if (method == http::verb::get)
             co_return list_jobs(service, *url);
         co_return error_response(405, "use GET or POST on /v1/jobs");

@@ -6,7 +6,9 @@
 #include "listener/http_server.hpp"
 #include "server/api_access.hpp"
 
+#include <filesystem>
 #include <optional>
+#include <vector>
 
 namespace stemd::jobs {
 class service;
@@ -15,15 +17,28 @@ class service;
 namespace stemd::server {
 
 // The parts of `req` the access checks read (views into `req`).
-request_facts facts_of(const listener::request& req);
+request_facts facts_of(const boost::beast::http::request_header<>& req);
 
-// The refusal of a request `access` does not let through, or nullopt.
+// The refusal of a request `access` does not let through, or nullopt. It
+// reads the header only, so the listener asks it before reading any body
+// (listener::server_limits::screen).
 std::optional<listener::response> refuse_access(const api_access& access,
-                                                const listener::request& req);
+                                                const boost::beast::http::request_header<>& req);
+
+// What the routes are configured with, from [api].
+struct api_options {
+    std::vector<std::filesystem::path> file_roots; // where audio_file may point
+};
 
 // Routes one request. Only submission awaits (MusicGPT is called); the
-// rest is answered from the store.
-boost::asio::awaitable<listener::response> handle_api(jobs::service& service,
-                                                      const listener::request& req);
+// rest is answered from the store. `spooled_body` is the file the listener
+// wrote a multipart POST /v1/jobs body to (see listener::spool_route).
+boost::asio::awaitable<listener::response>
+handle_api(jobs::service& service, const listener::request& req, const api_options& options = {},
+           const std::filesystem::path& spooled_body = {});
+
+// Whether a request is an upload (multipart POST /v1/jobs), whose body the
+// listener spools to disk.
+bool is_upload(const boost::beast::http::request_header<>& header);
 
 } // namespace stemd::server

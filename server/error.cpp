@@ -12,6 +12,7 @@ const boost::system::error_category& error_category() noexcept {
             {int(error::cross_origin), "the request comes from another origin", condition::refused},
             {int(error::unsupported_media_type), "the request body has the wrong type",
              condition::invalid},
+            {int(error::file_refused), "the named file is not opened", condition::invalid},
         });
     return c;
 }

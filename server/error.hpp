@@ -17,6 +17,7 @@ enum class error {
     misdirected,            // a Host that is not this API's (refused, 421)
     cross_origin,           // sent by a web page of another origin (refused, 403)
     unsupported_media_type, // a POST body of a type the route does not take (invalid, 415)
+    file_refused,           // a file a request names that stemd will not open (invalid, 422)
 };
 
 const boost::system::error_category& error_category() noexcept;

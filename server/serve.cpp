@@ -48,8 +48,8 @@ struct listeners {
 
     listeners(net::any_io_executor ex, const config::settings& s, webhook_context& hook,
               jobs::service& service, const api_access& access,
-              std::shared_ptr<net::ssl::context> webhook_tls,
-              const listener::server_limits& limits)
+              std::shared_ptr<net::ssl::context> webhook_tls, const listener::server_limits& limits,
+              const std::filesystem::path& uploads)
         : webhook(
               ex, s.webhook.listen.host, s.webhook.listen.port,
               [&hook](listener::request& req,
@@ -59,16 +59,18 @@ struct listeners {
               limits, std::move(webhook_tls), "webhook listener"),
           api(
               ex, s.api.listen.host, s.api.listen.port,
-              [&service, &access](listener::request& req,
-                                  const listener::peer_info&) -> net::awaitable<listener::reply> {
-                  if (auto refused = refuse_access(access, req))
-                      co_return listener::reply{std::move(*refused), {}};
+              // Access is checked by the listener (make_api_limits' screen),
+              // from the header, before any body is read.
+              [&service, options = api_options{s.api.file_roots}](
+                  listener::request& req,
+                  const listener::peer_info& peer) -> net::awaitable<listener::reply> {
                   // Not `reply{co_await ...}`: GCC 12 destroys the awaited
                   // value twice when co_await sits inside a braced initialiser.
-                  listener::response answer = co_await handle_api(service, req);
+                  listener::response answer =
+                      co_await handle_api(service, req, options, peer.spooled_body);
                   co_return listener::reply{std::move(answer), {}};
               },
-              limits, nullptr, "API listener") {}
+              make_api_limits(limits, s, uploads, access), nullptr, "API listener") {}
 };
 
 void log_serving(const config::settings& s, bool tls, bool signed_only) {
@@ -101,7 +103,7 @@ int run_serve(const config::settings& settings) {
                           *download_tls);
     webhook_context hook{service, settings.webhook.secret, std::move(signing)};
     listeners servers(ctx.get_executor(), settings, hook, service, access, webhook_tls,
-                      fit_to_file_limit(make_limits(settings.limits)));
+                      fit_to_file_limit(make_limits(settings.limits)), prepare_uploads(settings));
 
     servers.webhook.start();
     servers.api.start();

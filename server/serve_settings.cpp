@@ -2,6 +2,10 @@
 
 #include "common/log.hpp"
 #include "listener/admission.hpp"
+#include "server/api_routes.hpp"
+
+#include <filesystem>
+#include <stdexcept>
 
 namespace stemd::server {
 
@@ -51,6 +55,35 @@ listener::server_limits fit_to_file_limit(listener::server_limits limits) {
                             "; raise LimitNOFILE (ulimit -n) or lower limits.max_connections");
     limits.max_connections = fitted;
     return limits;
+}
+
+listener::server_limits make_api_limits(listener::server_limits base, const config::settings& s,
+                                        const std::filesystem::path& uploads,
+                                        const api_access& access) {
+    auto out = std::move(base);
+    out.screen = [&access](const boost::beast::http::request_header<>& header) {
+        return refuse_access(access, header);
+    };
+    out.spool =
+        listener::spool_route{.applies = is_upload,
+                              .directory = uploads,
+                              .body_limit = static_cast<std::size_t>(s.api.upload_max_bytes)};
+    return out;
+}
+
+std::filesystem::path prepare_uploads(const config::settings& s) {
+    namespace fs = std::filesystem;
+    const fs::path dir = s.storage.database.parent_path() / "uploads";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (!ec)
+        fs::permissions(dir, fs::perms::owner_all, ec);
+    if (ec)
+        throw std::runtime_error("cannot prepare the upload folder " + dir.string() + ": " +
+                                 ec.message() + "; check the permissions of its parent");
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+        fs::remove(entry.path(), ec);
+    return dir;
 }
 
 void warn_about(const config::settings& s) {

@@ -16,6 +16,7 @@ boost::json::object to_json(const counters& c, std::size_t tasks) {
             {"range_requests", c.range_requests},
             {"bytes_served", c.bytes_served},
             {"uploaded_bytes", c.uploaded_bytes},
+            {"last_upload_sha256", c.last_upload_sha256},
             {"status_requests", c.status_requests},
             {"status_429", c.status_429},
             {"expired_links", c.expired_links},

@@ -23,6 +23,7 @@ struct counters {
     std::uint64_t range_requests = 0;
     std::uint64_t bytes_served = 0;
     std::uint64_t uploaded_bytes = 0;
+    std::string last_upload_sha256;    // of the last audio_file received
     std::uint64_t status_requests = 0; // byId calls, answered or refused
     std::uint64_t status_429 = 0;      // byId calls refused by status_limit
     std::uint64_t expired_links = 0;   // file requests refused because the link expired

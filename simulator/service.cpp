@@ -123,6 +123,8 @@ reply service::submit(const request& req, int api_version) {
     const std::shared_ptr<task> t = accepted->accepted;
     ++stats_->submissions;
     stats_->uploaded_bytes += accepted->uploaded_bytes;
+    if (!accepted->uploaded_sha256.empty())
+        stats_->last_upload_sha256 = accepted->uploaded_sha256;
     tasks_.add(t);
 
     std::string webhook_note = "no webhook";

@@ -1,10 +1,10 @@
 #include "simulator/submission.hpp"
 
+#include "client/form_data.hpp"
 #include "common/crypto.hpp"
 #include "common/text.hpp"
 #include "simulator/error.hpp"
 #include "simulator/fault_plan.hpp"
-#include "simulator/form_data.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
@@ -24,6 +24,10 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 
 namespace {
+
+using client::find_part;
+using client::form_part;
+using client::parse_form_data;
 
 const std::vector<std::string>& known_stems() {
     // clang-format off
@@ -141,7 +145,7 @@ result<submission> accept(const listener::request& req, int api_version,
     }
     const auto form = parse_form_data(req[http::field::content_type], req.body());
     if (!form) {
-        return form.error();
+        return bad_request(form.error().message);
     }
     const form_part* audio_url = find_part(*form, "audio_url");
     const form_part* audio_file = find_part(*form, "audio_file");
@@ -171,7 +175,8 @@ result<submission> accept(const listener::request& req, int api_version,
     }
     return submission{
         new_task(api_version, std::move(*stems), url_text, markers, options.webhook_delay),
-        std::move(*webhook), has_file ? audio_file->content.size() : 0};
+        std::move(*webhook), has_file ? audio_file->content.size() : 0,
+        has_file ? sha256_hex(audio_file->content) : std::string()};
 }
 
 } // namespace stemd::simulator

@@ -21,6 +21,7 @@ struct submission {
     std::shared_ptr<task> accepted;
     std::optional<client::http_url> webhook;
     std::uint64_t uploaded_bytes = 0;
+    std::string uploaded_sha256; // of the audio_file part; "" without one
 };
 
 // The Authorization header's value against the required key (any non-empty

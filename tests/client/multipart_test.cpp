@@ -1,6 +1,7 @@
 #include "client/multipart.hpp"
 
 #include "client/error.hpp"
+#include "common/posix_file.hpp"
 #include "tests/support/workspace.hpp"
 
 #include <doctest/doctest.h>
@@ -9,6 +10,9 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using stemd::client::multipart_form;
@@ -199,4 +203,40 @@ TEST_CASE("multipart form: a file that grows while it is read is refused") {
     auto piece = reader.next();
     REQUIRE_FALSE(piece.has_value());
     CHECK(piece.error().code == stemd::client::error::file_io);
+}
+
+TEST_CASE("multipart form: a slice of a borrowed descriptor is sent, whatever its offset") {
+    workspace dir("multipart");
+    const fs::path file = dir.path() / "spool";
+    write_file(file, "HEADERaudio-bytesTRAILER");
+    stemd::unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd);
+    REQUIRE(::lseek(fd.get(), 3, SEEK_SET) == 3); // pread ignores the offset
+    multipart_form form("bnd");
+    form.add_file("audio_file", fd.get(), 6, 11, "song.mp3", "audio/mpeg");
+    const std::string body = joined(all_pieces(form));
+    CHECK(body == "--bnd\r\nContent-Disposition: form-data; name=\"audio_file\"; "
+                  "filename=\"song.mp3\"\r\nContent-Type: audio/mpeg\r\n\r\naudio-bytes\r\n"
+                  "--bnd--\r\n");
+    CHECK(form.content_length().value() == body.size());
+    CHECK(fd); // still the caller's
+}
+
+TEST_CASE("multipart form: a slice past the end of its file is a file_io problem") {
+    workspace dir("multipart");
+    const fs::path file = dir.path() / "short";
+    write_file(file, "abc");
+    stemd::unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    multipart_form form("b");
+    form.add_file("audio_file", fd.get(), 0, 10, "x.wav", "audio/wav");
+    multipart_form::reader reader(form);
+    for (int i = 0; i < 10; ++i) {
+        auto piece = reader.next();
+        if (!piece) {
+            CHECK(piece.error().code == stemd::client::error::file_io);
+            return;
+        }
+        REQUIRE_FALSE(piece->empty());
+    }
+    FAIL("the short file was not noticed");
 }

@@ -281,3 +281,33 @@ TEST_CASE("config: the connection caps per address and per connection") {
     CHECK(contains(refused("[limits]\nmax_requests_per_connection = 0\n", error::bad_value).message,
                    "limits.max_requests_per_connection = 0 is out of range"));
 }
+
+TEST_CASE("config: api.upload_max_bytes and api.file_roots") {
+    auto defaults = stemd::config::parse("", "empty.toml");
+    REQUIRE(defaults.has_value());
+    CHECK(defaults->api.upload_max_bytes == std::int64_t{1} << 30);
+    CHECK(defaults->api.file_roots.empty());
+
+    auto set = stemd::config::parse(
+        "[api]\nupload_max_bytes = 4096\nfile_roots = [\"/srv/music/\", \"/home/a\"]\n", "x.toml");
+    REQUIRE(set.has_value());
+    CHECK(set->api.upload_max_bytes == 4096);
+    CHECK(set->api.file_roots == std::vector<fs::path>{"/srv/music", "/home/a"});
+
+    SUBCASE("a relative root is refused with its place in the list") {
+        const auto p = refused("[api]\nfile_roots = [\"/ok\", \"music\"]\n", error::bad_value);
+        CHECK(contains(p.message, "api.file_roots[1] = \"music\""));
+        CHECK(contains(p.message, "absolute"));
+    }
+    SUBCASE("file_roots must be an array of strings") {
+        const auto p = refused("[api]\nfile_roots = \"/srv\"\n", error::bad_value);
+        CHECK(contains(p.message, "api.file_roots"));
+        CHECK(contains(p.message, "an array of strings"));
+        const auto q = refused("[api]\nfile_roots = [1]\n", error::bad_value);
+        CHECK(contains(q.message, "api.file_roots[0]"));
+    }
+    SUBCASE("upload_max_bytes out of range") {
+        const auto p = refused("[api]\nupload_max_bytes = 0\n", error::bad_value);
+        CHECK(contains(p.message, "api.upload_max_bytes = 0 is out of range"));
+    }
+}

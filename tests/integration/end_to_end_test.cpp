@@ -78,10 +78,13 @@ TEST_CASE("a v1 job receives the seed-shaped webhook and names files by stem") {
 }
 
 TEST_CASE("an uploaded file is streamed to MusicGPT as multipart") {
-    stack s("e2e-upload");
+    workspace input("e2e-upload-input");
+    stack_options options;
+    options.api_config = "file_roots = [\"" + input.path().string() + "\"]\n";
+    stack s("e2e-upload", options);
     s.start_simulator();
     s.start_serve();
-    auto song = s.ws().write("input/song.wav", std::string(300 * 1024, 'x'));
+    auto song = input.write("song.wav", std::string(300 * 1024, 'x'));
     auto [status, created] = s.submit(R"({"audio_file":")" + song.string() + R"("})");
     REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
     CHECK(str(created, "audio_file") == song.string());

@@ -53,6 +53,11 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
         // Exactly 1 MiB of body reaches the handler; one byte more is 413,
         // decided from Content-Length before any of the body is read.
         const std::string target = port == s.api_port() ? "/v1/jobs" : "/webhook/x";
+        // The API refuses a request without its token or of another type
+        // from the header (401, 415), before any body limit; so these carry both.
+        const std::string auth = port == s.api_port() ? "Authorization: Bearer " + s.api_token() +
+                                                            "\r\nContent-Type: application/json\r\n"
+                                                      : "";
         const std::string at_limit_body(1024 * 1024, 'a');
         auto at_limit = port == s.api_port() ? s.api_request("POST", target, at_limit_body)
                                              : http_request(port, "POST", target, at_limit_body);
@@ -60,8 +65,8 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
         CHECK(at_limit.status != 413);
         {
             raw_connection c(port);
-            REQUIRE(c.send("POST " + target +
-                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048577\r\n\r\n{"));
+            REQUIRE(c.send("POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+                           "Content-Length: 1048577\r\n\r\n{"));
             auto refused = c.read_response();
             CHECK(refused.status == 413);
             CHECK_MESSAGE(refused.body.starts_with(R"({"ok":false,"error":")"), refused.body);
@@ -69,8 +74,8 @@ TEST_CASE("both listeners refuse oversized headers and bodies") {
         // A chunked body has no length to judge up front: cut at the limit.
         {
             raw_connection c(port);
-            REQUIRE(c.send("POST " + target +
-                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
+            REQUIRE(c.send("POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+                           "Transfer-Encoding: chunked\r\n\r\n"));
             std::string chunk(64 * 1024, 'a');
             char size_line[32];
             std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
@@ -94,7 +99,9 @@ TEST_CASE("a refused upload is answered while the client is still sending it") {
         for (int port : {s.webhook_port(), s.api_port()}) {
             CAPTURE(port);
             const std::string target = port == s.api_port() ? "/v1/jobs" : "/webhook/x";
-            auto a = http_request(port, "POST", target, huge);
+            // With the token: without it the API refuses from the header (401).
+            auto a = port == s.api_port() ? s.api_request("POST", target, huge)
+                                          : http_request(port, "POST", target, huge);
             CHECK_MESSAGE(a.status == 413, a.body);
             CHECK(a.body.find("too large") != std::string::npos);
         }

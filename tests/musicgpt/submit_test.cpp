@@ -43,7 +43,8 @@ TEST_CASE("submit_fields: what is sent for v1 and v2, in order") {
 }
 
 TEST_CASE("submit_fields: an uploaded file replaces audio_url") {
-    const submission s{.audio_url = "https://h/in.mp3", .audio_file = "/tmp/in.mp3"};
+    const submission s{.audio_url = "https://h/in.mp3",
+                       .audio_file = {.fd = 0, .length = 1, .name = "in.mp3"}};
     CHECK(names_of(s, "v1").empty());
     CHECK(stemd::musicgpt::audio_file_field == "audio_file");
 }

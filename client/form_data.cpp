@@ -1,17 +1,17 @@
-#include "simulator/form_data.hpp"
+#include "client/form_data.hpp"
 
+#include "client/error.hpp"
 #include "common/text.hpp"
-#include "simulator/error.hpp"
 
 #include <algorithm>
 #include <utility>
 
-namespace stemd::simulator {
+namespace stemd::client {
 
 namespace {
 
 stemd::error malformed(std::string message) {
-    return make_error(error::bad_request, std::move(message));
+    return {make_error_code(error::bad_form), std::move(message)};
 }
 
 // A quoted string at the front of `rest` (which starts with '"'), unescaped;
@@ -118,6 +118,9 @@ result<void> read_part_headers(std::string_view block, form_part& part) {
         if (const auto it = params->find("name"); it != params->end()) {
             part.name = it->second;
         }
+        if (const auto it = params->find("filename"); it != params->end()) {
+            part.filename = it->second;
+        }
     }
     if (!has_disposition) {
         return malformed("a part has no Content-Disposition header");
@@ -203,4 +206,4 @@ const form_part* find_part(const std::vector<form_part>& parts, std::string_view
     return it == parts.end() ? nullptr : &*it;
 }
 
-} // namespace stemd::simulator
+} // namespace stemd::client

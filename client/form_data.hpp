@@ -1,6 +1,7 @@
 #pragma once
 
-// multipart/form-data, server side (RFC 7578): the body of a submission.
+// multipart/form-data, server side (RFC 7578): the body of an upload, for
+// the daemon's local API and the simulator alike.
 
 #include "common/error.hpp"
 
@@ -10,10 +11,11 @@
 #include <string_view>
 #include <vector>
 
-namespace stemd::simulator {
+namespace stemd::client {
 
 struct form_part {
     std::string name;
+    std::string filename;     // of a file part; "" for a field
     std::string_view content; // points into the request body
 };
 
@@ -26,13 +28,13 @@ std::optional<std::map<std::string, std::string>> parse_parameters(std::string_v
 // something else or has no usable boundary (1 to 70 characters).
 std::string form_boundary(std::string_view content_type);
 
-// The parts of `body`, each with its name (a file part's filename and
-// Content-Type do not matter to the simulator). A body that does not follow
-// RFC 7578 fails with error::bad_request and says what is wrong.
+// The parts of `body`, each with its name and filename (a part's
+// Content-Type is not kept). A body that does not follow RFC 7578 fails
+// with client::error::bad_form and says what is wrong.
 result<std::vector<form_part>> parse_form_data(std::string_view content_type,
                                                std::string_view body);
 
 // The first part named `name`, or nullptr.
 const form_part* find_part(const std::vector<form_part>& parts, std::string_view name);
 
-} // namespace stemd::simulator
+} // namespace stemd::client

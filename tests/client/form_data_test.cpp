@@ -1,12 +1,12 @@
-#include "simulator/form_data.hpp"
+#include "client/form_data.hpp"
 
-#include "simulator/error.hpp"
+#include "client/error.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
-using namespace stemd::simulator;
+using namespace stemd::client;
 
 namespace {
 
@@ -65,7 +65,7 @@ TEST_CASE("parse_form_data says what is wrong with a malformed body") {
     const auto refused = [](const std::string& content_type, const std::string& body) {
         const auto parts = parse_form_data(content_type, body);
         REQUIRE_FALSE(parts.has_value());
-        CHECK(parts.error().code == error::bad_request);
+        CHECK(parts.error().code == error::bad_form);
         return parts.error().message;
     };
     CHECK(refused("application/json", "{}").find("multipart/form-data") != std::string::npos);
