@@ -6,7 +6,10 @@
 // task's stem links then carry "?fault=..." and the file handler acts as
 // named. One-shot faults hit only the first request for each file, so a
 // retry can show recovery; the others hold for every request, as a
-// misconfigured server would.
+// misconfigured server would. "sim-webhook-first[=PATH]" has the task
+// finish at once and its webhook (to PATH on the webhook_url's server when
+// given, as a relay with a fixed URL would post it) attempted before the
+// submission is answered: a delivery racing stemd's record of the answer.
 
 #include "common/error.hpp"
 
@@ -44,6 +47,8 @@ struct audio_markers {
     // The fault list after "sim-fault=" ("" when there is none): the
     // characters fault names use, up to anything else (such as '&').
     std::string_view faults;
+    bool webhook_first = false;    // sim-webhook-first
+    std::string_view webhook_path; // its "=PATH" ("" when absent)
 };
 
 audio_markers read_markers(std::string_view audio_url);

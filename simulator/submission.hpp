@@ -21,6 +21,8 @@ struct submission {
     std::shared_ptr<task> accepted;
     std::optional<client::http_url> webhook;
     std::uint64_t uploaded_bytes = 0;
+    // sim-webhook-first: the webhook is attempted before the answer goes out.
+    bool webhook_first = false;
 };
 
 // The Authorization header's value against the required key (any non-empty
