@@ -16,6 +16,9 @@ const boost::system::error_category& error_category() noexcept {
              "the job is still being submitted; its task_id is not recorded yet",
              condition::conflict},
             {int(error::too_many_links), "the report carries too many links", condition::invalid},
+            {int(error::submission_in_flight),
+             "a submission is in flight; the delivery's task may be the one it creates",
+             condition::unavailable},
         });
     return c;
 }

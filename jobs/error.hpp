@@ -16,8 +16,10 @@ enum class error {
     invalid_request,       // a JSON object that does not describe a usable job (condition::invalid)
     unknown_token,         // no job has this webhook token (condition::not_found)
     foreign_ids, // a delivery names another job's task_id or conversion_id (condition::conflict)
-    still_submitting, // a delivery for a job whose submit answer is not recorded yet (conflict)
-    too_many_links,   // a report carries more links than a stem separation can (invalid)
+    still_submitting,     // a delivery for a job whose submit answer is not recorded yet (conflict)
+    too_many_links,       // a report carries more links than a stem separation can (invalid)
+    submission_in_flight, // a shared-secret delivery for an unknown task while a submission
+                          // is unanswered (condition::unavailable: send it again)
 };
 
 const boost::system::error_category& error_category() noexcept;

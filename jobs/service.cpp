@@ -224,8 +224,11 @@ result<storage::job_record> service::job_for_delivery(std::optional<storage::job
                                                       const musicgpt::report& p) {
     if (auto capped = within_link_cap(p); !capped)
         return capped.error();
-    if (!by_token)
+    if (!by_token) {
+        if (auto free = no_submission_racing(p); !free)
+            return free.error();
         return store_.adopt(p.task_id, p.conversion_id);
+    }
     const auto& job = *by_token;
     if (job.status == storage::job_status::submitting && submitting_.contains(job.id))
         return make_error(error::still_submitting,
@@ -241,6 +244,41 @@ result<storage::job_record> service::job_for_delivery(std::optional<storage::job
         return make_error(error::foreign_ids, "conversion_id " + p.conversion_id +
                                                   " does not belong to this webhook URL");
     return std::move(*by_token);
+}
+
+// A shared-secret delivery may be for the very task a submission in flight
+// is about to be told about: adopting it would make a second job for that
+// task, and the submission's answer (whose ids win) would then find them
+// taken. So while a submission is unanswered, one for a task no job has
+// yet waits (the sender is asked to send it again). In flight means: in
+// this process, or a job in `submitting` younger than submitting_grace
+// (another process's, or one a dead process left, whose webhook may still
+// come). A task some job has already is not held back.
+result<void> service::no_submission_racing(const musicgpt::report& p) {
+    for (const auto& id : {p.task_id, p.conversion_id}) {
+        if (id.empty())
+            continue;
+        auto known = store_.find(id);
+        if (known && (known->task_id == id || known->conversion_id == id))
+            return {};
+        if (!known && !known.error().is(condition::not_found))
+            return known.error();
+    }
+    bool in_flight = !submitting_.empty();
+    if (!in_flight) {
+        auto newest = store_.list(storage::job_status::submitting, 1);
+        if (!newest)
+            return newest.error();
+        in_flight = !newest->empty() &&
+                    newest->front().created_at > now_millis() - options_.submitting_grace.count();
+    }
+    if (!in_flight)
+        return {};
+    return make_error(error::submission_in_flight,
+                      "a submission is in flight and task " +
+                          (p.task_id.empty() ? p.conversion_id : p.task_id) +
+                          " may be the one it creates; nothing was recorded, send the delivery "
+                          "again in a few seconds");
 }
 
 result<bool> service::seen_delivery(std::string_view webhook_id) {

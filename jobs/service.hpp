@@ -85,7 +85,9 @@ public:
     // delivery's ids: its webhook is all that can settle it. Without a
     // token (the webhook.secret path): the job of that task, adopted
     // (created as submitted) when none exists; a job stemd submitted is
-    // refused (storage conflict), it changes only through its own token.
+    // refused (storage conflict), it changes only through its own token;
+    // a task no job has is not adopted while a submission is in flight
+    // (error::submission_in_flight: it may be that submission's task).
     // Too many links: error::too_many_links. All refusals change nothing.
     result<storage::job_record> job_for_delivery(std::optional<storage::job_record> by_token,
                                                  const musicgpt::report& p);
@@ -118,6 +120,7 @@ private:
     musicgpt::submission submission_for(const job_request& r, const std::string& token) const;
     result<void> refused(const std::string& job_id, const musicgpt::refusal& f);
     result<void> accepted(const std::string& job_id, const musicgpt::submit_answer& a);
+    result<void> no_submission_racing(const musicgpt::report& p);
     musicgpt::report without_own_links(const std::string& job_id, const musicgpt::report& p) const;
 
     boost::asio::any_io_executor ex_;

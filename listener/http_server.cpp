@@ -110,16 +110,22 @@ net::awaitable<bool> wait_readable(beast::tcp_stream& s, std::chrono::millisecon
 }
 
 // Whether bytes of a request wait inside the TLS layer, where waiting on
-// the socket does not see them: decrypted but not yet read (SSL_pending),
-// a record OpenSSL has begun (SSL_has_pending), or records Asio already
-// moved from the socket into OpenSSL's input BIO.
+// the socket does not see them. Two places, each tested:
+//  - decrypted but not yet read (SSL_pending): Beast reads what fits its
+//    buffer's free room, the rest of the record stays inside OpenSSL;
+//  - records Asio already moved from the socket into OpenSSL's input BIO
+//    (BIO_ctrl_pending): OpenSSL decrypts one record per read.
+// Nothing else can hold any: without read_ahead (neither Asio nor stemd
+// sets it) OpenSSL reads from the BIO exactly the record it decrypts, so
+// SSL_has_pending adds nothing to SSL_pending; and Asio passes what it read
+// from the socket to the BIO only once the BIO is drained, and the two are
+// the same size, so none stays in Asio's own input buffer.
 bool pending(beast::tcp_stream&) {
     return false;
 }
 bool pending(beast::ssl_stream<beast::tcp_stream&>& s) {
     SSL* ssl = s.native_handle();
-    return ::SSL_pending(ssl) > 0 || ::SSL_has_pending(ssl) == 1 ||
-           ::BIO_ctrl_pending(::SSL_get_rbio(ssl)) > 0;
+    return ::SSL_pending(ssl) > 0 || ::BIO_ctrl_pending(::SSL_get_rbio(ssl)) > 0;
 }
 
 template <class Stream>

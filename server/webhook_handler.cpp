@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "common/log.hpp"
+#include "jobs/error.hpp"
 #include "jobs/service.hpp"
 #include "musicgpt/webhook.hpp"
 #include "server/reply.hpp"
@@ -99,14 +100,23 @@ step check_signature(webhook_context& ctx, const listener::request& req, const a
 // A delivery that was not recorded: a conflict (the ids belong to another
 // job, the job is still being submitted, or stemd submitted it and the
 // shared secret may not touch it) or an unusable report is refused with its
-// reason, as sending it again cannot help; anything else is the database's
-// fault, and a retry may succeed.
+// reason, as sending it again cannot help; one that may be for a
+// submission still in flight is asked to come again (503); anything else is
+// the database's fault, and a retry may succeed.
 listener::response not_recorded(std::string_view job_id, const musicgpt::report& p,
                                 const stemd::error& e) {
     if (e.is(condition::conflict) || e.is(condition::invalid)) {
         log_warning(std::string(job_id),
                     "webhook for task " + p.task_id + " refused: " + e.message);
         return error_response(e);
+    }
+    // Not yet, rather than no: a 5xx is what a webhook sender retries.
+    if (e.code == jobs::error::submission_in_flight) {
+        log_warning(std::string(job_id),
+                    "webhook for task " + p.task_id + " deferred: " + e.message);
+        auto r = error_response(e);
+        r.set(http::field::retry_after, "2");
+        return r;
     }
     log_error(std::string(job_id), "webhook for task " + p.task_id + " not recorded: " + e.message);
     return error_response(500, send_again);

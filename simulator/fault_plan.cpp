@@ -11,6 +11,7 @@ namespace stemd::simulator {
 namespace {
 
 constexpr std::string_view fault_marker = "sim-fault=";
+constexpr std::string_view webhook_first_marker = "sim-webhook-first";
 constexpr std::uint64_t default_stall_seconds = 5;
 constexpr std::uint64_t max_stall_seconds = 3600;
 constexpr std::uint64_t max_redirect_hops = 20;
@@ -88,6 +89,16 @@ audio_markers read_markers(std::string_view audio_url) {
         const std::string_view rest = audio_url.substr(at + fault_marker.size());
         out.faults =
             rest.substr(0, rest.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-,"));
+    }
+    if (const auto at = audio_url.find(webhook_first_marker); at != std::string_view::npos) {
+        out.webhook_first = true;
+        const std::string_view rest = audio_url.substr(at + webhook_first_marker.size());
+        if (rest.starts_with("=/")) {
+            const std::string_view path = rest.substr(1);
+            out.webhook_path = path.substr(
+                0, path.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789-._~/"));
+        }
     }
     return out;
 }

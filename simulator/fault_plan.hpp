@@ -8,7 +8,11 @@
 // retry can show recovery; the others hold for every request, as a
 // misconfigured server would. Two faults are about byId instead: the task
 // is unknown there (byid-404), and, with `gone`, a link that stays dead
-// comes back unchanged from every look-up.
+// comes back unchanged from every look-up. "sim-webhook-first[=PATH]" has
+// the task finish at once and its webhook (to PATH on the webhook_url's
+// server when given, as a relay with a fixed URL would post it) attempted
+// before the submission is answered: a delivery racing stemd's record of
+// the answer.
 
 #include "common/error.hpp"
 
@@ -69,6 +73,8 @@ struct audio_markers {
     // The fault list after "sim-fault=" ("" when there is none): the
     // characters fault names use, up to anything else (such as '&').
     std::string_view faults;
+    bool webhook_first = false;    // sim-webhook-first
+    std::string_view webhook_path; // its "=PATH" ("" when absent)
 };
 
 audio_markers read_markers(std::string_view audio_url);

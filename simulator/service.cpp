@@ -8,6 +8,7 @@
 #include "simulator/note.hpp"
 #include "simulator/submission.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -19,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <string_view>
 #include <utility>
 
@@ -73,7 +75,11 @@ net::awaitable<reply> service::handle(std::shared_ptr<service> self, request& re
         net::steady_timer timer(co_await net::this_coro::executor, slow_answer);
         co_await timer.async_wait(net::use_awaitable);
     }
-    co_return self->route(req);
+    reply r = self->route(req);
+    if (const auto held = std::exchange(self->held_answer_, nullptr)) {
+        co_await held->async_wait(net::as_tuple(net::use_awaitable));
+    }
+    co_return r;
 }
 
 reply service::route(const request& req) {
@@ -132,8 +138,20 @@ reply service::submit(const request& req, int api_version) {
         webhook_note = "webhook withheld (--no-webhooks)";
     } else if (const auto& url = accepted->webhook) {
         webhook_note = "webhook " + url->redacted();
+        std::function<void()> attempted;
+        if (accepted->webhook_first) {
+            // Moving the expiry to the past ends the wait, and one that has
+            // not started yet would not begin.
+            held_answer_ = std::make_shared<net::steady_timer>(
+                ex_, std::chrono::steady_clock::time_point::max());
+            attempted = [held = held_answer_] {
+                held->expires_at(std::chrono::steady_clock::time_point::min());
+            };
+            webhook_note += ", attempted before this answer";
+        }
         webhooks_->send(ex_, t->task_id, t->ready_at, *url,
-                        json::serialize(webhook_body(*t, links_, options_.stem_bytes)));
+                        json::serialize(webhook_body(*t, links_, options_.stem_bytes)),
+                        std::move(attempted));
     }
     note(log_level::info, "task " + t->task_id + " accepted (v" + std::to_string(api_version) +
                               ", stems " + join(t->stems, ", ") + (t->fail ? ", will fail" : "") +

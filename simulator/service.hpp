@@ -15,6 +15,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/url/url_view.hpp>
 
 #include <memory>
@@ -56,6 +57,9 @@ private:
     status_limiter limiter_;
     file_server files_;
     std::shared_ptr<webhook_sender> webhooks_;
+    // Set by submit() for sim-webhook-first and taken by handle() at once:
+    // the answer waits until this timer's expiry is moved to the past.
+    std::shared_ptr<boost::asio::steady_timer> held_answer_;
 };
 
 } // namespace stemd::simulator

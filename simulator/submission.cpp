@@ -173,10 +173,14 @@ result<submission> accept(const listener::request& req, int api_version,
     if (auto faults = parse_faults(markers.faults); !faults) {
         return faults.error();
     }
-    return submission{
-        new_task(api_version, std::move(*stems), url_text, markers, options.webhook_delay),
-        std::move(*webhook), has_file ? audio_file->content.size() : 0,
-        has_file ? sha256_hex(audio_file->content) : std::string()};
+    if (webhook && !markers.webhook_path.empty()) {
+        (*webhook)->target = std::string(markers.webhook_path);
+    }
+    const auto delay = markers.webhook_first ? std::chrono::milliseconds(0) : options.webhook_delay;
+    return submission{new_task(api_version, std::move(*stems), url_text, markers, delay),
+                      std::move(*webhook), has_file ? audio_file->content.size() : 0,
+                      has_file ? sha256_hex(audio_file->content) : std::string(),
+                      markers.webhook_first};
 }
 
 } // namespace stemd::simulator

@@ -22,6 +22,8 @@ struct submission {
     std::optional<client::http_url> webhook;
     std::uint64_t uploaded_bytes = 0;
     std::string uploaded_sha256; // of the audio_file part; "" without one
+    // sim-webhook-first: the webhook is attempted before the answer goes out.
+    bool webhook_first = false;
 };
 
 // The Authorization header's value against the required key (any non-empty

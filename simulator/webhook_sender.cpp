@@ -34,22 +34,27 @@ webhook_sender::webhook_sender(std::shared_ptr<net::ssl::context> tls,
 
 void webhook_sender::send(const net::any_io_executor& ex, std::string task_id,
                           std::chrono::steady_clock::time_point when, client::http_url url,
-                          std::string body) {
+                          std::string body, std::function<void()> first_attempt_done) {
     const std::string what = "webhook for task " + task_id;
-    net::co_spawn(
-        ex, deliver(shared_from_this(), std::move(task_id), when, std::move(url), std::move(body)),
-        [what](std::exception_ptr e) { log_exception(what, e); });
+    net::co_spawn(ex,
+                  deliver(shared_from_this(), std::move(task_id), when, std::move(url),
+                          std::move(body), std::move(first_attempt_done)),
+                  [what](std::exception_ptr e) { log_exception(what, e); });
 }
 
 net::awaitable<void> webhook_sender::deliver(std::shared_ptr<webhook_sender> self,
                                              std::string task_id,
                                              std::chrono::steady_clock::time_point when,
-                                             client::http_url url, std::string body) {
+                                             client::http_url url, std::string body,
+                                             std::function<void()> first_attempt_done) {
     net::steady_timer timer(co_await net::this_coro::executor, when);
     co_await timer.async_wait(net::use_awaitable);
     auto backoff = first_backoff;
     for (int attempt = 1; attempt <= webhook_attempts; ++attempt) {
         const delivery outcome = co_await self->post_once(task_id, url, body, attempt);
+        if (attempt == 1 && first_attempt_done) {
+            first_attempt_done();
+        }
         if (outcome == delivery::delivered) {
             ++self->stats_->webhooks_delivered;
             self->deliveries_.push_back({url.to_string(), body});

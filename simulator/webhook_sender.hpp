@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,9 +34,12 @@ public:
     // `tls` verifies https webhook URLs; `stats` counts attempts and outcomes.
     webhook_sender(std::shared_ptr<boost::asio::ssl::context> tls, std::shared_ptr<counters> stats);
 
-    // Posts `body` to `url` at `when`, on `ex`, in the background.
+    // Posts `body` to `url` at `when`, on `ex`, in the background;
+    // `first_attempt_done` (when given) runs once the first attempt has its
+    // answer or failed.
     void send(const boost::asio::any_io_executor& ex, std::string task_id,
-              std::chrono::steady_clock::time_point when, client::http_url url, std::string body);
+              std::chrono::steady_clock::time_point when, client::http_url url, std::string body,
+              std::function<void()> first_attempt_done = {});
 
     const std::vector<delivered_webhook>& deliveries() const { return deliveries_; }
 
@@ -45,7 +49,8 @@ private:
     static boost::asio::awaitable<void> deliver(std::shared_ptr<webhook_sender> self,
                                                 std::string task_id,
                                                 std::chrono::steady_clock::time_point when,
-                                                client::http_url url, std::string body);
+                                                client::http_url url, std::string body,
+                                                std::function<void()> first_attempt_done);
     boost::asio::awaitable<delivery> post_once(const std::string& task_id,
                                                const client::http_url& url, const std::string& body,
                                                int attempt);

@@ -241,6 +241,32 @@ TEST_CASE("webhook deliveries: the shared secret adopts a job stemd did not subm
                   waited.err);
 }
 
+// The race: MusicGPT's webhook for the task (here posted to the shared
+// secret's URL, as a relay with a fixed URL would) comes before its answer
+// to the submission. Adopting it would make a second job for the task and
+// leave the submission's answer nowhere to go.
+TEST_CASE("webhook deliveries: the shared secret adopts nothing while a submission is in flight") {
+    stack s("e2e-webhook-race");
+    s.start_simulator();
+    s.start_serve();
+    auto [status, created] = s.submit(R"({"audio_url":"https://songs.example/song.mp3?)"
+                                      R"(sim-webhook-first=/webhook/)" +
+                                      s.secret() + R"("})");
+    REQUIRE_MESSAGE(status == 201, json::serialize(created), s.logs());
+    const std::string task = str(created, "task_id");
+    CHECK_FALSE(task.empty());
+    auto list = json::parse(s.api_request("GET", "/v1/jobs").body);
+    CHECK_MESSAGE(list.at("jobs").as_array().size() == 1, json::serialize(list));
+    CHECK(str(s.job(task), "id") == str(created, "id"));
+    // Answered 503 while the submission was unanswered, then retried by the
+    // simulator and refused (409): the job is stemd's, its own URL decides.
+    CHECK_MESSAGE(s.serve_logs().find("a submission is in flight") != std::string::npos,
+                  s.serve_logs());
+    CHECK(wait_until(
+        [&] { return s.serve_logs().find("was submitted by this stemd") != std::string::npos; },
+        10s));
+}
+
 TEST_CASE("a failed extraction is recorded with MusicGPT's message") {
     stack s("e2e-failed");
     s.start_simulator();

@@ -159,6 +159,34 @@ TEST_CASE_FIXTURE(fixture, "service: the shared secret never touches a job stemd
     CHECK(service.list(std::nullopt, 10).value().size() == 1); // nothing adopted either
 }
 
+// The store's view, as another process's submission would show: a job in
+// `submitting` created within submitting_grace.
+TEST_CASE_FIXTURE(fixture,
+                  "service: the shared secret adopts no new task while one is submitting") {
+    REQUIRE(service.job_for_delivery(std::nullopt, succeeded("task-9", "conv-9")).has_value());
+    REQUIRE(store
+                .create_job({.audio_url = "https://songs.example/b.mp3",
+                             .token_hash = sha256_hex("other-process")})
+                .has_value());
+
+    auto refused = service.job_for_delivery(std::nullopt, succeeded("task-new", "conv-new"));
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == jobs::error::submission_in_flight);
+    CHECK(refused.error().is(condition::unavailable));
+    CHECK(refused.error().message.find("send the delivery again") != std::string::npos);
+    // A task a job has already is not the one being submitted.
+    CHECK(service.job_for_delivery(std::nullopt, succeeded("task-9", "conv-9")).has_value());
+    CHECK(service.list(std::nullopt, 10).value().size() == 2); // nothing adopted
+
+    // Past submitting_grace the job is stale, not in flight.
+    auto o = options();
+    o.submitting_grace = std::chrono::milliseconds(0);
+    jobs::service later{io.get_executor(), store, o, *tls, *tls};
+    auto adopted = later.job_for_delivery(std::nullopt, succeeded("task-new", "conv-new"));
+    REQUIRE(adopted.has_value());
+    CHECK(adopted->task_id == "task-new");
+}
+
 TEST_CASE_FIXTURE(fixture, "service: more links than a stem separation has are refused") {
     const auto job = submitted("token-1");
     auto report = succeeded("task-1", "conv-1");

@@ -90,6 +90,17 @@ TEST_CASE("read_markers finds sim-error, sim-fail and the sim-fault list") {
     CHECK(read_markers("https://x/a.mp3?sim-fault=Short").faults.empty()); // uppercase ends it
 }
 
+TEST_CASE("read_markers finds sim-webhook-first and the path it names") {
+    CHECK_FALSE(read_markers("https://x/a.mp3").webhook_first);
+    const auto plain = read_markers("https://x/a.mp3?sim-webhook-first");
+    CHECK(plain.webhook_first);
+    CHECK(plain.webhook_path.empty());
+    const auto relayed = read_markers("https://x/a.mp3?sim-webhook-first=/webhook/Ab-1_x.y&z=1");
+    CHECK(relayed.webhook_first);
+    CHECK(relayed.webhook_path == "/webhook/Ab-1_x.y"); // up to the '&'
+    CHECK(read_markers("https://x/a.mp3?sim-webhook-first=webhook").webhook_path.empty());
+}
+
 TEST_CASE("forced_error answers as MusicGPT does") {
     CHECK(forced_error(402).code == error::insufficient_credits);
     CHECK(http_status(forced_error(402).code) == 402);
