@@ -1,18 +1,10 @@
 #include "client/prefix_hash.hpp"
 
 #include "client/partial_file.hpp"
+#include "client/worker.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
-#include <atomic>
-#include <memory>
-#include <mutex>
-#include <optional>
 #include <utility>
 
 namespace stemd::client {
@@ -29,54 +21,17 @@ net::thread_pool& hashing_pool() {
     return pool;
 }
 
-// Between the waiting coroutine (io thread) and the worker. `waiter` is
-// null once the coroutine is gone; both sides change it under `mutex`.
-struct hashing_state {
-    std::mutex mutex;
-    std::optional<result<sha256>> outcome;
-    net::steady_timer* waiter = nullptr;
-    std::atomic<bool> abandoned{false};
-};
-
-// Runs on the worker; wakes the waiter through its own executor.
-void hash_and_wake(const std::shared_ptr<hashing_state>& state, unique_fd fd, std::uint64_t keep,
-                   const fs::path& shown) {
-    auto hashed = partial_file::hash_prefix(std::move(fd), keep, shown, &state->abandoned);
-    const std::lock_guard lock(state->mutex);
-    state->outcome = std::move(hashed);
-    if (state->waiter != nullptr)
-        net::post(state->waiter->get_executor(), [state] {
-            const std::lock_guard relock(state->mutex);
-            if (state->waiter != nullptr)
-                state->waiter->cancel();
-        });
-}
-
 } // namespace
 
 net::awaitable<result<sha256>> hash_prefix_on_worker(unique_fd fd, std::uint64_t keep,
                                                      fs::path shown) {
-    net::steady_timer waiter(co_await net::this_coro::executor,
-                             net::steady_timer::time_point::max());
-    auto state = std::make_shared<hashing_state>();
-    state->waiter = &waiter;
-    // Also runs when this frame is destroyed unfinished (a shutdown).
-    struct detach {
-        hashing_state& state;
-        ~detach() {
-            const std::lock_guard lock(state.mutex);
-            state.waiter = nullptr;
-            state.abandoned = true;
-        }
-    } detached{*state};
-    net::post(hashing_pool(), [state, fd = std::move(fd), keep, shown]() mutable {
-        hash_and_wake(state, std::move(fd), keep, shown);
-    });
-    boost::system::error_code ec;
-    // Woken by cancel() once the outcome is there (posted after it is set).
-    co_await waiter.async_wait(net::redirect_error(net::use_awaitable, ec));
-    const std::lock_guard lock(state->mutex);
-    co_return std::move(*state->outcome);
+    // The descriptor is shared with the worker: it closes it when done,
+    // whether or not this coroutine is still there to take the answer.
+    auto owned = std::make_shared<unique_fd>(std::move(fd));
+    auto hash = [owned, keep, shown = std::move(shown)](const std::atomic<bool>& stop) {
+        return partial_file::hash_prefix(std::move(*owned), keep, shown, &stop);
+    };
+    return on_worker<result<sha256>>(hashing_pool(), std::move(hash));
 }
 
 } // namespace stemd::client

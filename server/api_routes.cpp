@@ -95,9 +95,13 @@ net::awaitable<listener::response> create_uploaded_job(jobs::service& service,
                                                        const std::filesystem::path& spooled) {
     if (spooled.empty())
         co_return error_response(400, "an upload must be a multipart/form-data POST /v1/jobs");
-    auto form = read_upload(spooled, req[http::field::content_type]);
-    if (!form)
+    std::string type(req[http::field::content_type]);
+    auto form = co_await read_upload_on_worker(spooled, std::move(type));
+    if (!form) {
+        if (http_status(form.error()) == 500)
+            log_error("", "cannot take an upload: " + form.error().message);
         co_return error_response(form.error());
+    }
     auto parsed = jobs::parse_job_options(form->options_json);
     if (!parsed)
         co_return error_response(parsed.error());

@@ -13,6 +13,8 @@ const boost::system::error_category& error_category() noexcept {
             {int(error::unsupported_media_type), "the request body has the wrong type",
              condition::invalid},
             {int(error::file_refused), "the named file is not opened", condition::invalid},
+            {int(error::part_too_large), "a form part is too large", condition::too_large},
+            {int(error::upload_unreadable), "the spooled upload cannot be read", condition::io},
         });
     return c;
 }

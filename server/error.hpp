@@ -18,6 +18,8 @@ enum class error {
     cross_origin,           // sent by a web page of another origin (refused, 403)
     unsupported_media_type, // a POST body of a type the route does not take (invalid, 415)
     file_refused,           // a file a request names that stemd will not open (invalid, 422)
+    part_too_large,         // a form part over its own cap (too_large, 413)
+    upload_unreadable,      // the spooled upload cannot be opened again (io, 500)
 };
 
 const boost::system::error_category& error_category() noexcept;

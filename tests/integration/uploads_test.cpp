@@ -9,7 +9,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
+
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -188,6 +192,33 @@ TEST_CASE("an upload over api.upload_max_bytes is 413 and leaves nothing behind"
     CHECK(empty_dir(uploads_of(s)));
 }
 
+TEST_CASE("a form's options part is capped and its filename must name a file") {
+    stack s("upload-form-parts");
+    s.start_serve();
+    const std::string type = "multipart/form-data; boundary=b0undary";
+    auto form = [](const std::string& filename, const std::string& options) {
+        return "--b0undary\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n" + options +
+               "\r\n--b0undary\r\nContent-Disposition: form-data; name=\"audio_file\"; "
+               "filename=\"" +
+               filename + "\"\r\n\r\n" + std::string(4096, 'x') + "\r\n--b0undary--\r\n";
+    };
+    // Over 64 KiB of options, well under api.upload_max_bytes.
+    const std::string big = R"({"stems":[")" + std::string(100 * 1024, 'v') + R"("]})";
+    const auto over = s.api_request("POST", "/v1/jobs", form("a.wav", big), type);
+    CHECK(over.status == 413);
+    CHECK_MESSAGE(over.body.find("options part") != std::string::npos, over.body);
+    CHECK(empty_dir(uploads_of(s)));
+
+    const auto nameless = s.api_request("POST", "/v1/jobs", form("music/", "{}"), type);
+    CHECK(nameless.status == 422);
+    CHECK_MESSAGE(nameless.body.find("no file name") != std::string::npos, nameless.body);
+    const auto control = s.api_request("POST", "/v1/jobs", form("a\tb.wav", "{}"), type);
+    CHECK(control.status == 422);
+    CHECK_MESSAGE(control.body.find("control character") != std::string::npos, control.body);
+    CHECK(empty_dir(uploads_of(s)));
+    CHECK(http_request(s.api_port(), "GET", "/healthz").status == 200);
+}
+
 TEST_CASE("audio_file is refused without api.file_roots") {
     stack s("upload-no-roots");
     s.start_simulator();
@@ -233,11 +264,17 @@ TEST_CASE("audio_file beneath api.file_roots: regular files only, no links, no e
     roots.write("empty.wav", "");
     refused((root / "empty.wav").string(), "is empty");
 
-    // A FIFO with no writer: refused at once, the daemon still answers.
+    // A FIFO with no writer: refused, and stemd neither waits in open(2) for
+    // a writer nor keeps it open (a writer's non-blocking open fails with
+    // ENXIO only when no reader has the FIFO open).
     REQUIRE(::mkfifo((root / "fifo.wav").c_str(), 0600) == 0);
-    const auto before = std::chrono::steady_clock::now();
     refused((root / "fifo.wav").string(), "a FIFO");
-    CHECK(std::chrono::steady_clock::now() - before < 5s);
+    const int writer = ::open((root / "fifo.wav").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    const int open_error = errno;
+    if (writer >= 0)
+        ::close(writer);
+    CHECK_MESSAGE(writer < 0, "stemd holds the FIFO open for reading");
+    CHECK(open_error == ENXIO);
     CHECK(http_request(s.api_port(), "GET", "/healthz").status == 200);
     stats = s.simulator_get("/sim/stats").second;
     CHECK(stats.at("submissions").to_number<std::uint64_t>() == 1);
