@@ -1,5 +1,6 @@
 #include "client/prefix_hash.hpp"
 
+#include "client/error.hpp"
 #include "client/partial_file.hpp"
 
 #include <boost/asio/post.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +31,19 @@ net::thread_pool& hashing_pool() {
     return pool;
 }
 
+std::mutex hook_mutex;
+std::function<void()> before_hash_hook;
+
+void run_before_hash_hook() {
+    std::function<void()> hook;
+    {
+        const std::lock_guard lock(hook_mutex);
+        hook = before_hash_hook;
+    }
+    if (hook)
+        hook();
+}
+
 // Between the waiting coroutine (io thread) and the worker. `waiter` is
 // null once the coroutine is gone; both sides change it under `mutex`.
 struct hashing_state {
@@ -41,6 +56,7 @@ struct hashing_state {
 // Runs on the worker; wakes the waiter through its own executor.
 void hash_and_wake(const std::shared_ptr<hashing_state>& state, unique_fd fd, std::uint64_t keep,
                    const fs::path& shown) {
+    run_before_hash_hook();
     auto hashed = partial_file::hash_prefix(std::move(fd), keep, shown, &state->abandoned);
     const std::lock_guard lock(state->mutex);
     state->outcome = std::move(hashed);
@@ -53,6 +69,11 @@ void hash_and_wake(const std::shared_ptr<hashing_state>& state, unique_fd fd, st
 }
 
 } // namespace
+
+void set_before_hash_hook(std::function<void()> hook) {
+    const std::lock_guard lock(hook_mutex);
+    before_hash_hook = std::move(hook);
+}
 
 net::awaitable<result<sha256>> hash_prefix_on_worker(unique_fd fd, std::uint64_t keep,
                                                      fs::path shown) {
@@ -73,9 +94,21 @@ net::awaitable<result<sha256>> hash_prefix_on_worker(unique_fd fd, std::uint64_t
         hash_and_wake(state, std::move(fd), keep, shown);
     });
     boost::system::error_code ec;
-    // Woken by cancel() once the outcome is there (posted after it is set).
+    {
+        // Woken by cancel() once the outcome is there (posted after it is
+        // set); it may be there already.
+        const std::lock_guard lock(state->mutex);
+        if (state->outcome)
+            co_return std::move(*state->outcome);
+    }
     co_await waiter.async_wait(net::redirect_error(net::use_awaitable, ec));
     const std::lock_guard lock(state->mutex);
+    // Woken by anything else (a cancel from outside): no answer to give.
+    if (!state->outcome)
+        co_return stemd::error{make_error_code(error::file_io),
+                               "hashing " + shown.string() +
+                                   ": the wait for the hash was cancelled before it finished; "
+                                   "retry the download"};
     co_return std::move(*state->outcome);
 }
 
