@@ -389,12 +389,15 @@ result<void> partial_file::write(std::span<const char> bytes) {
 result<std::string> partial_file::finish() {
     if (::fsync(fd_.get()) != 0)
         return file_error("flushing", path(), errno);
+    // The record goes first and one fsync covers both: a crash leaves a
+    // .part without a record (started over) or the final file alone, never
+    // a record beside a complete file that nothing would delete.
+    remove_entry(*dir_, resume_record_name(final_));
+    remove_entry(*dir_, record_temporary_of(final_));
     if (::renameat(dir_->fd(), part_.c_str(), dir_->fd(), final_.c_str()) != 0)
         return file_error("renaming", path(), errno, " to " + final_);
     if (auto flushed = flush(*dir_); !flushed)
         return flushed.error();
-    remove_entry(*dir_, resume_record_name(final_));
-    remove_entry(*dir_, record_temporary_of(final_));
     if (const int err = fd_.close(); err != 0)
         return file_error("closing", *dir_ / final_, err);
     return hash_.finish_hex();

@@ -61,7 +61,7 @@ awk -v check="$check" '
             if (changed[i] == f) flushed[i] = 1
     }
     END {
-        want = check == "dirs" ? 4 : 2
+        want = check == "dirs" ? 4 : 3
         bad = 0
         for (i = 1; i <= n; i++)
             if (!flushed[i]) { print "its directory never fsync'\''d after: " shown[i]; bad = 1 }

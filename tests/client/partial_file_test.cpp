@@ -297,8 +297,8 @@ TEST_CASE("partial_file: no temporary resume record is left behind") {
 }
 
 // Run under strace by fsync_check.sh (records), which checks that the
-// directory is fsync'd after each resume record is deleted: the next
-// transfer may save none (no validator) and so flush nothing itself.
+// directory is fsync'd after each resume record is deleted: after a restart
+// the next transfer may save none (no validator) and so flush nothing.
 TEST_CASE("partial_file: a deleted resume record is made durable") {
     workspace dir("partial-file-durable");
     const auto d = open_dir(dir.path());
@@ -314,4 +314,13 @@ TEST_CASE("partial_file: a deleted resume record is made durable") {
     write_file(dir.path() / "w.mp3.part", "abc");
     REQUIRE(remove_part(d, "w.mp3").has_value());
     CHECK_FALSE(fs::exists(dir.path() / "w.mp3.part.meta"));
+
+    // Finished: the record must not outlive the .part in a crash, or it
+    // stays beside the complete file for good.
+    REQUIRE(save_resume_record(d, "x.mp3", record).has_value());
+    auto finished = partial_file::open(d, "x.mp3");
+    REQUIRE(finished.has_value());
+    REQUIRE(finished->start_over().has_value());
+    REQUIRE(finished->finish().has_value());
+    CHECK_FALSE(fs::exists(dir.path() / "x.mp3.part.meta"));
 }
