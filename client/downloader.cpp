@@ -83,18 +83,20 @@ private:
     result<void> open_directory();
     result<void> lock_part();
     net::awaitable<result<void>> prepare_part(std::uint64_t start);
-    void drop_part() {
-        if (file_)
-            file_->discard();
-        else
-            remove_part(*dir_, final_name());
+    result<void> drop_part() {
+        auto dropped = file_ ? file_->discard() : remove_part(*dir_, final_name());
         file_.reset();
+        return dropped;
     }
-    std::optional<download_result> restart() {
-        drop_part();
+    // Fails only when the deleted record could not be made durable: the
+    // fresh transfer must not write before that.
+    step restart() {
+        auto dropped = drop_part();
         resume_from_ = 0;
         record_.reset();
-        return std::nullopt;
+        if (!dropped)
+            return dropped.error();
+        return std::optional<download_result>();
     }
     bool same_version(const body_parser& parser, const content_range& range) const;
     void remember_version(const body_parser& parser, const body_plan& plan);
@@ -158,8 +160,10 @@ result<void> download_job::start() {
         resume_from_ = file_->size_on_disk();
         // Only a .part whose record names this object is worth offering.
         record_ = load_resume_record(*dir_, final_name());
-        if (!record_ || record_->object != object_)
-            restart();
+        if (!record_ || record_->object != object_) {
+            if (auto again = restart(); !again)
+                return again.error();
+        }
     }
     return {};
 }
@@ -333,7 +337,8 @@ result<std::optional<download_job::body_plan>> download_job::plan_body(const bod
     if (status_ == 206) {
         const auto range = parse_content_range(parser.get()[http::field::content_range]);
         if (!range || range->first != resume_from_ || !same_version(parser, *range)) {
-            restart();
+            if (auto again = restart(); !again)
+                return again.error();
             return std::optional<body_plan>();
         }
         if (parser.content_length() && *parser.content_length() != range->last - range->first + 1)
@@ -345,7 +350,7 @@ result<std::optional<download_job::body_plan>> download_job::plan_body(const bod
         plan.expected = *parser.content_length();
     }
     if (plan.expected && *plan.expected > options_.max_bytes) {
-        drop_part();
+        (void)drop_part(); // failing anyway, and nothing more is written
         return too_large(*plan.expected);
     }
     return plan;
@@ -393,7 +398,7 @@ net::awaitable<result<void>> download_job::copy_body(connection& conn, body_pars
             co_return out_of_time(file.size() + *n);
         }
         if (const auto total = file.size() + *n; total > options_.max_bytes) {
-            file.discard();
+            (void)file.discard(); // failing anyway, and nothing more is written
             co_await conn.close();
             co_return too_large(total);
         }
@@ -411,7 +416,7 @@ download_job::step download_job::complete(partial_file& file, const body_plan& p
     if (plan.expected && bytes != *plan.expected) {
         // Too few bytes are a prefix worth resuming; too many are not.
         if (bytes > *plan.expected)
-            file.discard();
+            (void)file.discard(); // failing anyway, and nothing more is written
         return fail(error::length_mismatch, where() + ": received " + std::to_string(bytes) +
                                                 " bytes of " + std::to_string(*plan.expected) +
                                                 "; retrying resumes it");

@@ -34,7 +34,8 @@ result<unique_fd> open_for_reading(const directory& dir, const std::string& name
 }
 
 // Feeds the first `limit` bytes of `fd` into `hash` (all of it when limit
-// is absent); returns how many there were.
+// is absent); returns how many there were. pread: the descriptor may be
+// shared with the one writing (partial_file::reader), whose offset stays.
 result<std::uint64_t> hash_fd(int fd, const fs::path& shown, sha256& hash,
                               std::optional<std::uint64_t> limit = std::nullopt,
                               const std::atomic<bool>* abandoned = nullptr) {
@@ -47,7 +48,7 @@ result<std::uint64_t> hash_fd(int fd, const fs::path& shown, sha256& hash,
         std::size_t want = buffer.size();
         if (limit)
             want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *limit - total));
-        const ssize_t n = ::read(fd, buffer.data(), want);
+        const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(total));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -142,6 +143,16 @@ result<void> flush(const directory& dir) {
     return {};
 }
 
+// "{final}.part.meta.tmp": a resume record being written.
+std::string record_temporary_of(const std::string& final_name) {
+    return resume_record_name(final_name) + ".tmp";
+}
+
+// Deletes `name` of `dir` if it is there; true when it was.
+bool remove_entry(const directory& dir, const std::string& name) {
+    return ::unlinkat(dir.fd(), name.c_str(), 0) == 0;
+}
+
 } // namespace
 
 bool is_reserved_extension(std::string_view extension) {
@@ -189,9 +200,14 @@ std::string part_name_of(const std::string& final_name) {
     return final_name + ".part";
 }
 
-void remove_part(const directory& dir, const std::string& final_name) {
-    ::unlinkat(dir.fd(), part_name_of(final_name).c_str(), 0);
-    ::unlinkat(dir.fd(), resume_record_name(final_name).c_str(), 0);
+result<void> remove_part(const directory& dir, const std::string& final_name) {
+    remove_entry(dir, part_name_of(final_name));
+    remove_entry(dir, record_temporary_of(final_name));
+    // Flushed, or a crash could bring the record back beside the bytes of
+    // the next transfer, which saves none when its server sends no validator.
+    if (remove_entry(dir, resume_record_name(final_name)))
+        return flush(dir);
+    return {};
 }
 
 std::string resume_record_name(const std::string& final_name) {
@@ -201,7 +217,7 @@ std::string resume_record_name(const std::string& final_name) {
 result<void> save_resume_record(const directory& dir, const std::string& final_name,
                                 const resume_record& r) {
     const std::string meta = resume_record_name(final_name);
-    const std::string temporary = meta + ".tmp";
+    const std::string temporary = record_temporary_of(final_name);
     for (const std::string* v : {&r.object, &r.validator})
         if (v->find_first_of("\r\n") != std::string::npos)
             return stemd::error{make_error_code(error::bad_response),
@@ -213,12 +229,18 @@ result<void> save_resume_record(const directory& dir, const std::string& final_n
         ::openat(dir.fd(), temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | no_link, 0644));
     if (!fd)
         return file_error("creating", dir / temporary, errno);
+    // No half-written record may stay behind whatever fails.
+    const auto failed = [&](std::string_view verb, int err, std::string_view detail = {}) {
+        fd.close();
+        remove_entry(dir, temporary);
+        return file_error(verb, dir / temporary, err, detail);
+    };
     if (!write_all(fd.get(), text.data(), text.size()) || ::fsync(fd.get()) != 0)
-        return file_error("writing", dir / temporary, errno);
+        return failed("writing", errno);
     if (const int err = fd.close(); err != 0)
-        return file_error("closing", dir / temporary, err);
+        return failed("closing", err);
     if (::renameat(dir.fd(), temporary.c_str(), dir.fd(), meta.c_str()) != 0)
-        return file_error("renaming", dir / temporary, errno, " to " + meta);
+        return failed("renaming", errno, " to " + meta);
     return flush(dir);
 }
 
@@ -274,22 +296,52 @@ result<void> forget_resume_record(const directory& dir, const std::string& final
 partial_file::partial_file(const directory& dir, std::string final_name, unique_fd fd)
     : dir_(&dir), final_(std::move(final_name)), part_(part_name_of(final_)), fd_(std::move(fd)) {}
 
-result<partial_file> partial_file::open(const directory& dir, const std::string& final_name) {
-    const std::string part = part_name_of(final_name);
-    // No O_TRUNC: nothing may change before the lock is held.
-    unique_fd fd(::openat(dir.fd(), part.c_str(), O_RDWR | O_CREAT | no_link, 0644));
-    if (!fd)
-        return file_error("opening", dir / part, errno);
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+result<bool> lock_if_current(const directory& dir, const std::string& part_name, int fd) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
             return stemd::error{make_error_code(error::file_io),
-                                "opening " + (dir / part).string() +
+                                "opening " + (dir / part_name).string() +
                                     ": another download (this daemon or another one sharing "
                                     "the output directory) is writing it; it is left alone, "
                                     "retry once that one is done"};
-        return file_error("locking", dir / part, errno);
+        return file_error("locking", dir / part_name, errno);
     }
-    return partial_file(dir, final_name, std::move(fd));
+    struct stat locked {};
+    struct stat named {};
+    if (::fstat(fd, &locked) != 0)
+        return file_error("checking", dir / part_name, errno);
+    if (::fstatat(dir.fd(), part_name.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT)
+            return false;
+        return file_error("checking", dir / part_name, errno);
+    }
+    return locked.st_dev == named.st_dev && locked.st_ino == named.st_ino;
+}
+
+result<partial_file> partial_file::open(const directory& dir, const std::string& final_name) {
+    const std::string part = part_name_of(final_name);
+    // Each miss means another download finished or dropped the .part in
+    // between; a few in a row mean something keeps doing it.
+    constexpr int attempts = 3;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        // No O_TRUNC: nothing may change before the lock is held.
+        unique_fd fd(::openat(dir.fd(), part.c_str(), O_RDWR | O_CREAT | no_link, 0644));
+        if (!fd)
+            return file_error("opening", dir / part, errno);
+        auto locked = lock_if_current(dir, part, fd.get());
+        if (!locked)
+            return locked.error();
+        if (*locked) {
+            // Under the lock nobody writes a record for this name: a
+            // temporary one is what a crash left.
+            remove_entry(dir, record_temporary_of(final_name));
+            return partial_file(dir, final_name, std::move(fd));
+        }
+    }
+    return stemd::error{make_error_code(error::file_io),
+                        "opening " + (dir / part).string() +
+                            ": other downloads kept finishing or deleting it while this one "
+                            "opened it; it is left alone, retry once they are done"};
 }
 
 std::uint64_t partial_file::size_on_disk() const noexcept {
@@ -298,9 +350,9 @@ std::uint64_t partial_file::size_on_disk() const noexcept {
 }
 
 result<unique_fd> partial_file::reader() const {
-    unique_fd fd(::openat(dir_->fd(), part_.c_str(), O_RDONLY | no_link));
+    unique_fd fd(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
     if (!fd)
-        return file_error("opening", path(), errno);
+        return file_error("reading", path(), errno);
     return fd;
 }
 
@@ -337,19 +389,24 @@ result<void> partial_file::write(std::span<const char> bytes) {
 result<std::string> partial_file::finish() {
     if (::fsync(fd_.get()) != 0)
         return file_error("flushing", path(), errno);
+    // The record goes first and one fsync covers both: a crash leaves a
+    // .part without a record (started over) or the final file alone, never
+    // a record beside a complete file that nothing would delete.
+    remove_entry(*dir_, resume_record_name(final_));
+    remove_entry(*dir_, record_temporary_of(final_));
     if (::renameat(dir_->fd(), part_.c_str(), dir_->fd(), final_.c_str()) != 0)
         return file_error("renaming", path(), errno, " to " + final_);
     if (auto flushed = flush(*dir_); !flushed)
         return flushed.error();
-    ::unlinkat(dir_->fd(), resume_record_name(final_).c_str(), 0);
     if (const int err = fd_.close(); err != 0)
         return file_error("closing", *dir_ / final_, err);
     return hash_.finish_hex();
 }
 
-void partial_file::discard() {
-    remove_part(*dir_, final_);
+result<void> partial_file::discard() {
+    auto removed = remove_part(*dir_, final_);
     fd_.close();
+    return removed;
 }
 
 } // namespace stemd::client

@@ -60,9 +60,11 @@ result<file_digest> digest_file(const directory& dir, const std::string& name);
 // "{final}.part"
 std::string part_name_of(const std::string& final_name);
 
-// Deletes "{final}.part" and its resume record if they are there (a .part
-// that is not worth resuming).
-void remove_part(const directory& dir, const std::string& final_name);
+// Deletes "{final}.part" and its resume record (and a half-written one) if
+// they are there (a .part that is not worth resuming); the directory is
+// fsync'd once a record went, so a crash cannot bring it back beside the
+// next transfer's bytes. Fails only when that fsync does.
+result<void> remove_part(const directory& dir, const std::string& final_name);
 
 // What a .part holds, kept next to it in "{final}.part.meta": a resume is
 // only asked for (Range + If-Range) and only accepted when the server still
@@ -77,7 +79,8 @@ struct resume_record {
 
 // "{final}.part.meta"
 std::string resume_record_name(const std::string& final_name);
-// Written to a temporary file, fsync'd, renamed and its directory fsync'd.
+// Written to a temporary file ("{final}.part.meta.tmp", deleted again
+// should anything fail), fsync'd, renamed and its directory fsync'd.
 result<void> save_resume_record(const directory& dir, const std::string& final_name,
                                 const resume_record& r);
 // Absent when there is none or it cannot be read as one.
@@ -87,6 +90,15 @@ std::optional<resume_record> load_resume_record(const directory& dir,
 // .part afterwards can never be taken for the object the record named.
 result<void> forget_resume_record(const directory& dir, const std::string& final_name);
 
+// For partial_file::open: locks `fd`, opened on `part_name` in `dir` a
+// moment ago, then checks that the name still leads to the file locked.
+// Another download may have renamed its finished .part to the final name,
+// or deleted it, between that open and this lock: the lock is then on the
+// final file or a deleted one, which must not be written. True: locked, and
+// still the .part; false: no longer it (close, open again); an error: the
+// lock is someone else's (transient) or a call failed.
+result<bool> lock_if_current(const directory& dir, const std::string& part_name, int fd);
+
 // The .part file being written, with the SHA-256 of everything in it. It is
 // locked (flock, exclusive) from open() until finish() or discard(), so two
 // downloads of one file (two daemons sharing an output directory, a restart
@@ -94,17 +106,22 @@ result<void> forget_resume_record(const directory& dir, const std::string& final
 class partial_file {
 public:
     // Opens or creates "{final}.part" in `dir` (never through a link) and
-    // locks it; nothing in it changes yet. Another holder of the lock is a
-    // transient client::error::file_io.
+    // locks it, opening again (a bounded number of times) while what was
+    // locked is no longer the .part; nothing in it changes yet, and a
+    // temporary resume record a crash left is deleted. Another holder of
+    // the lock is a transient client::error::file_io.
     static result<partial_file> open(const directory& dir, const std::string& final_name);
 
     // Reads and hashes the first `keep` bytes of the .part: as slow as the
     // prefix is long, hence apart from the rest so it can run on a worker
-    // thread. Works on a descriptor of its own (from reader()). Stops
-    // with an error at the next chunk once `*abandoned` is set.
+    // thread. Reads with pread from offset 0, stops with an error at the
+    // next chunk once `*abandoned` is set.
     static result<sha256> hash_prefix(unique_fd fd, std::uint64_t keep,
                                       const std::filesystem::path& shown,
                                       const std::atomic<bool>* abandoned = nullptr);
+    // A second descriptor (dup) of the locked file for hash_prefix: the
+    // bytes hashed are the locked file's, whatever the name leads to now,
+    // and the lock lasts until the worker is done with them too.
     result<unique_fd> reader() const;
 
     // Keeps the first `keep` bytes, whose hash `prefix` is, and appends
@@ -127,8 +144,8 @@ public:
     // record goes. Returns the SHA-256 (lowercase hex); the object must not
     // be used afterwards.
     result<std::string> finish();
-    // Deletes the .part and its resume record, then closes.
-    void discard();
+    // Deletes the .part and its resume record (remove_part), then closes.
+    result<void> discard();
 
 private:
     partial_file(const directory& dir, std::string final_name, unique_fd fd);

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 
 namespace stemd::client {
 
@@ -22,5 +23,11 @@ namespace stemd::client {
 // answer is dropped: it never touches the caller's io_context afterwards.
 boost::asio::awaitable<result<sha256>> hash_prefix_on_worker(unique_fd fd, std::uint64_t keep,
                                                              std::filesystem::path shown);
+
+// For tests: `hook` runs on the worker just before each hash and the hash
+// waits for it to return, so a test can hold a hash under way for as long
+// as it needs instead of hoping to catch a fast one half-way. Empty (the
+// default): nothing runs.
+void set_before_hash_hook(std::function<void()> hook);
 
 } // namespace stemd::client

@@ -20,6 +20,7 @@ namespace {
 struct worker_state {
     std::mutex mutex;
     net::steady_timer* waiter = nullptr;
+    bool done = false;
     std::atomic<bool> abandoned{false};
 };
 
@@ -28,6 +29,7 @@ void work_and_wake(const std::shared_ptr<worker_state>& state,
                    const std::function<void(const std::atomic<bool>&)>& work) {
     work(state->abandoned);
     const std::lock_guard lock(state->mutex);
+    state->done = true;
     if (state->waiter != nullptr)
         net::post(state->waiter->get_executor(), [state] {
             const std::lock_guard relock(state->mutex);
@@ -38,7 +40,7 @@ void work_and_wake(const std::shared_ptr<worker_state>& state,
 
 } // namespace
 
-net::awaitable<void> run_on_worker(net::thread_pool& pool,
+net::awaitable<bool> run_on_worker(net::thread_pool& pool,
                                    std::function<void(const std::atomic<bool>&)> work) {
     net::steady_timer waiter(co_await net::this_coro::executor,
                              net::steady_timer::time_point::max());
@@ -59,6 +61,8 @@ net::awaitable<void> run_on_worker(net::thread_pool& pool,
     // writes before whatever the caller reads next.
     boost::system::error_code ec;
     co_await waiter.async_wait(net::redirect_error(net::use_awaitable, ec));
+    const std::lock_guard lock(state->mutex);
+    co_return state->done;
 }
 
 } // namespace stemd::client

@@ -20,16 +20,18 @@ class thread_pool;
 namespace stemd::client {
 
 // Runs `work` on `pool` and resumes the caller on its executor once it has
-// returned. Should the caller go away first (a shutdown), `abandoned` is
-// set, `work` may stop early, and nothing touches the caller's io_context
-// afterwards.
-boost::asio::awaitable<void>
+// returned: true then. False when the wait was cut short from outside (the
+// work may still be running; its results must not be read). Should the
+// caller go away first (a shutdown), `abandoned` is set, `work` may stop
+// early, and nothing touches the caller's io_context afterwards.
+boost::asio::awaitable<bool>
 run_on_worker(boost::asio::thread_pool& pool,
               std::function<void(const std::atomic<bool>& abandoned)> work);
 
-// The value `work(abandoned)` returns, computed on `pool`.
+// The value `work(abandoned)` returns, computed on `pool`; none when the
+// wait was cut short from outside.
 template <class T, class F>
-boost::asio::awaitable<T> on_worker(boost::asio::thread_pool& pool, F work) {
+boost::asio::awaitable<std::optional<T>> on_worker(boost::asio::thread_pool& pool, F work) {
     // Both live until the worker is done with them, even past the caller.
     auto outcome = std::make_shared<std::optional<T>>();
     auto task = std::make_shared<F>(std::move(work));
@@ -39,8 +41,9 @@ boost::asio::awaitable<T> on_worker(boost::asio::thread_pool& pool, F work) {
                                                          task](const std::atomic<bool>& abandoned) {
         outcome->emplace((*task)(abandoned));
     };
-    co_await run_on_worker(pool, std::move(job));
-    co_return std::move(**outcome);
+    if (!co_await run_on_worker(pool, std::move(job)))
+        co_return std::nullopt;
+    co_return std::move(*outcome);
 }
 
 } // namespace stemd::client

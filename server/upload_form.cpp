@@ -147,7 +147,11 @@ boost::asio::awaitable<result<upload>> read_upload_on_worker(std::filesystem::pa
                  content_type = std::move(content_type)](const std::atomic<bool>&) {
         return read_upload(spooled, content_type);
     };
-    return client::on_worker<result<upload>>(pool, std::move(read));
+    auto form = co_await client::on_worker<result<upload>>(pool, std::move(read));
+    if (!form)
+        co_return make_error(error::upload_unreadable,
+                             "the wait for the upload's form was cut short; send it again");
+    co_return std::move(*form);
 }
 
 } // namespace stemd::server

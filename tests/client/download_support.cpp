@@ -1,6 +1,7 @@
 #include "tests/client/download_support.hpp"
 
 #include "client/partial_file.hpp"
+#include "client/prefix_hash.hpp"
 #include "client/url.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -17,6 +18,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -195,6 +197,52 @@ download_request request_for(const test_server& server, std::string_view target,
     r.directory = dir.path() / "stems";
     r.name = std::move(name);
     return r;
+}
+
+struct hash_gate::state {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool started = false;
+    bool released = false;
+    bool timed_out = false;
+};
+
+hash_gate::hash_gate() : state_(std::make_shared<state>()) {
+    // The worker holds its own reference: the gate may go first.
+    set_before_hash_hook([s = state_] {
+        std::unique_lock lock(s->mutex);
+        s->started = true;
+        s->changed.notify_all();
+        if (!s->changed.wait_for(lock, std::chrono::seconds(10), [&] { return s->released; }))
+            s->timed_out = true;
+    });
+}
+
+hash_gate::~hash_gate() {
+    release();
+    set_before_hash_hook({});
+}
+
+bool hash_gate::started() const {
+    const std::lock_guard lock(state_->mutex);
+    return state_->started;
+}
+
+bool hash_gate::wait_started() const {
+    std::unique_lock lock(state_->mutex);
+    return state_->changed.wait_for(lock, std::chrono::seconds(10),
+                                    [&] { return state_->started; });
+}
+
+void hash_gate::release() {
+    const std::lock_guard lock(state_->mutex);
+    state_->released = true;
+    state_->changed.notify_all();
+}
+
+bool hash_gate::released_in_time() const {
+    const std::lock_guard lock(state_->mutex);
+    return !state_->timed_out;
 }
 
 } // namespace stemd::client::testing

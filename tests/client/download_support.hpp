@@ -87,4 +87,28 @@ outcome fetch(const download_request& r, const download_options& o = {});
 download_request request_for(const test_server& server, std::string_view target,
                              const stemd::test::workspace& dir, std::string name = "track_vocals");
 
+// Holds each prefix hash on the worker at its start
+// (client::set_before_hash_hook) until release(), or at most 10 s; installed
+// for the gate's lifetime. A test sees a hash under way for as long as it
+// needs, however fast the machine hashes.
+class hash_gate {
+public:
+    hash_gate();
+    ~hash_gate(); // releases, then uninstalls
+    hash_gate(const hash_gate&) = delete;
+    hash_gate& operator=(const hash_gate&) = delete;
+
+    // A hash is held at the gate (or was).
+    bool started() const;
+    // Until one is, or 10 s pass.
+    bool wait_started() const;
+    void release();
+    // No hash held was let go by the 10 s bound instead of release().
+    bool released_in_time() const;
+
+private:
+    struct state;
+    std::shared_ptr<state> state_;
+};
+
 } // namespace stemd::client::testing

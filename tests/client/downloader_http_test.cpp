@@ -151,15 +151,14 @@ TEST_CASE("downloader: a server trickling bytes is cut off at max_duration, the 
     const auto r = request_for(server, "/slow.mp3", dir);
     download_options o;
     o.max_duration = std::chrono::milliseconds(300);
-    const auto started = std::chrono::steady_clock::now();
     const auto got = fetch(r, o);
-    const auto took = std::chrono::steady_clock::now() - started;
     REQUIRE_FALSE(got.has_value());
     CHECK(got.error().code == error::too_slow);
     CHECK(got.error().transient());
     CHECK(got.error().message.find("download.max_seconds") != std::string::npos);
-    CHECK(took < std::chrono::seconds(3));
+    // Cut off, not waited out: less than the whole body arrived.
     const auto part = r.directory / "track_vocals.mp3.part";
     REQUIRE(std::filesystem::exists(part));
+    CHECK(std::filesystem::file_size(part) < body.size());
     CHECK(read_file(part) == body.substr(0, std::filesystem::file_size(part)));
 }

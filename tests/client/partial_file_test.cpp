@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -136,7 +138,7 @@ TEST_CASE("partial_file: a prefix that shrank, a failed open, discard") {
 
     auto file = partial_file::open(d, "v.mp3");
     REQUIRE(file.has_value());
-    file->discard();
+    REQUIRE(file->discard().has_value());
     CHECK_FALSE(fs::exists(dir.path() / "v.mp3.part"));
 
     fs::create_directories(dir.path() / "d.mp3.part");
@@ -146,7 +148,7 @@ TEST_CASE("partial_file: a prefix that shrank, a failed open, discard") {
     CHECK(blocked.error().message.find((dir.path() / "d.mp3.part").string()) != std::string::npos);
 
     write_file(dir.path() / "x.mp3.part", "x");
-    remove_part(d, "x.mp3");
+    REQUIRE(remove_part(d, "x.mp3").has_value());
     CHECK_FALSE(fs::exists(dir.path() / "x.mp3.part"));
 }
 
@@ -213,4 +215,112 @@ TEST_CASE("file_error names the file, the system's reason and what to do") {
     CHECK(e.message.find("free disk space") != std::string::npos);
     CHECK(file_error("renaming", "/a", EACCES, " to /b").message.rfind("renaming /a to /b: ", 0) ==
           0);
+}
+
+TEST_CASE("partial_file: a lock taken on what is no longer the .part is refused") {
+    workspace dir("partial-file-test");
+    const auto d = open_dir(dir.path());
+    const auto opened = [&] {
+        stemd::unique_fd fd(::open((dir.path() / "v.mp3.part").c_str(), O_RDWR | O_CREAT, 0644));
+        REQUIRE(static_cast<bool>(fd));
+        return fd;
+    };
+    // Another download finished between our open and our lock: what we
+    // opened is now the complete file.
+    write_file(dir.path() / "v.mp3.part", "complete");
+    {
+        auto fd = opened();
+        fs::rename(dir.path() / "v.mp3.part", dir.path() / "v.mp3");
+        CHECK(lock_if_current(d, "v.mp3.part", fd.get()).value() == false);
+        // ... and a new .part of another download took the name.
+        write_file(dir.path() / "v.mp3.part", "newer");
+        CHECK(lock_if_current(d, "v.mp3.part", fd.get()).value() == false);
+    }
+    CHECK(read_file(dir.path() / "v.mp3") == "complete");
+    // Another download discarded it: what we opened is deleted.
+    {
+        auto fd = opened();
+        fs::remove(dir.path() / "v.mp3.part");
+        CHECK(lock_if_current(d, "v.mp3.part", fd.get()).value() == false);
+    }
+    auto fd = opened();
+    CHECK(lock_if_current(d, "v.mp3.part", fd.get()).value() == true);
+}
+
+TEST_CASE("partial_file: a resumed prefix is read from the locked file, not by name") {
+    workspace dir("partial-file-test");
+    const auto d = open_dir(dir.path());
+    write_file(dir.path() / "v.mp3.part", "locked bytes");
+    auto file = partial_file::open(d, "v.mp3");
+    REQUIRE(file.has_value());
+    // Whatever the name leads to by the time the hash starts.
+    fs::rename(dir.path() / "v.mp3.part", dir.path() / "elsewhere");
+    write_file(dir.path() / "v.mp3.part", "other bytes!");
+    auto reader = file->reader();
+    REQUIRE(reader.has_value());
+    auto hash = partial_file::hash_prefix(std::move(*reader), 12, file->path());
+    REQUIRE(hash.has_value());
+    CHECK(hash->finish_hex() == stemd::sha256_hex("locked bytes"));
+}
+
+TEST_CASE("partial_file: no temporary resume record is left behind") {
+    workspace dir("partial-file-test");
+    const auto d = open_dir(dir.path());
+    const resume_record record{"https://cdn.example:443/v.mp3", "\"v1\"", 10};
+    const auto temporary = [&](const std::string& final_name) {
+        return dir.path() / (final_name + ".part.meta.tmp");
+    };
+
+    SUBCASE("when saving fails") {
+        // The rename onto a directory that is not empty fails.
+        fs::create_directories(dir.path() / "v.mp3.part.meta" / "x");
+        auto saved = save_resume_record(d, "v.mp3", record);
+        REQUIRE_FALSE(saved.has_value());
+        CHECK(saved.error().message.find("renaming") != std::string::npos);
+        CHECK_FALSE(fs::exists(temporary("v.mp3")));
+    }
+    SUBCASE("a crash's leftover, once the .part is locked, removed or finished") {
+        write_file(temporary("a.mp3"), "object x");
+        auto opened = partial_file::open(d, "a.mp3");
+        REQUIRE(opened.has_value());
+        CHECK_FALSE(fs::exists(temporary("a.mp3")));
+
+        write_file(temporary("b.mp3"), "object x");
+        REQUIRE(remove_part(d, "b.mp3").has_value());
+        CHECK_FALSE(fs::exists(temporary("b.mp3")));
+
+        REQUIRE(opened->start_over().has_value());
+        write_file(temporary("a.mp3"), "object x");
+        REQUIRE(opened->finish().has_value());
+        CHECK_FALSE(fs::exists(temporary("a.mp3")));
+    }
+}
+
+// Run under strace by fsync_check.sh (records), which checks that the
+// directory is fsync'd after each resume record is deleted: after a restart
+// the next transfer may save none (no validator) and so flush nothing.
+TEST_CASE("partial_file: a deleted resume record is made durable") {
+    workspace dir("partial-file-durable");
+    const auto d = open_dir(dir.path());
+    const resume_record record{"https://cdn.example:443/v.mp3", "\"v1\"", 10};
+    // Both saved first: a save's own fsync must not pass for a deletion's.
+    REQUIRE(save_resume_record(d, "v.mp3", record).has_value());
+    REQUIRE(save_resume_record(d, "w.mp3", record).has_value());
+    auto file = partial_file::open(d, "v.mp3");
+    REQUIRE(file.has_value());
+    REQUIRE(file->discard().has_value()); // a restart
+    CHECK_FALSE(fs::exists(dir.path() / "v.mp3.part.meta"));
+
+    write_file(dir.path() / "w.mp3.part", "abc");
+    REQUIRE(remove_part(d, "w.mp3").has_value());
+    CHECK_FALSE(fs::exists(dir.path() / "w.mp3.part.meta"));
+
+    // Finished: the record must not outlive the .part in a crash, or it
+    // stays beside the complete file for good.
+    REQUIRE(save_resume_record(d, "x.mp3", record).has_value());
+    auto finished = partial_file::open(d, "x.mp3");
+    REQUIRE(finished.has_value());
+    REQUIRE(finished->start_over().has_value());
+    REQUIRE(finished->finish().has_value());
+    CHECK_FALSE(fs::exists(dir.path() / "x.mp3.part.meta"));
 }
