@@ -149,7 +149,8 @@ std::vector<table_spec> tables_of(settings& s) {
         {"reconcile",
          {{"overdue_factor", int_value(r.overdue_factor, 1, 100)},
           {"overdue_floor", int_value(r.overdue_floor, 1, 86400)},
-          {"status_per_minute", int_value(r.status_per_minute, 1, 10000)}}},
+          {"status_per_minute", int_value(r.status_per_minute, 1, 10000)},
+          {"unknown_task_after", int_value(r.unknown_task_after, 1, 30 * 86400)}}},
     };
 }
 

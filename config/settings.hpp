@@ -59,6 +59,9 @@ struct reconcile_settings {
     // Status look-ups allowed per minute across all jobs (the lowest plan
     // allows 20).
     int status_per_minute = 20;
+    // Seconds after its creation from which a job without files whose
+    // task byId answers 404 fails instead of being asked about again.
+    int unknown_task_after = 3600;
 };
 
 struct api_settings {

@@ -32,6 +32,10 @@ struct service_options {
     int status_per_minute = 20;                        // look-ups across all jobs
     std::chrono::milliseconds poll_retry_base{15'000}; // after an unsettled look-up; doubles
     std::chrono::milliseconds poll_retry_cap{30 * 60'000};
+    // A job without files whose task byId keeps answering 404 fails once
+    // it is this old: MusicGPT may take a moment to know a new task, but
+    // one it still does not know after this will not come back by itself.
+    std::chrono::milliseconds unknown_task_after{3'600'000};
     // How long a job left `submitting` by an earlier process may wait for
     // its webhook before it is failed (see stale_submissions.hpp).
     std::chrono::milliseconds submitting_grace{3'600'000};

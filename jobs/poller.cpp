@@ -131,6 +131,8 @@ void status_poller::refused(const storage::job_record& job, const musicgpt::refu
                                 describe(f) + ")");
         return;
     }
+    if (f.http_status == 404 && task_unknown(job, f))
+        return;
     if (f.http_status != 429 && f.http_status != 503) {
         poll_later(job, describe(f), true);
         return;
@@ -190,6 +192,25 @@ void status_poller::poll_later(const storage::job_record& job, std::string_view 
         log_warning(job.id, text);
     else
         log_info(job.id, text);
+}
+
+// A job with no files yet that MusicGPT still does not know once it is
+// `unknown_task_after` old fails, so that it cannot be looked up for ever;
+// `stemd retry` asks once more. False while it is younger.
+bool status_poller::task_unknown(const storage::job_record& job, const musicgpt::refusal& f) {
+    if (!job.files.empty() || now_millis() - job.created_at < options_.unknown_task_after.count())
+        return false;
+    const std::string reason = "MusicGPT does not know task " + job.task_id + " (" + describe(f) +
+                               ") " + seconds_text(options_.unknown_task_after) +
+                               " after it was submitted; check the MusicGPT dashboard, then "
+                               "`stemd retry` asks again";
+    if (auto failed = store_.mark_failed(job.id, reason); !failed) {
+        log_error(job.id, "cannot fail the job: " + failed.error().message);
+        return false;
+    }
+    release(job.id);
+    log_error(job.id, "failed: " + reason);
+    return true;
 }
 
 // Fails the files waiting for a fresh link, and so the job: the bound that

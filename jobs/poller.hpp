@@ -46,6 +46,7 @@ private:
     void answered(const storage::job_record& job, const musicgpt::report& conversion);
     void poll_later(const storage::job_record& job, std::string_view why, bool trouble);
     void no_fresh_links(const storage::job_record& job, const std::string& why);
+    bool task_unknown(const storage::job_record& job, const musicgpt::refusal& f);
     void release(const std::string& job_id, std::optional<millis> replan = {});
 
     storage::store& store_;

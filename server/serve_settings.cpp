@@ -27,6 +27,7 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.overdue_factor = s.reconcile.overdue_factor;
     o.overdue_floor = std::chrono::seconds(s.reconcile.overdue_floor);
     o.status_per_minute = s.reconcile.status_per_minute;
+    o.unknown_task_after = std::chrono::seconds(s.reconcile.unknown_task_after);
     return o;
 }
 

@@ -168,6 +168,7 @@ max_connections = 7
 overdue_factor = 2
 overdue_floor = 60
 status_per_minute = 200
+unknown_task_after = 600
 )",
                                        "stemd.toml");
     REQUIRE(parsed.has_value());
@@ -186,6 +187,7 @@ status_per_minute = 200
     CHECK(s.reconcile.overdue_factor == 2);
     CHECK(s.reconcile.overdue_floor == 60);
     CHECK(s.reconcile.status_per_minute == 200);
+    CHECK(s.reconcile.unknown_task_after == 600);
 
     auto defaults = stemd::config::parse("", "stemd.toml");
     REQUIRE(defaults.has_value());
@@ -209,6 +211,8 @@ status_per_minute = 200
     CHECK_FALSE(contains(bad_secret.message, "hunter2"));
     CHECK(contains(refused("[reconcile]\nstatus_per_minute = 0\n", error::bad_value).message,
                    "reconcile.status_per_minute"));
+    CHECK(contains(refused("[reconcile]\nunknown_task_after = 0\n", error::bad_value).message,
+                   "reconcile.unknown_task_after"));
 }
 
 TEST_CASE("config: [api] token_file and allowed_hosts") {

@@ -162,6 +162,28 @@ TEST_CASE("a task byId answers 404 for: the waiting file fails, and retry brings
     CHECK(injected(s, "byid-404") == 2);
 }
 
+TEST_CASE("a job without files whose task byId never knows fails once old enough, and retry asks "
+          "again") {
+    // No webhook: the job learns everything through byId, which answers 404.
+    stack s("stuck-unknown-task",
+            {.extra_config = fast_lookups + "unknown_task_after = 1\n", .poll_only = true});
+    s.start_simulator();
+    s.start_serve();
+    const auto id = submit_faulty(s, "byid-404");
+    auto job = s.wait_for(id, "failed", 20s);
+    CHECK(job.at("files").as_array().empty());
+    CHECK_MESSAGE(str(job, "error").find("does not know task") != std::string::npos,
+                  str(job, "error"));
+    CHECK(str(job, "error").find("stemd retry") != std::string::npos);
+    const auto asked = injected(s, "byid-404");
+    CHECK(asked >= 1);
+
+    const auto back = retry(s, id);
+    CHECK(str(back, "status") != "failed");
+    job = s.wait_for(id, "failed", 20s);
+    CHECK(injected(s, "byid-404") == asked + 1);
+}
+
 TEST_CASE("over every simulator fault and pair of faults, no job is left with nothing to do") {
     stack s("stuck-matrix", {.stem_bytes = 16 * 1024,
                              .max_attempts = 4,
