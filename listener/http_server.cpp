@@ -2,10 +2,9 @@
 
 #include "listener/admission.hpp"
 #include "listener/request_bounds.hpp"
-#include "listener/spool_file.hpp"
+#include "listener/request_reader.hpp"
 
 #include "common/log.hpp"
-#include "common/posix_file.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,8 +15,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -184,89 +181,6 @@ net::awaitable<void> linger(const state_ptr& st, beast::tcp_stream& tcp,
     }
 }
 
-// One request as read_request leaves it.
-struct incoming {
-    request req;
-    spool_file spooled;              // the body's file, for a spool_route request
-    std::optional<response> refused; // the screen's answer: the body was not read
-    bool body_unread = false;        // refused while a body is still to come
-    bool write_failed = false;       // the spool file could not be written (errno in the code)
-};
-
-// Reads the body after `head` into `in.spooled`, piece by piece, at most
-// `limit` bytes; the header goes to `in.req`. An error of the parser or the
-// stream, or the errno of a failed write (then `in.write_failed`).
-template <class Stream>
-net::awaitable<error_code> spool_body(Stream& stream, beast::flat_buffer& buffer,
-                                      http::request_parser<http::empty_body>& head,
-                                      std::size_t limit, std::size_t header_limit, incoming& in) {
-    http::request_parser<http::buffer_body> parser(std::move(head));
-    parser.body_limit(limit);
-    extension_budget extensions(header_limit);
-    parser.on_chunk_header(extensions);
-    std::vector<char> piece(64 * 1024);
-    while (!parser.is_done()) {
-        parser.get().body().data = piece.data();
-        parser.get().body().size = piece.size();
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
-        if (ec && ec != http::error::need_buffer)
-            co_return ec;
-        const std::size_t got = piece.size() - parser.get().body().size;
-        if (!write_all(in.spooled.fd.get(), piece.data(), got)) {
-            in.write_failed = true;
-            co_return error_code(errno, boost::system::system_category());
-        }
-    }
-    if (in.spooled.fd.close() != 0) {
-        in.write_failed = true;
-        co_return error_code(errno, boost::system::system_category());
-    }
-    in.req = request(std::move(parser.get().base()));
-    co_return error_code{};
-}
-
-// Reads one request: the header; then, once the screen lets it through,
-// the body into memory, or into a spool file when the route is the spool
-// route. A refused request's body is left unread.
-template <class Stream>
-net::awaitable<error_code> read_request(const state_ptr& st, Stream& stream,
-                                        beast::flat_buffer& buffer, incoming& in) {
-    http::request_parser<http::empty_body> head;
-    head.header_limit(static_cast<std::uint32_t>(st->limits.header_limit));
-    head.body_limit(boost::none); // decided below, once the route is known
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, head, use_tuple);
-    if (ec)
-        co_return ec;
-    if (st->limits.screen) {
-        if (auto refused = st->limits.screen(head.get())) {
-            in.refused = std::move(refused);
-            in.body_unread = !head.is_done();
-            in.req.base() = head.get().base();
-            co_return error_code{};
-        }
-    }
-    const auto& spool = st->limits.spool;
-    const bool to_disk = spool && spool->applies(head.get());
-    const std::size_t limit = to_disk ? spool->body_limit : st->limits.body_limit;
-    if (auto length = head.content_length(); length && *length > limit)
-        co_return http::error::body_limit;
-    if (to_disk) {
-        if (!create_spool(spool->directory, in.spooled)) {
-            in.write_failed = true;
-            co_return error_code(errno, boost::system::system_category());
-        }
-        co_return co_await spool_body(stream, buffer, head, limit, st->limits.header_limit, in);
-    }
-    http::request_parser<http::string_body> parser(std::move(head));
-    parser.body_limit(limit);
-    extension_budget extensions(st->limits.header_limit);
-    parser.on_chunk_header(extensions);
-    auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
-    if (!bec)
-        in.req = parser.release();
-    co_return bec;
-}
-
 // The answer to a request that could not be read whole: the parser's
 // verdict, or 507 (logged) when its upload could not be stored.
 reply read_failure(const state_ptr& st, error_code ec, bool write_failed) {
@@ -312,7 +226,7 @@ net::awaitable<ending> serve_requests(state_ptr st, Stream& stream, beast::tcp_s
 
         tcp.expires_after(st->limits.request_timeout);
         incoming in; // its spool file, if any, is removed when the loop moves on
-        const auto ec = co_await read_request(st, stream, buffer, in);
+        const auto ec = co_await read_request(st->limits, stream, buffer, in);
         entry.idle = false;
         if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
             ec == beast::error::timeout || ec == net::error::eof ||
