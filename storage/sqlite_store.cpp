@@ -4,6 +4,7 @@
 #include "storage/error.hpp"
 #include "storage/sqlite_deliveries.hpp"
 #include "storage/sqlite_files.hpp"
+#include "storage/sqlite_gauges.hpp"
 #include "storage/sqlite_jobs.hpp"
 #include "storage/sqlite_polls.hpp"
 #include "storage/sqlite_reports.hpp"
@@ -196,6 +197,10 @@ result<bool> sqlite_store::remember_delivery(std::string_view webhook_id, millis
 
 result<bool> sqlite_store::seen_delivery(std::string_view webhook_id) {
     return guarded([&] { return sqlite::seen_delivery(*db_, webhook_id); });
+}
+
+result<store_gauges> sqlite_store::gauges() {
+    return guarded([&] { return sqlite::gauges(*db_); });
 }
 
 } // namespace stemd::storage

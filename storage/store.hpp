@@ -19,6 +19,7 @@
 #include "musicgpt/report.hpp"
 #include "storage/records.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +27,15 @@
 #include <vector>
 
 namespace stemd::storage {
+
+// What GET /metrics reads from the store at scrape time.
+struct store_gauges {
+    std::array<std::int64_t, job_statuses.size()> jobs{}; // by status, in job_statuses' order
+    // Files not done or failed of jobs that are not final: waiting to be
+    // claimed (due, backing off, or waiting for a fresh link) or downloading.
+    std::int64_t queued_files = 0;
+    std::optional<millis> oldest_unfinished; // created_at of the oldest job not final
+};
 
 class store {
 public:
@@ -205,6 +215,11 @@ public:
     // Whether a delivery with this webhook-id was already recorded (read
     // only: a replay is recognised before anything is applied).
     virtual result<bool> seen_delivery(std::string_view webhook_id) = 0;
+
+    // --- Monitoring ------------------------------------------------------------
+
+    // Counts for GET /metrics, read in one snapshot; read only.
+    virtual result<store_gauges> gauges() = 0;
 };
 
 } // namespace stemd::storage

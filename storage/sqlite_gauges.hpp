@@ -1,0 +1,17 @@
+#pragma once
+
+// The SQLite store's counts for GET /metrics (see store::gauges). Throws
+// sqlite_error when SQLite fails.
+
+#include "common/error.hpp"
+#include "storage/store.hpp"
+
+namespace stemd::storage {
+class database;
+}
+
+namespace stemd::storage::sqlite {
+
+result<store_gauges> gauges(database& db);
+
+} // namespace stemd::storage::sqlite

@@ -1,0 +1,69 @@
+#include "storage/store.hpp"
+
+#include "store_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+namespace storage = stemd::storage;
+using namespace stemd::storage::testing;
+using storage::job_status;
+
+namespace {
+
+std::int64_t jobs_in(const storage::store_gauges& g, job_status s) {
+    for (std::size_t i = 0; i < storage::job_statuses.size(); ++i)
+        if (storage::job_statuses[i] == s)
+            return g.jobs[i];
+    FAIL("no such status");
+    return -1;
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("store: gauges count jobs by status, queued files and the oldest unfinished job",
+                   E, STORE_ENGINES) {
+    fixture<E> fx;
+    auto& store = fx.store();
+    auto g = ok(store.gauges());
+    for (auto count : g.jobs)
+        CHECK(count == 0);
+    CHECK(g.queued_files == 0);
+    CHECK_FALSE(g.oldest_unfinished.has_value());
+
+    auto first = ok(store.create_job(request())); // submitting
+    auto second = submitted_job(store, "task-2");
+    second =
+        ok(apply(store, second.id, success({stem_link("vocals"), stem_link("drums")}, "task-2")));
+    auto third = submitted_job(store, "task-3");
+    third = ok(apply(store, third.id, success({stem_link("bass")}, "task-3")));
+    auto fourth = submitted_job(store, "task-4");
+    ok(store.mark_failed(fourth.id, "refused"));
+
+    // One file of the second job downloading, the other done; the third's
+    // file pending; the failed job's files would not count.
+    ok(start(store, file_named(second, "vocals").id));
+    ok(start(store, file_named(second, "drums").id));
+    ok(store.file_done(file_named(second, "drums").id, owner, "/d.mp3", 3, "aa"));
+
+    g = ok(store.gauges());
+    CHECK(jobs_in(g, job_status::submitting) == 1);
+    CHECK(jobs_in(g, job_status::submitted) == 0);
+    CHECK(jobs_in(g, job_status::downloading) == 2);
+    CHECK(jobs_in(g, job_status::completed) == 0);
+    CHECK(jobs_in(g, job_status::failed) == 1);
+    CHECK(g.queued_files == 2);
+    REQUIRE(g.oldest_unfinished.has_value());
+    CHECK(*g.oldest_unfinished == first.created_at);
+
+    // Finishing and failing the rest: nothing unfinished, nothing queued.
+    ok(store.file_done(file_named(second, "vocals").id, owner, "/v.mp3", 3, "bb"));
+    ok(start(store, file_named(third, "bass").id));
+    ok(store.file_failed(file_named(third, "bass").id, owner, "gone"));
+    ok(store.mark_failed(first.id, "given up"));
+    g = ok(store.gauges());
+    CHECK(jobs_in(g, job_status::completed) == 1);
+    CHECK(jobs_in(g, job_status::failed) == 3);
+    CHECK(jobs_in(g, job_status::downloading) == 0);
+    CHECK(g.queued_files == 0);
+    CHECK_FALSE(g.oldest_unfinished.has_value());
+}
