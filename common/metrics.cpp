@@ -7,8 +7,7 @@
 
 namespace stemd::metrics {
 
-labelled_counter::labelled_counter(std::string label,
-                                   std::initializer_list<std::string_view> values)
+labelled_counter::labelled_counter(std::string label, const std::vector<std::string_view>& values)
     : label_(std::move(label)), values_(values.begin(), values.end()),
       counts_(std::make_unique<counter[]>(values.size())) {}
 

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,7 +29,7 @@ private:
 // only with its first event misses that event).
 class labelled_counter {
 public:
-    labelled_counter(std::string label, std::initializer_list<std::string_view> values);
+    labelled_counter(std::string label, const std::vector<std::string_view>& values);
 
     // Throws std::invalid_argument for a value not declared (a programming
     // error: the set of values is part of the metric's contract).

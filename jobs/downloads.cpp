@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
+#include "jobs/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -101,17 +102,18 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
     log_info(f.job_id, "downloading " + (f.subdir.empty() ? f.name : f.subdir + "/" + f.name) +
                            " from " + client::redact(f.url) + " (attempt " +
                            std::to_string(f.attempts) + ")");
+    const auto started = std::chrono::steady_clock::now();
     auto got = co_await client::download(req, options_.download, tls_);
     if (stopping_ && !got)
         co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
     if (got)
-        finished(f, *got);
+        finished(f, *got, std::chrono::steady_clock::now() - started);
     else
         failed(f, got.error());
 }
 
-void download_scheduler::finished(const storage::file_record& f,
-                                  const client::download_result& got) {
+void download_scheduler::finished(const storage::file_record& f, const client::download_result& got,
+                                  std::chrono::steady_clock::duration took) {
     auto job = store_.file_done(f.id, owner_, got.path.string(),
                                 static_cast<std::int64_t>(got.bytes), got.sha256);
     if (!job) {
@@ -119,6 +121,11 @@ void download_scheduler::finished(const storage::file_record& f,
                                 " but could not record it: " + job.error().message);
         return;
     }
+    auto& m = meters();
+    m.files_downloaded.add();
+    m.bytes_downloaded.add(
+        got.already_complete ? 0 : got.bytes - std::min(got.bytes, got.resumed_from));
+    m.download_seconds.observe(std::chrono::duration<double>(took).count());
     log_info(f.job_id, "saved " + got.path.string() + " (" + std::to_string(got.bytes) +
                            " bytes, sha256 " + got.sha256 + ")");
     if (job->status == storage::job_status::completed)
@@ -132,19 +139,24 @@ void download_scheduler::failed(const storage::file_record& f, const stemd::erro
     if (refused && f.link_refreshes >= options_.max_link_refreshes) {
         // The same link, or fresh ones, refused again and again: asking
         // MusicGPT once more would only loop.
+        meters().download_failures.add(download_cause(why));
         give_up(f, why.message + " (refused again after " + std::to_string(f.link_refreshes) +
                        " fresh links from MusicGPT; `stemd retry` tries again)");
         return;
     }
-    if (refused && attempts < options_.max_attempts && link_refreshed(f, why))
+    if (refused && attempts < options_.max_attempts && link_refreshed(f, why)) {
+        meters().download_retries.add(download_cause(why));
         return;
+    }
     if (!why.transient() || attempts >= options_.max_attempts) {
+        meters().download_failures.add(download_cause(why));
         give_up(f, why.message);
         return;
     }
     const auto delay = backoff(options_.retry_base, options_.retry_cap, attempts, rng_());
     log_warning(f.job_id, "download of " + f.name + " failed: " + why.message + "; retrying in " +
                               std::to_string(delay.count()) + " ms");
+    meters().download_retries.add(download_cause(why));
     const auto next_attempt_at = now_millis() + delay.count();
     if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r)
         log_error(f.job_id, "cannot record the retry: " + r.error().message);

@@ -35,7 +35,8 @@ private:
     int claim_and_spawn();
     std::chrono::milliseconds idle_wait(bool spawned);
     boost::asio::awaitable<void> download_one(storage::file_record f);
-    void finished(const storage::file_record& f, const client::download_result& got);
+    void finished(const storage::file_record& f, const client::download_result& got,
+                  std::chrono::steady_clock::duration took);
     void failed(const storage::file_record& f, const stemd::error& why);
     void give_up(const storage::file_record& f, const std::string& reason);
     bool link_refreshed(const storage::file_record& f, const stemd::error& why);

@@ -10,8 +10,14 @@
 #include "common/metrics.hpp"
 
 #include <string_view>
+#include <vector>
 
 namespace stemd::jobs {
+
+// The causes a download failure is counted under (download_cause()).
+inline const std::vector<std::string_view> download_causes = {
+    "network",      "timeout",      "server_busy", "truncated",
+    "bad_response", "link_expired", "file_io",     "other"};
 
 struct daemon_metrics {
     // Webhook deliveries by outcome; a refused one also by its reason.
@@ -42,10 +48,6 @@ struct daemon_metrics {
 
     void webhook_refused(std::string_view reason);
     void webhook_accepted();
-
-    static constexpr std::initializer_list<std::string_view> download_causes = {
-        "network",      "timeout",      "server_busy", "truncated",
-        "bad_response", "link_expired", "file_io",     "other"};
 };
 
 // The daemon's instruments (one per process: the scrape and every event

@@ -4,6 +4,7 @@
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
 #include "jobs/describe.hpp"
+#include "jobs/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -116,9 +117,11 @@ net::awaitable<void> status_poller::poll_one(const std::string& job_id) {
     auto answer = co_await musicgpt_.by_id(job->task_id);
     if (stopping_)
         co_return; // the plan stays; the next start looks it up
-    if (!answer)
+    meters().status_lookups.add(!answer ? "failed" : answer->refused ? "refused" : "answered");
+    if (!answer) {
+        meters().status_retries.add("failed");
         poll_later(*job, answer.error().message, true);
-    else if (answer->refused)
+    } else if (answer->refused)
         refused(*job, *answer->refused);
     else
         answered(*job, answer->conversion);
@@ -133,10 +136,14 @@ void status_poller::refused(const storage::job_record& job, const musicgpt::refu
     }
     if (f.http_status == 404 && task_unknown(job, f))
         return;
+    if (f.http_status == 429)
+        meters().rate_limited.add("status");
     if (f.http_status != 429 && f.http_status != 503) {
+        meters().status_retries.add("refused");
         poll_later(job, describe(f), true);
         return;
     }
+    meters().status_retries.add("rate_limited");
     const auto pause = pause_for(f);
     // Every look-up waits, not just this job's: the limit is the account's.
     bucket_.pause_until(steady::now() + pause);
@@ -147,6 +154,7 @@ void status_poller::refused(const storage::job_record& job, const musicgpt::refu
 
 void status_poller::answered(const storage::job_record& job, const musicgpt::report& conversion) {
     if (conversion.task_id != job.task_id) {
+        meters().status_retries.add("bad_answer");
         poll_later(job,
                    "MusicGPT's status answer is about task " + conversion.task_id + ", not " +
                        job.task_id,
@@ -155,6 +163,7 @@ void status_poller::answered(const storage::job_record& job, const musicgpt::rep
     }
     auto recorded = record_(job.id, conversion);
     if (!recorded) {
+        meters().status_retries.add("not_recorded");
         poll_later(job, "cannot record MusicGPT's status answer: " + recorded.error().message,
                    true);
         return;
@@ -165,9 +174,10 @@ void status_poller::answered(const storage::job_record& job, const musicgpt::rep
     // Still in queue, or links that did not include a file waiting for a
     // fresh one: the plan has not moved, so ask again later.
     if (!storage::is_final(recorded->status) && recorded->next_poll_at &&
-        *recorded->next_poll_at <= now_millis())
+        *recorded->next_poll_at <= now_millis()) {
+        meters().status_retries.add("not_ready");
         poll_later(*recorded, "MusicGPT says " + conversion.upstream_status, false);
-    else
+    } else
         release(job.id);
 }
 

@@ -9,6 +9,7 @@
 #include "jobs/downloads.hpp"
 #include "jobs/error.hpp"
 #include "jobs/file_layout.hpp"
+#include "jobs/metrics.hpp"
 #include "jobs/poll_plan.hpp"
 #include "jobs/poller.hpp"
 #include "jobs/stale_submissions.hpp"
@@ -124,6 +125,8 @@ net::awaitable<result<submit_result>> service::submit(const job_request& r) {
 }
 
 result<void> service::refused(const std::string& job_id, const musicgpt::refusal& f) {
+    if (f.http_status == 429)
+        meters().rate_limited.add("submit");
     const std::string reason = describe(f);
     log_warning(job_id, "submission refused: " + reason);
     return store_.mark_failed(job_id, reason);

@@ -69,6 +69,8 @@ public:
     // Newest first; `status` filters when given; limit clamped to [1, 1000].
     result<std::vector<storage::job_record>> list(std::optional<storage::job_status> status,
                                                   int limit);
+    // The store's counts for GET /metrics.
+    result<storage::store_gauges> gauges() { return store_.gauges(); }
 
     // --- Webhook deliveries --------------------------------------------------
 

@@ -4,6 +4,7 @@
 #include "jobs/service.hpp"
 #include "server/error.hpp"
 #include "server/job_json.hpp"
+#include "server/metrics_page.hpp"
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
 #include "server/upload_form.hpp"
@@ -182,6 +183,23 @@ std::string retry_key(std::string_view encoded_path) {
     return job_key(encoded_path);
 }
 
+// GET /metrics: the Prometheus text format, the store read at scrape time.
+listener::response metrics(jobs::service& service) {
+    auto gauges = service.gauges();
+    if (!gauges) {
+        log_error("", "cannot read the metrics from the database: " + gauges.error().message);
+        return error_response(500, "cannot read the database for /metrics; see the stemd log");
+    }
+    listener::response r{http::status::ok, 11};
+    r.set(http::field::content_type, stemd::metrics::content_type);
+    r.body() = metrics_page(jobs::meters(), {.store = *gauges,
+                                             .now = now_millis(),
+                                             .started_at = process_start(),
+                                             .version = STEMD_VERSION});
+    r.prepare_payload();
+    return r;
+}
+
 std::optional<std::string_view> header(const http::request_header<>& req, http::field name) {
     const auto found = req.find(name);
     if (found == req.end())
@@ -226,6 +244,11 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
 
     if (path == "/healthz")
         co_return json_response(200, json::object{{"ok", true}});
+    if (path == "/metrics") {
+        if (method != http::verb::get)
+            co_return error_response(405, "use GET on /metrics");
+        co_return metrics(service);
+    }
     if (path == "/v1/jobs") {
         if (method == http::verb::post && is_upload(req))
             co_return co_await create_uploaded_job(service, req, spooled_body);

@@ -3,9 +3,11 @@
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "jobs/error.hpp"
+#include "jobs/metrics.hpp"
 #include "jobs/service.hpp"
 #include "musicgpt/webhook.hpp"
 #include "server/reply.hpp"
+#include "server/webhook_signature.hpp"
 
 #include <chrono>
 #include <optional>
@@ -26,6 +28,15 @@ struct addressee {
     std::optional<storage::job_record> job;
     std::string log_id() const { return job ? job->id : std::string(); }
 };
+
+// The reason a refused signature is counted under.
+std::string_view signature_refusal(const stemd::error& e) {
+    if (e.code == signature_error::missing_header)
+        return "missing_signature";
+    if (e.code == signature_error::bad_timestamp)
+        return "bad_timestamp";
+    return "bad_signature";
+}
 
 // What a step answers when the delivery goes no further.
 using step = std::optional<listener::response>;
@@ -52,9 +63,12 @@ std::string token_of(std::string_view target) {
 std::variant<listener::response, addressee> identify(webhook_context& ctx,
                                                      const listener::request& req) {
     const std::string token = token_of(req.target());
-    if (token.empty())
+    if (token.empty()) {
+        jobs::meters().webhook_refused("not_found");
         return error_response(404, "not found");
+    }
     if (req.method() != http::verb::post) {
+        jobs::meters().webhook_refused("method_not_allowed");
         auto r = error_response(405, "use POST");
         r.set(http::field::allow, "POST");
         return r;
@@ -64,6 +78,7 @@ std::variant<listener::response, addressee> identify(webhook_context& ctx,
         return addressee{std::move(*job)};
     if (!ctx.secret.empty() && constant_time_equal(token, ctx.secret))
         return addressee{};
+    jobs::meters().webhook_refused("unknown_token");
     return error_response(404, "unknown webhook token");
 }
 
@@ -79,6 +94,7 @@ step check_signature(webhook_context& ctx, const listener::request& req, const a
     auto checked = ctx.signing->verify(headers, req.body(), std::chrono::system_clock::now());
     if (!checked) {
         log_warning(to.log_id(), "webhook refused: " + checked.error().message);
+        jobs::meters().webhook_refused(signature_refusal(checked.error()));
         return error_response(checked.error());
     }
     delivery_id = headers.id;
@@ -87,11 +103,13 @@ step check_signature(webhook_context& ctx, const listener::request& req, const a
     auto seen = ctx.service.seen_delivery(delivery_id);
     if (!seen) {
         log_error(to.log_id(), "cannot check the webhook-id: " + seen.error().message);
+        jobs::meters().webhooks.add("failed");
         return error_response(500, send_again);
     }
     if (*seen) {
         log_info(to.log_id(), "webhook: a delivery with this webhook-id was already received; "
                               "acknowledged and ignored");
+        jobs::meters().webhooks.add("duplicate");
         return json_response(200, json::object{{"ok", true}, {"duplicate", true}});
     }
     return std::nullopt;
@@ -108,17 +126,20 @@ listener::response not_recorded(std::string_view job_id, const musicgpt::report&
     if (e.is(condition::conflict) || e.is(condition::invalid)) {
         log_warning(std::string(job_id),
                     "webhook for task " + p.task_id + " refused: " + e.message);
+        jobs::meters().webhook_refused(e.is(condition::conflict) ? "conflict" : "invalid_report");
         return error_response(e);
     }
     // Not yet, rather than no: a 5xx is what a webhook sender retries.
     if (e.code == jobs::error::submission_in_flight) {
         log_warning(std::string(job_id),
                     "webhook for task " + p.task_id + " deferred: " + e.message);
+        jobs::meters().webhooks.add("deferred");
         auto r = error_response(e);
         r.set(http::field::retry_after, "2");
         return r;
     }
     log_error(std::string(job_id), "webhook for task " + p.task_id + " not recorded: " + e.message);
+    jobs::meters().webhooks.add("failed");
     return error_response(500, send_again);
 }
 
@@ -145,6 +166,7 @@ listener::response apply(webhook_context& ctx, addressee to, const musicgpt::rep
     log_info(job->id, "webhook: " + (p.upstream_status.empty() ? "?" : p.upstream_status) + ", " +
                           std::to_string(p.links.size()) + " links; job is now " +
                           std::string(storage::to_string(recorded->status)));
+    jobs::meters().webhook_accepted();
     return json_response(200, json::object{{"ok", true}});
 }
 
@@ -163,6 +185,7 @@ listener::response handle_webhook(webhook_context& ctx, const listener::request&
     auto parsed = musicgpt::parse_webhook(req.body());
     if (!parsed) {
         log_warning(to.log_id(), "webhook refused: " + parsed.error().message);
+        jobs::meters().webhook_refused("malformed");
         return error_response(parsed.error());
     }
     return apply(ctx, std::move(to), *parsed, delivery_id);
