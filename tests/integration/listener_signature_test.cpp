@@ -46,32 +46,15 @@ struct signed_job {
         REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
         id = str(created, "id");
         task = str(created, "task_id");
-        target = own_webhook_path();
+        // The job's own URL, which a relay forwards to (webhook.secret is only
+        // for jobs stemd did not submit).
+        target = webhook_path_of(s, task);
         body = json::serialize(
             json::object{{"success", true},
                          {"task_id", task},
                          {"conversion_id", str(created, "conversion_id")},
                          {"vocals", "https://127.0.0.1:" + std::to_string(s.sim_port()) +
                                         "/files/" + task + "/vocals.wav"}});
-    }
-
-    // The job's own webhook URL, which a relay forwards to (webhook.secret
-    // is only for jobs stemd did not submit): as the simulator logs it when
-    // it takes the task; stemd itself never shows the token.
-    std::string own_webhook_path() const {
-        const std::string marker = "/webhook/";
-        std::size_t at = std::string::npos;
-        std::string logs;
-        wait_until(
-            [&] {
-                logs = s.logs();
-                const auto line = logs.find("task " + task + " accepted");
-                at = line == std::string::npos ? line : logs.find(marker, line);
-                return at != std::string::npos;
-            },
-            10s);
-        REQUIRE_MESSAGE(at != std::string::npos, logs);
-        return logs.substr(at, logs.find_first_of(")\n", at) - at);
     }
 
     http_answer post(const std::string& headers, const std::string& bytes = "",
@@ -99,14 +82,7 @@ TEST_CASE("signed deliveries: the simulator's unsigned ones are refused") {
     signed_job j("listener-unsigned");
     auto& s = j.s;
     // The simulator posts unsigned, as MusicGPT itself does: refused.
-    CHECK_MESSAGE(wait_until(
-                      [&] {
-                          auto stats = s.simulator_get("/sim/stats").second;
-                          return stats.is_object() &&
-                                 stats.at("webhook_failures").to_number<int>() >= 1;
-                      },
-                      20s),
-                  s.logs());
+    CHECK_MESSAGE(wait_for_stat(s, "webhook_failures", 1), s.logs());
     CHECK(s.serve_logs().find("missing webhook-id header") != std::string::npos);
     CHECK(str(s.job(j.id), "status") == "submitted");
 }

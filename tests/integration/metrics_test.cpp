@@ -107,22 +107,6 @@ std::string signed_headers(const std::string& id, const std::string& body) {
            "\r\nwebhook-signature: " + openssl_sign(signing_key, id, ts, body) + "\r\n";
 }
 
-// The job's own webhook path, as the simulator logs it when it takes the task.
-std::string webhook_path(stack& s, const std::string& task) {
-    std::string logs;
-    std::size_t at = std::string::npos;
-    wait_until(
-        [&] {
-            logs = s.logs();
-            const auto line = logs.find("task " + task + " accepted");
-            at = line == std::string::npos ? line : logs.find("/webhook/", line);
-            return at != std::string::npos;
-        },
-        10s);
-    REQUIRE_MESSAGE(at != std::string::npos, logs);
-    return logs.substr(at, logs.find_first_of(")\n", at) - at);
-}
-
 } // namespace
 
 TEST_CASE("metrics: a whole job, a duplicate and refused webhooks are counted as they happened") {
@@ -154,15 +138,8 @@ TEST_CASE("metrics: a whole job, a duplicate and refused webhooks are counted as
     CHECK(waiting["stemd_last_webhook_timestamp_seconds{}"] == 0);
 
     // The simulator's delivery is refused, and not tried again (a 4xx).
-    CHECK_MESSAGE(wait_until(
-                      [&] {
-                          auto stats = s.simulator_get("/sim/stats").second;
-                          return stats.is_object() &&
-                                 stats.at("webhook_failures").to_number<int>() >= 1;
-                      },
-                      20s),
-                  s.logs());
-    const auto path = webhook_path(s, task);
+    CHECK_MESSAGE(wait_for_stat(s, "webhook_failures", 1), s.logs());
+    const auto path = webhook_path_of(s, task);
     const std::string files =
         "https://127.0.0.1:" + std::to_string(s.sim_port()) + "/files/" + task;
     const std::string body =

@@ -75,6 +75,33 @@ std::uint64_t injected(const boost::json::value& stats, std::string_view fault) 
     return count == nullptr ? 0 : count->to_number<std::uint64_t>();
 }
 
+bool wait_for_stat(stack& s, std::string_view name, std::uint64_t n,
+                   std::chrono::milliseconds timeout) {
+    return wait_until(
+        [&] {
+            auto stats = s.simulator_get("/sim/stats").second;
+            const auto* v = stats.is_object() ? stats.as_object().if_contains(name) : nullptr;
+            return v != nullptr && v->to_number<std::uint64_t>() >= n;
+        },
+        timeout);
+}
+
+std::string webhook_path_of(const stack& s, const std::string& task) {
+    const std::string marker = "/webhook/";
+    std::size_t at = std::string::npos;
+    std::string logs;
+    wait_until(
+        [&] {
+            logs = s.logs();
+            const auto line = logs.find("task " + task + " accepted");
+            at = line == std::string::npos ? line : logs.find(marker, line);
+            return at != std::string::npos;
+        },
+        std::chrono::seconds(10));
+    REQUIRE_MESSAGE(at != std::string::npos, logs);
+    return logs.substr(at, logs.find_first_of(")\n", at) - at);
+}
+
 const boost::json::value& only_file(const boost::json::value& job) {
     const auto& files = job.at("files").as_array();
     REQUIRE(files.size() == 1);

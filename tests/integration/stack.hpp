@@ -14,9 +14,11 @@
 
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stemd::test {
@@ -136,6 +138,15 @@ inline std::string str(const boost::json::value& v, std::string_view key) {
 // How many times the simulator injected the named fault, from a
 // /sim/stats body.
 std::uint64_t injected(const boost::json::value& stats, std::string_view fault);
+// Polls the simulator's /sim/stats until the counter `name` is at least
+// `n`; false on timeout.
+bool wait_for_stat(stack& s, std::string_view name, std::uint64_t n,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(20));
+// The webhook path ("/webhook/{token}") of the job the simulator took as
+// `task`, as the simulator logs it when it takes the task (stemd itself
+// never shows the token); fails the test when it is not logged within 10 s.
+std::string webhook_path_of(const stack& s, const std::string& task);
+
 // The one file of a job (fails the test unless there is exactly one).
 const boost::json::value& only_file(const boost::json::value& job);
 

@@ -37,7 +37,8 @@ TEST_CASE_TEMPLATE("store: gauges count jobs by status, queued files and the old
     auto third = submitted_job(store, "task-3");
     third = ok(apply(store, third.id, success({stem_link("bass")}, "task-3")));
     auto fourth = submitted_job(store, "task-4");
-    ok(store.mark_failed(fourth.id, "refused"));
+    fourth = ok(apply(store, fourth.id, success({stem_link("piano")}, "task-4")));
+    ok(store.mark_failed(fourth.id, "refused")); // its file stays pending, but the job is final
 
     // One file of the second job downloading, the other done; the third's
     // file pending; the failed job's files would not count.
