@@ -14,6 +14,9 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <memory>
+
+#include <sqlite3.h>
 
 namespace json = boost::json;
 using namespace stemd::test;
@@ -60,6 +63,24 @@ db_size age_jobs(stack& s, int days) {
     stemd::storage::statement free(db, "PRAGMA freelist_count");
     out.free = free.step() ? free.column_int(0) : 0;
     return out;
+}
+
+// The integer the last statement of `sql` answers, on the stopped
+// daemon's database through SQLite itself (not stemd's wrapper, which would
+// switch a new file to incremental vacuum).
+std::int64_t pragma(stack& s, const std::string& sql) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(s.database().c_str(), &raw) == SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, sqlite3_close);
+    std::int64_t value = -1;
+    auto keep = [](void* out, int n, char** cells, char**) {
+        if (n > 0 && cells[0])
+            *static_cast<std::int64_t*>(out) = std::stoll(cells[0]);
+        return 0;
+    };
+    REQUIRE_MESSAGE(sqlite3_exec(raw, sql.c_str(), keep, &value, nullptr) == SQLITE_OK,
+                    sqlite3_errmsg(raw));
+    return value;
 }
 
 db_size size_of(stack& s) {
@@ -166,7 +187,11 @@ TEST_CASE("retention: the background loop prunes old finished jobs on its own an
     stack s("retention-loop",
             {.stem_bytes = 2048, .extra_config = "[retention]\nkeep_days = 30\n"});
     s.start_simulator();
+    // A database as an older stemd left it: auto_vacuum off.
+    std::filesystem::create_directories(s.database().parent_path());
+    CHECK(pragma(s, "PRAGMA auto_vacuum=NONE; CREATE TABLE older (x); PRAGMA auto_vacuum") == 0);
     s.start_serve();
+    CHECK(s.serve_logs().find("once with VACUUM") != std::string::npos);
     const auto id = submit_one(s, R"({"audio_url":"https://songs.example/old.mp3"})");
     const auto job = s.wait_for(id, "completed", 30s);
     const auto recent = submit_one(s, R"({"audio_url":"https://songs.example/new.mp3"})");
@@ -183,11 +208,15 @@ TEST_CASE("retention: the background loop prunes old finished jobs on its own an
         stemd::storage::statement young(db, "UPDATE jobs SET updated_at = ?2 WHERE id = ?1");
         young.bind(1, recent).bind(2, stemd::now_millis()).exec();
     }
+    CHECK(pragma(s, "PRAGMA auto_vacuum") == 2);
     s.start_serve();
 
     const bool gone = wait_until([&] { return api_status(s, id) == 404; }, 20s);
     REQUIRE_MESSAGE(gone, s.serve_logs());
     CHECK(s.serve_logs().find("pruned 1 finished jobs") != std::string::npos);
+    // The switch happened once, at the first start only.
+    const auto logs = s.serve_logs();
+    CHECK(logs.find("once with VACUUM") == logs.rfind("once with VACUUM"));
     CHECK(s.serve_logs().find("files were kept") != std::string::npos);
     CHECK(api_status(s, recent) == 200);
     CHECK(str(s.job(busy), "status") == "submitted");
