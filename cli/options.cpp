@@ -101,6 +101,44 @@ result<std::chrono::milliseconds> parse_seconds(const std::string& text, std::st
     return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(value * 1000)));
 }
 
+result<std::chrono::seconds> parse_duration(const std::string& text, std::string_view option) {
+    const auto bad = [&] {
+        return usage_error("--" + std::string(option) +
+                           " takes a whole number with a unit, s, m, h, d or w, such as 30d, "
+                           "12h or 90m, not \"" +
+                           printable(text, 40) + "\"");
+    };
+    if (text.size() < 2)
+        return bad();
+    std::int64_t unit = 0;
+    switch (text.back()) {
+    case 's':
+        unit = 1;
+        break;
+    case 'm':
+        unit = 60;
+        break;
+    case 'h':
+        unit = 3600;
+        break;
+    case 'd':
+        unit = 86400;
+        break;
+    case 'w':
+        unit = 7 * 86400;
+        break;
+    default:
+        return bad();
+    }
+    std::int64_t count = 0;
+    const char* end = text.data() + text.size() - 1;
+    const auto [stop, ec] = std::from_chars(text.data(), end, count);
+    // Up to a century, so the seconds never overflow on the way.
+    if (ec != std::errc{} || stop != end || count < 0 || count > 36600LL * 86400 / unit)
+        return bad();
+    return std::chrono::seconds(count * unit);
+}
+
 std::optional<std::string> optional_string(const po::variables_map& vm, const char* name) {
     if (!vm.count(name))
         return std::nullopt;

@@ -49,6 +49,9 @@ result<boost::program_options::variables_map> parse_arguments(const option_set& 
 
 result<std::uint64_t> parse_count(const std::string& text, std::string_view option);
 result<std::chrono::milliseconds> parse_seconds(const std::string& text, std::string_view option);
+// A whole number with a unit: "90s", "90m", "12h", "30d" or "2w"; a usage
+// error naming the option otherwise.
+result<std::chrono::seconds> parse_duration(const std::string& text, std::string_view option);
 
 std::optional<std::string> optional_string(const boost::program_options::variables_map& vm,
                                            const char* name);

@@ -151,6 +151,9 @@ std::vector<table_spec> tables_of(settings& s) {
           {"overdue_floor", int_value(r.overdue_floor, 1, 86400)},
           {"status_per_minute", int_value(r.status_per_minute, 1, 10000)},
           {"unknown_task_after", int_value(r.unknown_task_after, 1, 30 * 86400)}}},
+        {"retention",
+         {{"keep_days", int_value(s.retention.keep_days, 0, 36500)},
+          {"delete_files", bool_value(s.retention.delete_files)}}},
     };
 }
 

@@ -99,6 +99,17 @@ struct download_settings {
     int max_seconds = 3600;
 };
 
+// How long finished jobs are kept (see jobs/retention.hpp).
+struct retention_settings {
+    // Days a completed or failed job stays in the database after its last
+    // change; 0 keeps jobs for ever.
+    int keep_days = 90;
+    // Whether pruning a job also removes its stem files beneath
+    // storage.output_dir; off by default, so stemd never deletes a user's
+    // stems unless told.
+    bool delete_files = false;
+};
+
 struct settings {
     musicgpt_settings musicgpt;
     webhook_settings webhook;
@@ -107,6 +118,7 @@ struct settings {
     download_settings download;
     limits_settings limits;
     reconcile_settings reconcile;
+    retention_settings retention;
 
     // Where these settings came from: a file path, or "built-in defaults".
     std::string source = "built-in defaults";

@@ -39,6 +39,11 @@ struct service_options {
     // How long a job left `submitting` by an earlier process may wait for
     // its webhook before it is failed (see stale_submissions.hpp).
     std::chrono::milliseconds submitting_grace{3'600'000};
+
+    // Retention (see retention.hpp): days a final job is kept after its
+    // last change (0: for ever), and whether its files go with it.
+    int keep_days = 90;
+    bool delete_files = false;
 };
 
 } // namespace stemd::jobs

@@ -12,6 +12,7 @@
 #include "jobs/metrics.hpp"
 #include "jobs/poll_plan.hpp"
 #include "jobs/poller.hpp"
+#include "jobs/retention.hpp"
 #include "jobs/stale_submissions.hpp"
 #include "musicgpt/stem_map.hpp"
 #include "storage/error.hpp"
@@ -68,7 +69,10 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
           ex, store, options_, owner_, musicgpt_,
           [this](const std::string& id, const musicgpt::report& p) { return record(id, p); })),
       stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace)),
-      heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)) {}
+      heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)),
+      pruner_(std::make_unique<pruner>(
+          ex, store,
+          retention_options{options_.keep_days, options_.delete_files, options_.output_dir})) {}
 
 service::~service() = default;
 
@@ -308,6 +312,11 @@ void service::start() {
     net::co_spawn(ex_, stale_->run(started_at),
                   [](std::exception_ptr e) { log_exception("stale submissions", e); });
     net::co_spawn(ex_, heartbeat_->run(), [](std::exception_ptr e) { log_exception("claims", e); });
+    net::co_spawn(ex_, pruner_->run(), [](std::exception_ptr e) { log_exception("retention", e); });
+}
+
+net::awaitable<result<prune_summary>> service::prune(const prune_order& order) {
+    co_return co_await pruner_->prune(order);
 }
 
 void service::stop() {
@@ -315,6 +324,7 @@ void service::stop() {
     poller_->stop();
     stale_->stop();
     heartbeat_->stop();
+    pruner_->stop();
 }
 
 void service::wake() {

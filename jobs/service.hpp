@@ -9,6 +9,7 @@
 
 #include "jobs/job_request.hpp"
 #include "jobs/options.hpp"
+#include "jobs/retention.hpp"
 #include "musicgpt/refusal.hpp"
 #include "musicgpt/report.hpp"
 #include "storage/store.hpp"
@@ -29,6 +30,7 @@ class download_scheduler;
 class status_poller;
 class stale_submissions;
 class heartbeat;
+class pruner;
 
 struct submit_result {
     storage::job_record job;
@@ -102,13 +104,17 @@ public:
     // --- Background work ------------------------------------------------------
 
     // Starts the download scheduler, the status poller, the settling of jobs
-    // left submitting and the heartbeat of claims (downloads and look-ups
+    // left submitting, retention and the heartbeat of claims (downloads and look-ups
     // are claimed through the store under this process's owner id, for a
     // lease renewed while they run). Whatever an earlier process left
     // unfinished is picked up: files as soon as their claims are released
     // or expire, planned status look-ups when due, jobs left submitting as
     // stale_submissions.hpp says.
     void start();
+    // Deletes final jobs older than the order's cutoff (see retention.hpp),
+    // as retention does in the background; a dry run only counts them.
+    boost::asio::awaitable<result<prune_summary>> prune(const prune_order& order);
+
     // Starts no new downloads or look-ups; downloads in flight keep their
     // .part for resume.
     void stop();
@@ -134,6 +140,7 @@ private:
     std::unique_ptr<status_poller> poller_;
     std::unique_ptr<stale_submissions> stale_;
     std::unique_ptr<heartbeat> heartbeat_;
+    std::unique_ptr<pruner> pruner_;
     bool running_ = false;
     // Jobs whose submission is in flight: created, MusicGPT not answered yet.
     std::set<std::string, std::less<>> submitting_;

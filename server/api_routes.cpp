@@ -5,6 +5,7 @@
 #include "server/error.hpp"
 #include "server/job_json.hpp"
 #include "server/metrics_page.hpp"
+#include "server/prune_route.hpp"
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
 #include "server/upload_form.hpp"
@@ -257,6 +258,11 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
         if (method == http::verb::get)
             co_return list_jobs(service, *url);
         co_return error_response(405, "use GET or POST on /v1/jobs");
+    }
+    if (path == "/v1/prune") {
+        if (method != http::verb::post)
+            co_return error_response(405, "use POST on /v1/prune");
+        co_return co_await prune_jobs(service, req);
     }
     if (auto key = retry_key(url->encoded_path()); !key.empty()) {
         if (method != http::verb::post)

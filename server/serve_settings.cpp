@@ -28,6 +28,8 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.overdue_floor = std::chrono::seconds(s.reconcile.overdue_floor);
     o.status_per_minute = s.reconcile.status_per_minute;
     o.unknown_task_after = std::chrono::seconds(s.reconcile.unknown_task_after);
+    o.keep_days = s.retention.keep_days;
+    o.delete_files = s.retention.delete_files;
     return o;
 }
 

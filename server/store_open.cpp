@@ -7,6 +7,7 @@
 #include <sys/file.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -60,6 +61,20 @@ locked_store open_locked_store(const std::filesystem::path& database) {
     if (!store)
         throw std::runtime_error(store.error().message);
     warn_if_exposed(database);
+    // Keyed on the database's own auto_vacuum, not on its schema version:
+    // a database of any version made before retention needs this once.
+    const auto started = std::chrono::steady_clock::now();
+    auto switched = store->use_incremental_vacuum();
+    if (!switched)
+        throw std::runtime_error(switched.error().message);
+    if (*switched)
+        log_info("", "rebuilt " + database.string() +
+                         " once with VACUUM so that pruned jobs give their space back "
+                         "(incremental vacuum) in " +
+                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - started)
+                                            .count()) +
+                         " ms");
     // Claims outlive a process that was killed; they would only expire
     // after their lease. Releasing them all at once is safe here and only
     // here: the lock above makes this the one process using the database,

@@ -200,6 +200,10 @@ database::database(const std::filesystem::path& file) {
     sqlite3_extended_result_codes(db_.get(), 1);
     check(sqlite3_busy_timeout(db_.get(), busy_timeout_ms));
 
+    // Takes effect only on a new database (before its first table), so
+    // that pages freed by pruning can be given back without a VACUUM; an
+    // existing one is switched by sqlite::use_incremental_vacuum.
+    execute("PRAGMA auto_vacuum=INCREMENTAL");
     statement journal(*this, "PRAGMA journal_mode=WAL");
     const std::string mode = journal.step() ? journal.column_text(0) : std::string();
     if (mode != "wal") {

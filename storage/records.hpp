@@ -79,6 +79,23 @@ struct job_record {
     std::vector<file_record> files; // ordered by subdir, name
 };
 
+// What one batch of pruning removed: final jobs with their files (so the
+// caller can remove the files on disk), and how many webhook-ids the
+// replay guard no longer needed.
+struct prune_batch {
+    std::vector<job_record> jobs;
+    int deliveries = 0;
+};
+
+// The database's size in pages around a compaction (store::compact).
+struct compaction {
+    std::int64_t page_size = 0;
+    std::int64_t pages_before = 0;
+    std::int64_t pages_after = 0;
+    std::int64_t free_before = 0; // pages on the free list
+    std::int64_t free_after = 0;
+};
+
 // What a client asked for; the job starts in `submitting`.
 struct new_job {
     std::string audio_url;

@@ -21,11 +21,16 @@ result<bool> remember_delivery(database& db, std::string_view webhook_id, millis
         // Forgetting here, on the rare write, keeps the table to a week of
         // ids without a separate housekeeping task; the index on
         // received_at makes it cheap.
-        statement prune(db, "DELETE FROM webhook_deliveries WHERE received_at < ?1");
-        prune.bind(1, now - delivery_memory).exec();
+        forget_deliveries(db, now);
     }
     tx.commit();
     return is_new;
+}
+
+int forget_deliveries(database& db, millis now) {
+    statement prune(db, "DELETE FROM webhook_deliveries WHERE received_at < ?1");
+    prune.bind(1, now - delivery_memory).exec();
+    return db.changes();
 }
 
 result<bool> seen_delivery(database& db, std::string_view webhook_id) {

@@ -16,5 +16,8 @@ namespace stemd::storage::sqlite {
 
 result<bool> remember_delivery(database& db, std::string_view webhook_id, millis now);
 result<bool> seen_delivery(database& db, std::string_view webhook_id);
+// Forgets the ids older than the replay guard needs at `now`, inside the
+// caller's transaction; returns how many.
+int forget_deliveries(database& db, millis now);
 
 } // namespace stemd::storage::sqlite

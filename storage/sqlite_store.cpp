@@ -8,6 +8,7 @@
 #include "storage/sqlite_jobs.hpp"
 #include "storage/sqlite_polls.hpp"
 #include "storage/sqlite_reports.hpp"
+#include "storage/sqlite_retention.hpp"
 #include "storage/sqlite_schema.hpp"
 
 #include <utility>
@@ -201,6 +202,23 @@ result<bool> sqlite_store::seen_delivery(std::string_view webhook_id) {
 
 result<store_gauges> sqlite_store::gauges() {
     return guarded([&] { return sqlite::gauges(*db_); });
+}
+
+result<std::vector<job_record>> sqlite_store::prunable_jobs(millis cutoff,
+                                                            std::string_view after_id, int limit) {
+    return guarded([&] { return sqlite::prunable_jobs(*db_, cutoff, after_id, limit); });
+}
+
+result<prune_batch> sqlite_store::prune_final_jobs(millis cutoff, millis now, int limit) {
+    return guarded([&] { return sqlite::prune_final_jobs(*db_, cutoff, now, limit); });
+}
+
+result<compaction> sqlite_store::compact(int pages) {
+    return guarded([&] { return sqlite::compact(*db_, pages); });
+}
+
+result<bool> sqlite_store::use_incremental_vacuum() {
+    return guarded([&] { return sqlite::use_incremental_vacuum(*db_); });
 }
 
 } // namespace stemd::storage

@@ -75,6 +75,18 @@ public:
     result<bool> seen_delivery(std::string_view webhook_id) override;
     result<store_gauges> gauges() override;
 
+    result<std::vector<job_record>> prunable_jobs(millis cutoff, std::string_view after_id,
+                                                  int limit) override;
+    result<prune_batch> prune_final_jobs(millis cutoff, millis now, int limit) override;
+    result<compaction> compact(int pages) override;
+
+    // Makes free pages returnable by compact(): a database made by an
+    // older stemd (auto_vacuum NONE) is rebuilt once with VACUUM, which
+    // needs the database to itself and free disk space about its size, so
+    // only the process holding the daemon's lock calls it. True when it
+    // switched, false when the database was already incremental.
+    result<bool> use_incremental_vacuum();
+
 private:
     explicit sqlite_store(std::unique_ptr<database> db);
 

@@ -220,6 +220,24 @@ public:
 
     // Counts for GET /metrics, read in one snapshot; read only.
     virtual result<store_gauges> gauges() = 0;
+
+    // --- Retention ---------------------------------------------------------------
+
+    // What prune_final_jobs(cutoff, ...) would remove, read only: final
+    // jobs (completed, failed) last changed before `cutoff` that no claim
+    // holds, with their files, by id after `after_id` ("" from the first);
+    // limit clamped to [1, 1000]. A caller pages with the last id it got.
+    virtual result<std::vector<job_record>> prunable_jobs(millis cutoff, std::string_view after_id,
+                                                          int limit) = 0;
+    // Deletes up to `limit` of those jobs (clamped to [1, 1000]) with their
+    // files, in one transaction, and forgets the webhook-ids the replay
+    // guard no longer needs at `now`. Returns the jobs deleted, each with
+    // its files, so the caller can remove what is on disk. A job that is
+    // not final, or final since `cutoff` or later, is never touched.
+    virtual result<prune_batch> prune_final_jobs(millis cutoff, millis now, int limit) = 0;
+    // Gives at most `pages` free pages of the database back to the file
+    // system (what deleted rows left), outside any other transaction.
+    virtual result<compaction> compact(int pages) = 0;
 };
 
 } // namespace stemd::storage

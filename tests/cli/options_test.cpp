@@ -96,6 +96,25 @@ TEST_CASE("parse_seconds takes seconds, fractions included, as milliseconds") {
           "--timeout takes a number of seconds such as 90 or 0.5, not \"x\"");
 }
 
+TEST_CASE("parse_duration takes a whole number with a unit") {
+    using std::chrono::seconds;
+    CHECK(stemd::cli::parse_duration("30d", "older-than").value() == seconds(30 * 86400));
+    CHECK(stemd::cli::parse_duration("12h", "older-than").value() == seconds(12 * 3600));
+    CHECK(stemd::cli::parse_duration("90m", "older-than").value() == seconds(90 * 60));
+    CHECK(stemd::cli::parse_duration("45s", "older-than").value() == seconds(45));
+    CHECK(stemd::cli::parse_duration("2w", "older-than").value() == seconds(14 * 86400));
+    CHECK(stemd::cli::parse_duration("0d", "older-than").value() == seconds(0));
+    for (const char* bad : {"", "30", "d", "-1d", "1.5d", "30x", "30 d", "99999999999w"}) {
+        CAPTURE(bad);
+        auto d = stemd::cli::parse_duration(bad, "older-than");
+        REQUIRE_FALSE(d.has_value());
+        CHECK(d.error().code == error::usage);
+    }
+    CHECK(stemd::cli::parse_duration("30", "older-than").error().message ==
+          "--older-than takes a whole number with a unit, s, m, h, d or w, such as 30d, 12h or "
+          "90m, not \"30\"");
+}
+
 TEST_CASE("timeout_option: absent is no limit, given is checked") {
     CHECK(stemd::cli::timeout_option(parsed({})).value() == std::nullopt);
     CHECK(stemd::cli::timeout_option(parsed({"--timeout", "1.25"})).value() == 1250ms);

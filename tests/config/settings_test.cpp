@@ -315,3 +315,27 @@ TEST_CASE("config: api.upload_max_bytes and api.file_roots") {
         CHECK(contains(p.message, "api.upload_max_bytes = 0 is out of range"));
     }
 }
+
+TEST_CASE("config: [retention] keep_days and delete_files") {
+    auto defaults = stemd::config::parse("", "empty.toml");
+    REQUIRE(defaults.has_value());
+    CHECK(defaults->retention.keep_days == 90);
+    CHECK_FALSE(defaults->retention.delete_files);
+
+    auto set = stemd::config::parse("[retention]\nkeep_days = 0\ndelete_files = true\n", "s.toml");
+    REQUIRE(set.has_value());
+    CHECK(set->retention.keep_days == 0);
+    CHECK(set->retention.delete_files);
+
+    const auto negative = refused("[retention]\nkeep_days = -1\n", error::bad_value).message;
+    CHECK(contains(negative, "retention.keep_days = -1 is out of range"));
+    CHECK(contains(refused("[retention]\nkeep_days = 36501\n", error::bad_value).message,
+                   "retention.keep_days = 36501"));
+    const auto text = refused("[retention]\nkeep_days = \"30d\"\n", error::bad_value).message;
+    CHECK(contains(text, "retention.keep_days"));
+    const auto flag = refused("[retention]\ndelete_files = \"yes\"\n", error::bad_value).message;
+    CHECK(contains(flag, "retention.delete_files"));
+    const auto unknown = stemd::config::parse("[retention]\nkeep = 3\n", "stemd.toml");
+    REQUIRE_FALSE(unknown.has_value());
+    CHECK(contains(unknown.error().message, "retention.keep"));
+}

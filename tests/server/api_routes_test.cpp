@@ -142,3 +142,43 @@ TEST_CASE("api: refuse_access reads the request's own headers") {
     REQUIRE(refusal.has_value());
     CHECK(refused(*refusal, 421).find("api.allowed_hosts") != std::string::npos);
 }
+
+TEST_CASE_FIXTURE(api_fixture, "api: POST /v1/prune checks its body, then prunes old final jobs") {
+    refused(call(http::verb::get, "/v1/prune"), 405);
+    CHECK(refused(call(http::verb::post, "/v1/prune", "{"), 400).find("JSON object") !=
+          std::string::npos);
+    CHECK(refused(call(http::verb::post, "/v1/prune", "{}"), 400).find("older_than_seconds") !=
+          std::string::npos);
+    CHECK(refused(call(http::verb::post, "/v1/prune", R"({"older_than_seconds":-1})"), 400)
+              .find("older_than_seconds") != std::string::npos);
+    CHECK(refused(call(http::verb::post, "/v1/prune", R"({"older_than_seconds":1.5})"), 400)
+              .find("whole number") != std::string::npos);
+    CHECK(
+        refused(call(http::verb::post, "/v1/prune", R"({"older_than_seconds":1,"dry":true})"), 400)
+            .find("unknown field \"dry\"") != std::string::npos);
+    CHECK(
+        refused(call(http::verb::post, "/v1/prune", R"({"older_than_seconds":1,"dry_run":"yes"})"),
+                400) == "dry_run must be true or false");
+
+    const auto job = submitted("token-1");
+    store.mark_failed(job.id, "refused").value();
+    const auto busy = submitted("token-2", "task-2", "conv-2");
+    // The cutoff (now) must be past the job's last change.
+    const auto changed = store.find(job.id).value().updated_at;
+    for (int spin = 0; spin < 1'000'000 && storage::now_millis() <= changed; ++spin) {
+    }
+    auto dry = call(http::verb::post, "/v1/prune", R"({"older_than_seconds":0,"dry_run":true})");
+    REQUIRE(dry.result_int() == 200);
+    const auto listed = body_of(dry).as_object();
+    CHECK(listed.at("jobs").as_int64() == 1);
+    CHECK(listed.at("dry_run").as_bool());
+    CHECK_FALSE(listed.at("delete_files").as_bool());
+    CHECK(listed.at("listed").as_array()[0].at("id").as_string() == job.id);
+    CHECK(store.find(job.id).has_value());
+
+    auto done = call(http::verb::post, "/v1/prune", R"({"older_than_seconds":0})");
+    REQUIRE(done.result_int() == 200);
+    CHECK(body_of(done).at("jobs").as_int64() == 1);
+    CHECK_FALSE(store.find(job.id).has_value());
+    CHECK(store.find(busy.id).has_value());
+}
