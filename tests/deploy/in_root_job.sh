@@ -67,6 +67,7 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y -q stemd >/tmp/purge.log 2>&1 ||
 [ ! -e /var/lib/stemd/stemd.db ] || fail "purge left /var/lib/stemd/stemd.db"
 [ ! -e /var/lib/stemd/api-token ] || fail "purge left /var/lib/stemd/api-token"
 [ ! -e /etc/stemd ] || fail "purge left /etc/stemd: $(ls -A /etc/stemd)"
+[ -d /var/lib/stemd/stems ] || fail "purge removed /var/lib/stemd/stems, the user's stems"
 left=$(find /var/lib/stemd/stems -type f | wc -l)
 [ "$left" -eq "$stems" ] || fail "purge removed stems ($left of $stems left)"
 getent passwd stemd >/dev/null || fail "purge removed the stemd user, who still owns the stems"

@@ -47,7 +47,8 @@ mirror=$(
 
 mounts=()
 cleanup() {
-    local m
+    local status=$? m
+    [ "$status" -eq 0 ] || echo "(the root is left in $root for a look; the next run removes it)"
     for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
         m=${mounts[i]}
         mountpoint -q "$m" && umount -l "$m"
