@@ -67,7 +67,12 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
           ex, store, options_, owner_, musicgpt_,
           [this](const std::string& id, const musicgpt::report& p) { return record(id, p); })),
       stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace)),
-      heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)) {}
+      heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)) {
+    // The scheduler reads options_ by reference: downloads it starts count here.
+    options_.download.on_bytes = [this](std::uint64_t n) {
+        bytes_downloaded_ += n;
+    };
+}
 
 service::~service() = default;
 
@@ -320,6 +325,15 @@ void service::wake() {
 
 void service::wake_poller() {
     poller_->wake();
+}
+
+result<storage::activity> service::activity_since(storage::millis since) {
+    return store_.activity_since(since);
+}
+
+void service::set_api_key(std::string key) {
+    options_.musicgpt.api_key = key;
+    musicgpt_.set_api_key(std::move(key));
 }
 
 } // namespace stemd::jobs

@@ -2,6 +2,7 @@
 
 #include "storage/database.hpp"
 #include "storage/error.hpp"
+#include "storage/sqlite_activity.hpp"
 #include "storage/sqlite_deliveries.hpp"
 #include "storage/sqlite_files.hpp"
 #include "storage/sqlite_jobs.hpp"
@@ -196,6 +197,10 @@ result<bool> sqlite_store::remember_delivery(std::string_view webhook_id, millis
 
 result<bool> sqlite_store::seen_delivery(std::string_view webhook_id) {
     return guarded([&] { return sqlite::seen_delivery(*db_, webhook_id); });
+}
+
+result<activity> sqlite_store::activity_since(millis since) {
+    return guarded([&] { return sqlite::activity_since(*db_, since); });
 }
 
 } // namespace stemd::storage

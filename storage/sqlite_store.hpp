@@ -73,6 +73,7 @@ public:
 
     result<bool> remember_delivery(std::string_view webhook_id, millis now) override;
     result<bool> seen_delivery(std::string_view webhook_id) override;
+    result<activity> activity_since(millis since) override;
 
 private:
     explicit sqlite_store(std::unique_ptr<database> db);

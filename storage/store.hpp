@@ -205,6 +205,12 @@ public:
     // Whether a delivery with this webhook-id was already recorded (read
     // only: a replay is recognised before anything is applied).
     virtual result<bool> seen_delivery(std::string_view webhook_id) = 0;
+
+    // --- Activity ----------------------------------------------------------------
+
+    // Read only: files `downloading` now, and jobs completed / failed whose
+    // last change is at or after `since`.
+    virtual result<activity> activity_since(millis since) = 0;
 };
 
 } // namespace stemd::storage
