@@ -6,7 +6,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,9 +26,23 @@ struct free_names {
     }
 };
 
+struct passed {
+    int fd;
+    std::string name;
+};
+
+bool listening_tcp(int fd) {
+    return sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0;
+}
+
+bool on_port(int fd, std::uint16_t port) {
+    return sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, port) > 0;
+}
+
 } // namespace
 
-passed_sockets take_passed_sockets() {
+passed_sockets take_passed_sockets(const config::endpoint& webhook_listen,
+                                   const config::endpoint& api_listen) {
     char** raw = nullptr;
     const int n = sd_listen_fds_with_names(1, &raw);
     std::unique_ptr<char*, free_names> names(raw);
@@ -35,19 +52,27 @@ passed_sockets take_passed_sockets() {
                             std::strerror(-n) + "; binding the configured addresses instead");
         return out;
     }
-    for (int i = 0; i < n; ++i) {
-        const int fd = SD_LISTEN_FDS_START + i;
-        const std::string name = names && names.get()[i] ? names.get()[i] : "unknown";
-        int* slot = name == "webhook" ? &out.webhook : name == "api" ? &out.api : nullptr;
-        if (slot == nullptr || *slot >= 0 || sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
-            log_warning("", "systemd passed descriptor " + std::to_string(fd) + " named \"" + name +
-                                "\", which stemd does not use (it takes one listening TCP "
-                                "socket each named webhook and api: FileDescriptorName= in "
-                                "stemd.socket); closed it");
-            ::close(fd);
+    std::vector<passed> fds;
+    for (int i = 0; i < n; ++i)
+        fds.push_back({SD_LISTEN_FDS_START + i, names && names.get()[i] ? names.get()[i] : ""});
+    auto take = [&](int& slot, const std::function<bool(const passed&)>& fits) {
+        for (auto& p : fds)
+            if (slot < 0 && p.fd >= 0 && fits(p))
+                slot = std::exchange(p.fd, -1);
+    };
+    take(out.webhook, [](const passed& p) { return p.name == "webhook"; });
+    take(out.api, [](const passed& p) { return p.name == "api"; });
+    take(out.webhook, [&](const passed& p) { return on_port(p.fd, webhook_listen.port); });
+    take(out.api, [&](const passed& p) { return on_port(p.fd, api_listen.port); });
+    take(out.webhook, [](const passed& p) { return listening_tcp(p.fd); });
+    take(out.api, [](const passed& p) { return listening_tcp(p.fd); });
+    for (const auto& p : fds) {
+        if (p.fd < 0)
             continue;
-        }
-        *slot = fd;
+        log_warning("", "systemd passed descriptor " + std::to_string(p.fd) + " (\"" + p.name +
+                            "\"), which stemd does not use: it takes two listening TCP sockets, "
+                            "webhook and api; closed it");
+        ::close(p.fd);
     }
     return out;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
-// Socket activation: the listening sockets systemd hands over (stemd.socket,
-// FileDescriptorName=webhook / api), used instead of binding.
+// Socket activation: the listening sockets systemd hands over
+// (deploy/stemd.socket), used instead of binding.
 
 #include "config/endpoint.hpp"
 
@@ -16,9 +16,14 @@ struct passed_sockets {
 };
 
 // The sockets passed through $LISTEN_FDS / $LISTEN_FDNAMES (the variables
-// are then removed, so nothing started later takes them for its own). A
-// socket with another name is logged and closed.
-passed_sockets take_passed_sockets();
+// are then removed, so nothing started later takes them for its own).
+// Which is which: a socket named "webhook" or "api" (FileDescriptorName=,
+// one socket unit each); else the one whose port is webhook.listen's or
+// api.listen's; else the order of ListenStream= (webhook first), since one
+// socket unit gives all its sockets the same name. Any further socket is
+// logged and closed.
+passed_sockets take_passed_sockets(const config::endpoint& webhook_listen,
+                                   const config::endpoint& api_listen);
 
 // Logs which address a listener uses when systemd passed its socket: the
 // passed one, and says so when `key` (e.g. "webhook.listen") in `source`

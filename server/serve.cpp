@@ -134,8 +134,9 @@ int run_serve(const config::settings& settings) {
     jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
                           *download_tls);
     webhook_context hook{service, settings.webhook.secret, std::move(signing)};
-    listeners servers(ctx.get_executor(), settings, take_passed_sockets(), hook, service, access,
-                      webhook_tls, fit_to_file_limit(make_limits(settings.limits)),
+    listeners servers(ctx.get_executor(), settings,
+                      take_passed_sockets(settings.webhook.listen, settings.api.listen), hook,
+                      service, access, webhook_tls, fit_to_file_limit(make_limits(settings.limits)),
                       prepare_uploads(settings));
     systemd_notifier notifier(ctx, status_line(service));
 

@@ -29,9 +29,9 @@ int listening_socket(int port) {
     return fd;
 }
 
-serve_launch activated(int webhook_fd, int api_fd) {
+serve_launch activated(int webhook_fd, int api_fd, const std::string& names) {
     serve_launch l;
-    l.env = {{"LISTEN_FDS", "2"}, {"LISTEN_FDNAMES", "webhook:api"}};
+    l.env = {{"LISTEN_FDS", "2"}, {"LISTEN_FDNAMES", names}};
     l.extras.fds = {webhook_fd, api_fd};
     l.extras.pid_variables = {"LISTEN_PID"};
     return l;
@@ -47,7 +47,8 @@ TEST_CASE("socket activation: a request sent between two daemons is answered by 
     fd_guard webhook(listening_socket(passed_webhook.number()));
     fd_guard api(listening_socket(s.api_port()));
 
-    s.start_serve(activated(webhook.get(), api.get()));
+    // Named, as one socket unit per listener names them.
+    s.start_serve(activated(webhook.get(), api.get(), "webhook:api"));
     auto logs = s.serve_logs();
     CHECK_MESSAGE(logs.find("api.listen: using the socket systemd passed, on 127.0.0.1:" +
                             std::to_string(s.api_port())) != std::string::npos,
@@ -67,7 +68,10 @@ TEST_CASE("socket activation: a request sent between two daemons is answered by 
     REQUIRE(to_webhook.send("POST /webhook/not-a-token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"));
 
-    s.start_serve(activated(webhook.get(), api.get()));
+    // Both named alike, as deploy/stemd.socket passes them: told apart by
+    // api.listen's port, and the webhook's by the order.
+    s.start_serve(activated(webhook.get(), api.get(), "stemd:stemd"));
     CHECK(to_api.read_response(10s).status == 200);
     CHECK(to_webhook.read_response(10s).status == 404);
+    CHECK(s.serve().log().find("using the passed socket") != std::string::npos);
 }
