@@ -32,7 +32,9 @@ const command& serve_command() {
         "run the daemon: submit jobs, receive webhooks, download stems",
         "The configuration is --config FILE, else $STEMD_CONFIG, else ./stemd.toml, else\n"
         "/etc/stemd/stemd.toml, else built-in defaults. Runs until SIGTERM or SIGINT;\n"
-        "SIGHUP re-reads webhook.tls_cert and webhook.tls_key.\n",
+        "SIGHUP re-reads the file and applies webhook.tls_cert/tls_key, the API key and\n"
+        "the webhook secrets (other changed keys are logged: they need a restart).\n"
+        "Under systemd: Type=notify, the watchdog, and sockets passed by stemd.socket.\n",
         describe,
         run,
     };

@@ -406,6 +406,8 @@ net::awaitable<result<void>> download_job::copy_body(connection& conn, body_pars
             co_await conn.close();
             co_return written.error();
         }
+        if (options_.on_bytes)
+            options_.on_bytes(*n);
     }
     co_await conn.close();
     co_return result<void>{};

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace stemd::client {
@@ -20,6 +21,9 @@ struct download_options {
     // often enough to never stall past connect.io_timeout is cut off here
     // (checked as bytes arrive, so at most io_timeout late).
     std::chrono::milliseconds max_duration{3'600'000};
+    // Told the size of each piece of a body written to disk, as it is
+    // written (a progress count for the daemon's status); may be empty.
+    std::function<void(std::uint64_t)> on_bytes;
 };
 
 struct download_request {

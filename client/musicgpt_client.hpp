@@ -35,6 +35,9 @@ public:
     // GET {base}/v1/byId?conversionType=EXTRACTION&task_id=...
     boost::asio::awaitable<result<musicgpt::status_reply>> by_id(const std::string& task_id);
 
+    // A new key (SIGHUP) for the requests made from now on.
+    void set_api_key(std::string key) { options_.api_key = std::move(key); }
+
 private:
     musicgpt_options options_;
     boost::asio::ssl::context* tls_;

@@ -72,7 +72,12 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
       heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)),
       pruner_(std::make_unique<pruner>(
           ex, store,
-          retention_options{options_.keep_days, options_.delete_files, options_.output_dir})) {}
+          retention_options{options_.keep_days, options_.delete_files, options_.output_dir})) {
+    // The scheduler reads options_ by reference: downloads it starts count here.
+    options_.download.on_bytes = [this](std::uint64_t n) {
+        bytes_downloaded_ += n;
+    };
+}
 
 service::~service() = default;
 
@@ -333,6 +338,15 @@ void service::wake() {
 
 void service::wake_poller() {
     poller_->wake();
+}
+
+result<storage::activity> service::activity_since(storage::millis since) {
+    return store_.activity_since(since);
+}
+
+void service::set_api_key(std::string key) {
+    options_.musicgpt.api_key = key;
+    musicgpt_.set_api_key(std::move(key));
 }
 
 } // namespace stemd::jobs

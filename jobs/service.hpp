@@ -123,6 +123,16 @@ public:
     // A status look-up may be due now.
     void wake_poller();
 
+    // --- What it is doing ---------------------------------------------------
+
+    // Bytes of stem bodies written to disk by this process so far (a rate
+    // is the difference of two readings).
+    std::uint64_t bytes_downloaded() const { return bytes_downloaded_; }
+    // Files downloading now, jobs completed / failed since `since`.
+    result<storage::activity> activity_since(storage::millis since);
+    // The MusicGPT API key for requests made from now on (a reload).
+    void set_api_key(std::string key);
+
 private:
     std::chrono::milliseconds first_poll_delay(std::optional<double> eta) const;
     musicgpt::submission submission_for(const job_request& r, const std::string& token) const;
@@ -142,6 +152,7 @@ private:
     std::unique_ptr<heartbeat> heartbeat_;
     std::unique_ptr<pruner> pruner_;
     bool running_ = false;
+    std::uint64_t bytes_downloaded_ = 0;
     // Jobs whose submission is in flight: created, MusicGPT not answered yet.
     std::set<std::string, std::less<>> submitting_;
 };

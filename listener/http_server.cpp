@@ -21,6 +21,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -367,6 +368,24 @@ http_server::http_server(net::any_io_executor ex, const std::string& host, std::
         throw std::system_error(ec, state_->name + ": cannot listen on " + host + ":" +
                                         std::to_string(port) + " (is another process using it?)");
     a.listen(net::socket_base::max_listen_connections);
+}
+
+http_server::http_server(net::any_io_executor ex, int listening_fd, handler h, server_limits limits,
+                         std::shared_ptr<ssl::context> tls, std::string name)
+    : state_(std::make_shared<state>(ex, std::move(h), limits, std::move(tls), std::move(name))) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int listening = 0;
+    socklen_t flag_len = sizeof listening;
+    if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        (addr.ss_family != AF_INET && addr.ss_family != AF_INET6) ||
+        ::getsockopt(listening_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) != 0 ||
+        listening == 0)
+        throw std::system_error(std::make_error_code(std::errc::not_a_socket),
+                                state_->name + ": descriptor " + std::to_string(listening_fd) +
+                                    " is not a listening TCP socket; check ListenStream= in "
+                                    "stemd.socket");
+    state_->acceptor.assign(addr.ss_family == AF_INET ? tcp::v4() : tcp::v6(), listening_fd);
 }
 
 http_server::~http_server() {

@@ -96,6 +96,12 @@ public:
                 handler h, server_limits limits = {},
                 std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
                 std::string name = "http");
+    // Takes over `listening_fd`, a TCP socket already bound and listening
+    // (handed over by systemd's socket activation); closes it with the
+    // server. Throws std::system_error when it is not such a socket.
+    http_server(boost::asio::any_io_executor ex, int listening_fd, handler h,
+                server_limits limits = {}, std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
+                std::string name = "http");
     ~http_server();
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;

@@ -3,8 +3,11 @@
 #include "client/tls.hpp"
 #include "common/log.hpp"
 #include "jobs/service.hpp"
+#include "server/activation.hpp"
 #include "server/api_routes.hpp"
 #include "server/api_token.hpp"
+#include "server/notify.hpp"
+#include "server/reload.hpp"
 #include "server/serve_settings.hpp"
 #include "server/signals.hpp"
 #include "server/store_open.hpp"
@@ -12,8 +15,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-
-#include <systemd/sd-daemon.h>
+#include <boost/asio/post.hpp>
 
 #include <csignal>
 #include <optional>
@@ -41,36 +43,65 @@ std::optional<signature_verifier> make_signing(const config::webhook_settings& w
     return signing;
 }
 
+listener::handler webhook_handler(webhook_context& hook) {
+    return [&hook](listener::request& req,
+                   const listener::peer_info&) -> net::awaitable<listener::reply> {
+        co_return listener::reply{handle_webhook(hook, req), {}};
+    };
+}
+
+// Access is checked by the listener (make_api_limits' screen), from the
+// header, before any body is read.
+listener::handler api_handler(jobs::service& service, const config::settings& s) {
+    return [&service, options = api_options{s.api.file_roots}](
+               listener::request& req,
+               const listener::peer_info& peer) -> net::awaitable<listener::reply> {
+        // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice
+        // when co_await sits inside a braced initialiser.
+        listener::response answer = co_await handle_api(service, req, options, peer.spooled_body);
+        co_return listener::reply{std::move(answer), {}};
+    };
+}
+
+// The socket systemd passed when there is one, else a fresh one bound to
+// the configured address.
+listener::http_server open_listener(net::any_io_executor ex, int passed,
+                                    const config::endpoint& listen, listener::handler h,
+                                    listener::server_limits limits,
+                                    std::shared_ptr<net::ssl::context> tls, std::string name) {
+    if (passed >= 0)
+        return listener::http_server(ex, passed, std::move(h), std::move(limits), std::move(tls),
+                                     std::move(name));
+    return listener::http_server(ex, listen.host, listen.port, std::move(h), std::move(limits),
+                                 std::move(tls), std::move(name));
+}
+
+std::string endpoint_text(const net::ip::tcp::endpoint& ep) {
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" +
+           std::to_string(ep.port());
+}
+
 // The two listeners of the daemon, bound (not yet accepting).
 struct listeners {
     listener::http_server webhook;
     listener::http_server api;
 
-    listeners(net::any_io_executor ex, const config::settings& s, webhook_context& hook,
-              jobs::service& service, const api_access& access,
+    listeners(net::any_io_executor ex, const config::settings& s, const passed_sockets& passed,
+              webhook_context& hook, jobs::service& service, const api_access& access,
               std::shared_ptr<net::ssl::context> webhook_tls, const listener::server_limits& limits,
               const std::filesystem::path& uploads)
-        : webhook(
-              ex, s.webhook.listen.host, s.webhook.listen.port,
-              [&hook](listener::request& req,
-                      const listener::peer_info&) -> net::awaitable<listener::reply> {
-                  co_return listener::reply{handle_webhook(hook, req), {}};
-              },
-              limits, std::move(webhook_tls), "webhook listener"),
-          api(
-              ex, s.api.listen.host, s.api.listen.port,
-              // Access is checked by the listener (make_api_limits' screen),
-              // from the header, before any body is read.
-              [&service, options = api_options{s.api.file_roots}](
-                  listener::request& req,
-                  const listener::peer_info& peer) -> net::awaitable<listener::reply> {
-                  // Not `reply{co_await ...}`: GCC 12 destroys the awaited
-                  // value twice when co_await sits inside a braced initialiser.
-                  listener::response answer =
-                      co_await handle_api(service, req, options, peer.spooled_body);
-                  co_return listener::reply{std::move(answer), {}};
-              },
-              make_api_limits(limits, s, uploads, access), nullptr, "API listener") {}
+        : webhook(open_listener(ex, passed.webhook, s.webhook.listen, webhook_handler(hook), limits,
+                                std::move(webhook_tls), "webhook listener")),
+          api(open_listener(ex, passed.api, s.api.listen, api_handler(service, s),
+                            make_api_limits(limits, s, uploads, access), nullptr, "API listener")) {
+        if (passed.webhook >= 0)
+            log_passed_socket("webhook.listen", s.webhook.listen,
+                              endpoint_text(webhook.local_endpoint()), s.source);
+        if (passed.api >= 0)
+            log_passed_socket("api.listen", s.api.listen, endpoint_text(api.local_endpoint()),
+                              s.source);
+    }
 };
 
 void log_serving(const config::settings& s, bool tls, bool signed_only) {
@@ -95,6 +126,7 @@ int run_serve(const config::settings& settings) {
                             token_file);
     auto webhook_tls = load_webhook_tls(settings.webhook);
     auto signing = make_signing(settings.webhook);
+    config::settings in_use = settings; // what SIGHUP compares with and updates
 
     serve_context ctx(1);
     auto api_tls = client::make_tls_client_context(settings.musicgpt.ca_file);
@@ -102,21 +134,33 @@ int run_serve(const config::settings& settings) {
     jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
                           *download_tls);
     webhook_context hook{service, settings.webhook.secret, std::move(signing)};
-    listeners servers(ctx.get_executor(), settings, hook, service, access, webhook_tls,
-                      fit_to_file_limit(make_limits(settings.limits)), prepare_uploads(settings));
+    listeners servers(ctx.get_executor(), settings,
+                      take_passed_sockets(settings.webhook.listen, settings.api.listen), hook,
+                      service, access, webhook_tls, fit_to_file_limit(make_limits(settings.limits)),
+                      prepare_uploads(settings));
+    systemd_notifier notifier(ctx, status_line(service));
 
     servers.webhook.start();
     servers.api.start();
     service.start();
-    net::co_spawn(ctx, shutdown_on_signal(ctx, {&servers.webhook, &servers.api}, service),
+    net::co_spawn(ctx,
+                  shutdown_on_signal(ctx, {&servers.webhook, &servers.api}, service,
+                                     [&notifier] { notifier.stopping(); }),
                   net::detached);
     // Registered here, not inside the coroutine, so a SIGHUP that arrives
     // before the loop runs is queued instead of ending the process.
     net::signal_set hangup(ctx, SIGHUP);
-    net::co_spawn(ctx, reload_on_sighup(hangup, servers.webhook, settings.webhook), net::detached);
+    net::co_spawn(ctx, reload_on_sighup(hangup, {in_use, servers.webhook, hook, service, notifier}),
+                  net::detached);
+    arm_test_fault(ctx);
 
     log_serving(settings, webhook_tls != nullptr, hook.signing.has_value());
-    sd_notify(0, "READY=1");
+    // Posted after service.start()'s coroutines, each of which co_spawn
+    // starts with a post: by the time this runs, the downloader has claimed
+    // the files an earlier process left, the poller has taken the look-ups
+    // due, and jobs left submitting are being settled. Both listeners are
+    // accepting by then too.
+    net::post(ctx, [&notifier] { notifier.ready(); });
     ctx.run();
     ctx.shutdown();
     log_info("", "stopped");

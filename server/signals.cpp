@@ -8,8 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <systemd/sd-daemon.h>
-
 #include <csignal>
 #include <stdexcept>
 
@@ -41,39 +39,16 @@ std::shared_ptr<net::ssl::context> load_webhook_tls(const config::webhook_settin
     }
 }
 
-net::awaitable<void> reload_on_sighup(net::signal_set& hangup,
-                                      listener::http_server& webhook_server,
-                                      const config::webhook_settings& w) {
-    for (;;) {
-        auto [ec, sig] = co_await hangup.async_wait(use_tuple);
-        if (ec)
-            co_return;
-        if (w.tls_cert.empty()) {
-            log_info("", "received SIGHUP: webhook TLS is off, nothing to reload");
-            continue;
-        }
-        try {
-            webhook_server.set_tls(client::make_tls_server_context(w.tls_cert, w.tls_key));
-            log_info("", "received SIGHUP: reloaded the webhook TLS certificate " + w.tls_cert +
-                             " for new connections");
-        } catch (const std::exception& e) {
-            log_error("", std::string("received SIGHUP: still using the previous webhook TLS "
-                                      "certificate, the new one cannot be used: ") +
-                              e.what());
-        }
-    }
-}
-
 net::awaitable<void> shutdown_on_signal(net::io_context& ctx,
                                         std::vector<listener::http_server*> servers,
-                                        jobs::service& service) {
+                                        jobs::service& service, std::function<void()> on_stop) {
     net::signal_set signals(ctx, SIGINT, SIGTERM);
     auto [ec, sig] = co_await signals.async_wait(use_tuple);
     if (ec)
         co_return;
     log_info("", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
                      ": finishing requests in flight");
-    sd_notify(0, "STOPPING=1");
+    on_stop();
     for (auto* s : servers)
         s->stop();
     service.stop();

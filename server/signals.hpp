@@ -1,7 +1,7 @@
 #pragma once
 
-// The daemon's signals: SIGHUP reloads the webhook listener's TLS
-// certificate, SIGINT/SIGTERM stop it gracefully. Included only by serve.cpp
+// The daemon's signals: SIGINT/SIGTERM stop it gracefully (SIGHUP is
+// reload.hpp's). Included only by serve.cpp
 // (it pulls in Asio).
 
 #include "config/settings.hpp"
@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -23,21 +24,13 @@ namespace stemd::server {
 // Throws naming the file that cannot be used (a start-up failure).
 std::shared_ptr<boost::asio::ssl::context> load_webhook_tls(const config::webhook_settings& w);
 
-// SIGHUP re-reads the webhook listener's certificate and key (renewed by
-// certbot or the like) for connections accepted from then on. A pair that
-// cannot be used is reported and the one in use stays, so a half-written
-// renewal never takes the listener down. `hangup` is registered by the
-// caller before the loop runs, so an early SIGHUP is queued rather than
-// ending the process.
-boost::asio::awaitable<void> reload_on_sighup(boost::asio::signal_set& hangup,
-                                              listener::http_server& webhook_server,
-                                              const config::webhook_settings& w);
-
 // Waits for SIGINT/SIGTERM: the first stops intake and lets in-flight
 // requests finish (up to 5 s), the second (or the deadline) stops at once.
 // Downloads in flight keep their .part files and resume at the next start.
+// `on_stop` runs first (STOPPING=1 to systemd).
 boost::asio::awaitable<void> shutdown_on_signal(boost::asio::io_context& ctx,
                                                 std::vector<listener::http_server*> servers,
-                                                jobs::service& service);
+                                                jobs::service& service,
+                                                std::function<void()> on_stop);
 
 } // namespace stemd::server

@@ -108,4 +108,13 @@ struct new_job {
     std::string token_hash;
 };
 
+// What the daemon is doing, in numbers (for its one-line status): files
+// being downloaded now, and jobs that became completed or failed since a
+// time.
+struct activity {
+    std::int64_t files_downloading = 0;
+    std::int64_t jobs_completed = 0;
+    std::int64_t jobs_failed = 0;
+};
+
 } // namespace stemd::storage

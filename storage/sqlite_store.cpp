@@ -2,6 +2,7 @@
 
 #include "storage/database.hpp"
 #include "storage/error.hpp"
+#include "storage/sqlite_activity.hpp"
 #include "storage/sqlite_deliveries.hpp"
 #include "storage/sqlite_files.hpp"
 #include "storage/sqlite_gauges.hpp"
@@ -219,6 +220,10 @@ result<compaction> sqlite_store::compact(int pages) {
 
 result<bool> sqlite_store::use_incremental_vacuum() {
     return guarded([&] { return sqlite::use_incremental_vacuum(*db_); });
+}
+
+result<activity> sqlite_store::activity_since(millis since) {
+    return guarded([&] { return sqlite::activity_since(*db_, since); });
 }
 
 } // namespace stemd::storage

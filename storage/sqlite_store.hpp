@@ -87,6 +87,8 @@ public:
     // switched, false when the database was already incremental.
     result<bool> use_incremental_vacuum();
 
+    result<activity> activity_since(millis since) override;
+
 private:
     explicit sqlite_store(std::unique_ptr<database> db);
 

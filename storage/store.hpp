@@ -238,6 +238,12 @@ public:
     // Gives at most `pages` free pages of the database back to the file
     // system (what deleted rows left), outside any other transaction.
     virtual result<compaction> compact(int pages) = 0;
+
+    // --- Activity ----------------------------------------------------------------
+
+    // Read only: files `downloading` now, and jobs completed / failed whose
+    // last change is at or after `since`.
+    virtual result<activity> activity_since(millis since) = 0;
 };
 
 } // namespace stemd::storage

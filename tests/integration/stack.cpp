@@ -217,11 +217,14 @@ void stack::start_simulator() {
     REQUIRE_MESSAGE(sim_->running(), logs());
 }
 
-void stack::start_serve() {
+void stack::start_serve(serve_launch launch) {
     ++serve_starts_;
     serve_ = std::make_unique<child_process>(
         std::vector<std::string>{STEMD_BINARY, "serve", "--config", config_file().string()},
-        ws_ / ("serve-" + std::to_string(serve_starts_) + ".log"));
+        ws_ / ("serve-" + std::to_string(serve_starts_) + ".log"), std::move(launch.env),
+        std::filesystem::path(), std::move(launch.extras));
+    if (!launch.wait_until_up)
+        return;
     bool up = wait_until(
         [&] {
             return http_request(api_port(), "GET", "/healthz").status == 200 || !serve_->running();

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,13 +56,21 @@ struct stack_options {
     int status_window_ms = 0;
 };
 
+// What `stemd serve` is started with besides its config: environment
+// variables (NOTIFY_SOCKET, …) and inherited descriptors (socket activation).
+struct serve_launch {
+    std::map<std::string, std::string> env;
+    child_extras extras;
+    bool wait_until_up = true; // GET /healthz answers before start_serve returns
+};
+
 class stack {
 public:
     explicit stack(const std::string& label, stack_options options = {});
     ~stack();
 
     void start_simulator();
-    void start_serve();
+    void start_serve(serve_launch launch = {});
     void kill_serve(); // SIGKILL, no cleanup: a crash
     child_process& serve() { return *serve_; }
 

@@ -37,7 +37,8 @@ int open_or_throw(const char* path, int flags, const std::string& what) {
 class exec_image {
 public:
     exec_image(const std::vector<std::string>& args,
-               const std::map<std::string, std::string>& extra_env)
+               const std::map<std::string, std::string>& extra_env,
+               const std::vector<std::string>& pid_variables = {})
         : args_(args) {
         if (args_.empty())
             throw std::invalid_argument("child process: empty argument list");
@@ -49,6 +50,10 @@ public:
         }
         for (const auto& [name, value] : extra_env)
             env_.push_back(name + "=" + value);
+        // Room for the digits, filled in by the child (set_pid).
+        for (const auto& name : pid_variables)
+            env_.push_back(name + "=" + std::string(pid_digits, '\0'));
+        pid_slots_ = pid_variables.size();
         for (auto& a : args_)
             argv_.push_back(a.data());
         argv_.push_back(nullptr);
@@ -60,6 +65,22 @@ public:
     exec_image& operator=(const exec_image&) = delete;
 
     const char* path() const { return argv_[0]; }
+    // In the child (async-signal-safe): writes its pid into the variables
+    // made for it, which are the last entries.
+    void set_pid(long pid) const {
+        char digits[pid_digits];
+        int n = 0;
+        do {
+            digits[n++] = static_cast<char>('0' + pid % 10);
+            pid /= 10;
+        } while (pid > 0 && n < pid_digits - 1);
+        for (std::size_t i = envp_.size() - 1 - pid_slots_; i + 1 < envp_.size(); ++i) {
+            char* value = std::strchr(envp_[i], '=') + 1;
+            for (int k = 0; k < n; ++k)
+                value[k] = digits[n - 1 - k];
+            value[n] = '\0';
+        }
+    }
     char* const* argv() const { return argv_.data(); }
     char* const* envp() const { return envp_.data(); }
 
@@ -68,6 +89,8 @@ private:
     std::vector<std::string> env_;
     std::vector<char*> argv_;
     std::vector<char*> envp_;
+    static constexpr int pid_digits = 20;
+    std::size_t pid_slots_ = 0;
 };
 
 // The child's standard streams and working directory.
@@ -75,15 +98,36 @@ struct child_setup {
     int stdin_fd = -1;
     int stdout_fd = -1;
     int stderr_fd = -1;
-    const char* working_dir = nullptr; // null: inherit
+    const char* working_dir = nullptr;     // null: inherit
+    const std::vector<int>* fds = nullptr; // become 3, 4, …
 };
+
+// Moves the inherited descriptors to 3, 4, … in the child: first above the
+// targets (so none is overwritten before it is moved), then down; dup2
+// leaves the copies open across exec.
+bool place_fds(const std::vector<int>& fds) {
+    const int first = 3;
+    const int count = static_cast<int>(fds.size());
+    int high[16];
+    if (count > 16)
+        return false;
+    for (int i = 0; i < count; ++i)
+        if ((high[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, first + count)) < 0)
+            return false;
+    for (int i = 0; i < count; ++i)
+        if (::dup2(high[i], first + i) < 0)
+            return false;
+    return true;
+}
 
 [[noreturn]] void exec_child(const exec_image& image, const child_setup& setup, int report_fd) {
     // Only async-signal-safe calls from here on. A failure is reported to the
     // parent through report_fd (close-on-exec, so a successful exec closes it).
     if (::dup2(setup.stdin_fd, STDIN_FILENO) >= 0 && ::dup2(setup.stdout_fd, STDOUT_FILENO) >= 0 &&
         ::dup2(setup.stderr_fd, STDERR_FILENO) >= 0 &&
-        (setup.working_dir == nullptr || ::chdir(setup.working_dir) == 0)) {
+        (setup.working_dir == nullptr || ::chdir(setup.working_dir) == 0) &&
+        (setup.fds == nullptr || place_fds(*setup.fds))) {
+        image.set_pid(::getpid());
         ::execve(image.path(), image.argv(), image.envp());
     }
     int err = errno;
@@ -157,14 +201,14 @@ void kill_and_reap(int pid) {
 
 child_process::child_process(std::vector<std::string> args, std::filesystem::path log_file,
                              std::map<std::string, std::string> extra_env,
-                             std::filesystem::path working_dir)
+                             std::filesystem::path working_dir, child_extras extras)
     : log_file_(std::move(log_file)) {
-    exec_image image(args, extra_env);
+    exec_image image(args, extra_env, extras.pid_variables);
     fd_guard null_in(open_or_throw("/dev/null", O_RDONLY, "child process: open"));
     fd_guard log(open_or_throw(log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
                                "child process: open log file"));
     child_setup setup{null_in.get(), log.get(), log.get(),
-                      working_dir.empty() ? nullptr : working_dir.c_str()};
+                      working_dir.empty() ? nullptr : working_dir.c_str(), &extras.fds};
     pid_ = spawn(image, setup);
 }
 

@@ -9,6 +9,15 @@
 
 namespace stemd::test {
 
+// What a child gets besides its arguments and environment: descriptors it
+// inherits as 3, 4, … in this order (socket activation), and variables set
+// to its own pid after fork (LISTEN_PID, WATCHDOG_PID), which the parent
+// cannot know before.
+struct child_extras {
+    std::vector<int> fds;
+    std::vector<std::string> pid_variables;
+};
+
 // A child process (fork/exec) whose stdout+stderr go to a log file
 // (truncated first), stdin from /dev/null. args[0] is the program's path (no
 // PATH search); extra_env is added to (or overrides) this process's
@@ -18,7 +27,7 @@ class child_process {
 public:
     child_process(std::vector<std::string> args, std::filesystem::path log_file,
                   std::map<std::string, std::string> extra_env = {},
-                  std::filesystem::path working_dir = {});
+                  std::filesystem::path working_dir = {}, child_extras extras = {});
     ~child_process(); // SIGKILL + reap if still running
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;

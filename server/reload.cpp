@@ -1,0 +1,215 @@
+#include "server/reload.hpp"
+
+#include "client/tls.hpp"
+#include "common/log.hpp"
+#include "common/text.hpp"
+#include "jobs/service.hpp"
+#include "server/notify.hpp"
+#include "server/webhook_handler.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <functional>
+#include <stdexcept>
+
+namespace stemd::server {
+
+namespace net = boost::asio;
+
+namespace {
+
+std::string shown(const std::string& v) {
+    return v.empty() ? "\"\"" : v;
+}
+std::string shown(const std::filesystem::path& v) {
+    return shown(v.string());
+}
+std::string shown(const config::endpoint& v) {
+    return v.to_string();
+}
+std::string shown(bool v) {
+    return v ? "true" : "false";
+}
+std::string shown(std::int64_t v) {
+    return std::to_string(v);
+}
+std::string shown(int v) {
+    return std::to_string(v);
+}
+template <class T> std::string shown(const std::vector<T>& items) {
+    std::vector<std::string> out;
+    for (const auto& i : items)
+        out.push_back(shown(i));
+    return "[" + join(out, ", ") + "]";
+}
+
+struct restart_key {
+    const char* name;
+    std::function<std::string(const config::settings&)> value;
+};
+
+// Every key that is read once at start (listeners bound, store opened,
+// parts configured). The secrets among the keys are all reloadable, so
+// every value here may be shown.
+#define STEMD_RESTART_KEY(table, key)                                                              \
+    restart_key {                                                                                  \
+#table "." #key, [](const config::settings& s) {                                           \
+            return shown(s.table.key);                                                             \
+        }                                                                                          \
+    }
+const std::vector<restart_key>& restart_keys() {
+    static const std::vector<restart_key> keys{
+        STEMD_RESTART_KEY(musicgpt, base_url),
+        STEMD_RESTART_KEY(musicgpt, api_version),
+        STEMD_RESTART_KEY(musicgpt, ca_file),
+        STEMD_RESTART_KEY(webhook, listen),
+        STEMD_RESTART_KEY(webhook, public_url),
+        STEMD_RESTART_KEY(api, listen),
+        STEMD_RESTART_KEY(api, token_file),
+        STEMD_RESTART_KEY(api, allowed_hosts),
+        STEMD_RESTART_KEY(api, upload_max_bytes),
+        STEMD_RESTART_KEY(api, file_roots),
+        STEMD_RESTART_KEY(storage, database),
+        STEMD_RESTART_KEY(storage, output_dir),
+        STEMD_RESTART_KEY(download, concurrency),
+        STEMD_RESTART_KEY(download, max_attempts),
+        STEMD_RESTART_KEY(download, max_link_refreshes),
+        STEMD_RESTART_KEY(download, ca_file),
+        STEMD_RESTART_KEY(download, allow_http),
+        STEMD_RESTART_KEY(download, allow_private_addresses),
+        STEMD_RESTART_KEY(download, max_bytes),
+        STEMD_RESTART_KEY(download, idle_timeout),
+        STEMD_RESTART_KEY(download, max_seconds),
+        STEMD_RESTART_KEY(limits, header_bytes),
+        STEMD_RESTART_KEY(limits, body_bytes),
+        STEMD_RESTART_KEY(limits, request_timeout),
+        STEMD_RESTART_KEY(limits, idle_timeout),
+        STEMD_RESTART_KEY(limits, max_connections),
+        STEMD_RESTART_KEY(limits, max_connections_per_address),
+        STEMD_RESTART_KEY(limits, max_requests_per_connection),
+        STEMD_RESTART_KEY(reconcile, overdue_factor),
+        STEMD_RESTART_KEY(reconcile, overdue_floor),
+        STEMD_RESTART_KEY(reconcile, status_per_minute),
+        STEMD_RESTART_KEY(reconcile, unknown_task_after),
+    };
+    return keys;
+}
+#undef STEMD_RESTART_KEY
+
+std::string changed_in(std::string_view key, const config::settings& fresh) {
+    return std::string(key) + " changed in " + fresh.source;
+}
+
+// The certificate files are read again whenever TLS stays on (a renewal
+// keeps their names); turning TLS on or off rebuilds the listener.
+void reload_tls(reload_targets& t, const config::settings& fresh) {
+    auto& w = t.in_use.webhook;
+    if (w.tls_cert.empty() != fresh.webhook.tls_cert.empty()) {
+        log_warning("", changed_in("webhook.tls_cert", fresh) + ": turning HTTPS " +
+                            (w.tls_cert.empty() ? "on" : "off") + " needs a restart, still using " +
+                            shown(w.tls_cert));
+        return;
+    }
+    if (w.tls_cert.empty())
+        return;
+    try {
+        t.webhook_server.set_tls(
+            client::make_tls_server_context(fresh.webhook.tls_cert, fresh.webhook.tls_key));
+        w.tls_cert = fresh.webhook.tls_cert;
+        w.tls_key = fresh.webhook.tls_key;
+        log_info("", "reloaded the webhook TLS certificate " + w.tls_cert + " for new connections");
+    } catch (const std::exception& e) {
+        log_error("", std::string("still using the previous webhook TLS certificate, the new "
+                                  "one cannot be used: ") +
+                          e.what());
+    }
+}
+
+void reload_signing(reload_targets& t, const config::settings& fresh) {
+    const std::string& secret = fresh.webhook.signing_secret;
+    if (secret == t.in_use.webhook.signing_secret)
+        return;
+    try {
+        std::optional<signature_verifier> next;
+        if (!secret.empty())
+            next.emplace(secret);
+        t.hook.signing = std::move(next);
+        t.in_use.webhook.signing_secret = secret;
+        log_info("", changed_in("webhook.signing_secret", fresh) +
+                         (secret.empty() ? ": deliveries need no signature from now on"
+                                         : ": deliveries are checked against the new secret"));
+    } catch (const std::exception& e) {
+        log_error("", changed_in("webhook.signing_secret", fresh) +
+                          ", but the new value cannot be used (" + e.what() +
+                          "); still checking deliveries against the previous one");
+    }
+}
+
+void reload_secrets(reload_targets& t, const config::settings& fresh) {
+    if (fresh.webhook.secret != t.in_use.webhook.secret) {
+        t.hook.secret = fresh.webhook.secret;
+        t.in_use.webhook.secret = fresh.webhook.secret;
+        log_info("", changed_in("webhook.secret", fresh) + ": applied to deliveries from now on");
+    }
+    auto& m = t.in_use.musicgpt;
+    if (fresh.musicgpt.api_key_file != m.api_key_file) {
+        m.api_key_file = fresh.musicgpt.api_key_file;
+        log_info("", changed_in("musicgpt.api_key_file", fresh) + ": applied");
+    }
+    if (fresh.musicgpt.api_key != m.api_key) {
+        m.api_key = fresh.musicgpt.api_key;
+        t.service.set_api_key(m.api_key);
+        log_info("", "the MusicGPT API key (musicgpt.api_key, MUSICGPT_API_KEY or "
+                     "musicgpt.api_key_file) changed: requests from now on use the new one");
+    }
+}
+
+} // namespace
+
+std::vector<std::string> restart_only_changes(const config::settings& in_use,
+                                              const config::settings& fresh) {
+    std::vector<std::string> out;
+    for (const auto& key : restart_keys()) {
+        const std::string now = key.value(in_use);
+        if (key.value(fresh) != now)
+            out.push_back(changed_in(key.name, fresh) + ": needs a restart, still using " + now);
+    }
+    return out;
+}
+
+void reload_config(reload_targets& t) {
+    t.notifier.reloading();
+    if (t.in_use.source == "built-in defaults") {
+        log_info("", "received SIGHUP: stemd runs on built-in defaults, no file to re-read");
+        t.notifier.reloaded();
+        return;
+    }
+    auto fresh = config::load_file(t.in_use.source);
+    if (!fresh) {
+        log_error("", "received SIGHUP: " + fresh.error().message +
+                          "; keeping the whole configuration in use");
+        t.notifier.reloaded();
+        return;
+    }
+    log_info("", "received SIGHUP: re-reading " + t.in_use.source);
+    for (const auto& w : fresh->warnings)
+        log_warning("", w);
+    for (const auto& refused : restart_only_changes(t.in_use, *fresh))
+        log_warning("", refused);
+    reload_tls(t, *fresh);
+    reload_signing(t, *fresh);
+    reload_secrets(t, *fresh);
+    t.notifier.reloaded();
+}
+
+net::awaitable<void> reload_on_sighup(net::signal_set& hangup, reload_targets t) {
+    for (;;) {
+        auto [ec, sig] = co_await hangup.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec)
+            co_return;
+        reload_config(t);
+    }
+}
+
+} // namespace stemd::server

@@ -1,0 +1,52 @@
+#pragma once
+
+// SIGHUP: re-read the configuration file and apply what can change in a
+// running daemon. Included only by serve.cpp (it pulls in Asio).
+
+#include "config/settings.hpp"
+#include "listener/http_server.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <string>
+#include <vector>
+
+namespace stemd::jobs {
+class service;
+}
+
+namespace stemd::server {
+
+class systemd_notifier;
+struct webhook_context;
+
+// What a reload reads from and changes; all outlive the reload coroutine.
+struct reload_targets {
+    config::settings& in_use; // updated with each key applied
+    listener::http_server& webhook_server;
+    webhook_context& hook;
+    jobs::service& service;
+    systemd_notifier& notifier;
+};
+
+// Applied without a restart: webhook.tls_cert/tls_key (the files are read
+// again even when their names did not change: a renewal), webhook.
+// signing_secret, webhook.secret, musicgpt.api_key / api_key_file. Each
+// change is logged by key name, never by value. Any other key that changed
+// is refused with a line saying it needs a restart and what is still in
+// use; a file that no longer loads changes nothing (its error is logged).
+// systemd is told RELOADING=1 … READY=1 around it.
+void reload_config(reload_targets& t);
+
+// The keys that need a restart whose values differ, each as
+// "key changed in FILE: needs a restart, still using VALUE".
+std::vector<std::string> restart_only_changes(const config::settings& in_use,
+                                              const config::settings& fresh);
+
+// Runs reload_config on every SIGHUP. `hangup` is registered by the caller
+// before the loop runs, so an early SIGHUP is queued rather than ending the
+// process.
+boost::asio::awaitable<void> reload_on_sighup(boost::asio::signal_set& hangup, reload_targets t);
+
+} // namespace stemd::server
