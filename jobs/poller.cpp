@@ -1,6 +1,7 @@
 #include "jobs/poller.hpp"
 
 #include "common/log.hpp"
+#include "jobs/events.hpp"
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
 #include "jobs/describe.hpp"
@@ -226,6 +227,7 @@ void status_poller::no_fresh_links(const storage::job_record& job, const std::st
         return;
     }
     log_error(job.id, "failed: " + reason);
+    note_if_final(store_, job.status, *failed);
 }
 
 // Ends a claimed look-up that poll_later does not end.

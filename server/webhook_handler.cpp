@@ -3,6 +3,7 @@
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "jobs/error.hpp"
+#include "jobs/events.hpp"
 #include "jobs/service.hpp"
 #include "musicgpt/webhook.hpp"
 #include "server/reply.hpp"
@@ -92,6 +93,9 @@ step check_signature(webhook_context& ctx, const listener::request& req, const a
     if (*seen) {
         log_info(to.log_id(), "webhook: a delivery with this webhook-id was already received; "
                               "acknowledged and ignored");
+        if (to.job)
+            ctx.service.note(to.job->id, jobs::event_kind::webhook_duplicate,
+                             "a delivery with this webhook-id was already received; ignored");
         return json_response(200, json::object{{"ok", true}, {"duplicate", true}});
     }
     return std::nullopt;
