@@ -9,8 +9,8 @@
 namespace stemd::client {
 
 struct download_progress {
-    std::uint64_t received = 0;           // bytes in the file so far (a resumed prefix counts)
-    std::optional<std::uint64_t> total;   // its length, once the server said
+    std::uint64_t received = 0;         // bytes in the file so far (a resumed prefix counts)
+    std::optional<std::uint64_t> total; // its length, once the server said
 };
 
 } // namespace stemd::client

@@ -51,7 +51,8 @@ bool is_separator(std::string_view text, std::size_t at, std::string_view allowe
 
 std::optional<millis> parse_rfc3339(std::string_view text) {
     const int year = digits(text, 0, 4), month = digits(text, 5, 2), day = digits(text, 8, 2);
-    const int hour = digits(text, 11, 2), minute = digits(text, 14, 2), second = digits(text, 17, 2);
+    const int hour = digits(text, 11, 2), minute = digits(text, 14, 2),
+              second = digits(text, 17, 2);
     if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
         minute < 0 || minute > 59 || second < 0 || second > 60 || !is_separator(text, 4, "-") ||
         !is_separator(text, 7, "-") || !is_separator(text, 10, "Tt ") ||

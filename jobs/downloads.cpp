@@ -111,9 +111,8 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
         .name = f.name,
         .progress = &progress_[f.id], // std::map: the entry stays put while others come and go
     };
-    log_info(f.job_id, "downloading " + shown_name(f) +
-                           " from " + client::redact(f.url) + " (attempt " +
-                           std::to_string(f.attempts) + ")");
+    log_info(f.job_id, "downloading " + shown_name(f) + " from " + client::redact(f.url) +
+                           " (attempt " + std::to_string(f.attempts) + ")");
     auto got = co_await client::download(req, options_.download, tls_);
     if (stopping_ && !got)
         co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
@@ -134,11 +133,10 @@ void download_scheduler::finished(const storage::file_record& f,
     }
     log_info(f.job_id, "saved " + got.path.string() + " (" + std::to_string(got.bytes) +
                            " bytes, sha256 " + got.sha256 + ")");
-    note_event(store_, f.job_id, event_kind::download_done, shown_name(f),
-               "attempt " + std::to_string(f.attempts) + ": " + std::to_string(got.bytes) +
-                   " bytes" +
-                   (got.resumed_from > 0 ? " (resumed at " + std::to_string(got.resumed_from) + ")"
-                                         : ""));
+    note_event(
+        store_, f.job_id, event_kind::download_done, shown_name(f),
+        "attempt " + std::to_string(f.attempts) + ": " + std::to_string(got.bytes) + " bytes" +
+            (got.resumed_from > 0 ? " (resumed at " + std::to_string(got.resumed_from) + ")" : ""));
     note_if_final(store_, storage::job_status::downloading, *job);
     if (job->status == storage::job_status::completed)
         log_info(f.job_id, "completed: " + std::to_string(job->files.size()) + " files");

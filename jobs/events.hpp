@@ -14,8 +14,8 @@ namespace stemd::jobs {
 
 namespace event_kind {
 inline constexpr std::string_view submitted = "submitted"; // MusicGPT accepted it
-inline constexpr std::string_view refused = "refused";     // MusicGPT refused it (or was unreachable)
-inline constexpr std::string_view webhook = "webhook";     // a delivery recorded
+inline constexpr std::string_view refused = "refused"; // MusicGPT refused it (or was unreachable)
+inline constexpr std::string_view webhook = "webhook"; // a delivery recorded
 inline constexpr std::string_view webhook_duplicate = "webhook_duplicate"; // a replay ignored
 inline constexpr std::string_view lookup = "lookup"; // a status look-up that changed the job
 inline constexpr std::string_view download_done = "download_done";
@@ -33,6 +33,7 @@ void note_event(storage::store& store, const std::string& job_id, std::string_vi
                 std::string_view file, std::string detail);
 
 // A completed or failed event when `after` is final and `was` was not.
-void note_if_final(storage::store& store, storage::job_status was, const storage::job_record& after);
+void note_if_final(storage::store& store, storage::job_status was,
+                   const storage::job_record& after);
 
 } // namespace stemd::jobs

@@ -1,10 +1,10 @@
 #include "jobs/poller.hpp"
 
 #include "common/log.hpp"
-#include "jobs/events.hpp"
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
 #include "jobs/describe.hpp"
+#include "jobs/events.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>

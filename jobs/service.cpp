@@ -7,8 +7,8 @@
 #include "jobs/claims.hpp"
 #include "jobs/describe.hpp"
 #include "jobs/downloads.hpp"
-#include "jobs/events.hpp"
 #include "jobs/error.hpp"
+#include "jobs/events.hpp"
 #include "jobs/file_layout.hpp"
 #include "jobs/poll_plan.hpp"
 #include "jobs/poller.hpp"
@@ -64,11 +64,11 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
       musicgpt_(options_.musicgpt, api_tls),
       downloads_(std::make_unique<download_scheduler>(ex, store, options_, owner_, download_tls,
                                                       [this] { wake_poller(); })),
-      poller_(std::make_unique<status_poller>(
-          ex, store, options_, owner_, musicgpt_,
-          [this](const std::string& id, const musicgpt::report& p) {
-              return record(id, p, report_source::lookup);
-          })),
+      poller_(
+          std::make_unique<status_poller>(ex, store, options_, owner_, musicgpt_,
+                                          [this](const std::string& id, const musicgpt::report& p) {
+                                              return record(id, p, report_source::lookup);
+                                          })),
       stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace)),
       heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)) {}
 
@@ -169,9 +169,8 @@ musicgpt::report service::without_own_links(const std::string& job_id,
     return kept;
 }
 
-result<storage::job_record> service::record(const std::string& job_id,
-                                            const musicgpt::report& reported,
-                                            report_source source) {
+result<storage::job_record>
+service::record(const std::string& job_id, const musicgpt::report& reported, report_source source) {
     if (auto capped = within_link_cap(reported); !capped)
         return capped.error();
     const auto p = without_own_links(job_id, reported);
@@ -249,9 +248,9 @@ result<storage::job_record> service::find(std::string_view key) {
     return store_.find(key);
 }
 
-result<std::vector<storage::job_record>>
-service::list(std::optional<storage::job_status> status, int limit,
-              std::optional<millis> created_since) {
+result<std::vector<storage::job_record>> service::list(std::optional<storage::job_status> status,
+                                                       int limit,
+                                                       std::optional<millis> created_since) {
     return store_.list(status, limit, created_since);
 }
 

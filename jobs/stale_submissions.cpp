@@ -66,8 +66,7 @@ net::awaitable<void> stale_submissions::settle(const storage::job_record& job) {
     if (failed) {
         log_warning(job.id, std::string(stale_submission_reason));
         note_if_final(store_, storage::job_status::submitting, *failed);
-    }
-    else if (failed.error().code != storage::error::invalid_transition)
+    } else if (failed.error().code != storage::error::invalid_transition)
         log_error(job.id, "cannot fail the job left submitting: " + failed.error().message);
 }
 

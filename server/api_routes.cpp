@@ -113,8 +113,8 @@ net::awaitable<listener::response> create_uploaded_job(jobs::service& service,
 }
 
 result<int> read_limit(const std::string& text, int most) {
-    const auto bad = make_error(error::bad_request,
-                                "limit must be a number from 1 to " + std::to_string(most));
+    const auto bad =
+        make_error(error::bad_request, "limit must be a number from 1 to " + std::to_string(most));
     int limit = 0;
     try {
         std::size_t used = 0;
@@ -132,8 +132,8 @@ result<int> read_limit(const std::string& text, int most) {
 // A misspelt parameter would otherwise be ignored, and the answer look
 // like what was asked for.
 stemd::error unknown_parameter(const std::string& key, std::string_view known) {
-    return make_error(error::bad_request, "unknown query parameter \"" + key + "\"; use " +
-                                              std::string(known));
+    return make_error(error::bad_request,
+                      "unknown query parameter \"" + key + "\"; use " + std::string(known));
 }
 
 result<list_query> read_list_query(const urls::url_view& url) {

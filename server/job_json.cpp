@@ -50,8 +50,8 @@ json::object file_to_json(const storage::file_record& f, const jobs::progress_ta
 
 json::object event_to_json(const storage::event_record& e) {
     return json::object{
-        {"id", e.id},         {"at", rfc3339(e.at)},     {"kind", e.kind},
-        {"file", e.file},     {"detail", e.detail},
+        {"id", e.id},     {"at", rfc3339(e.at)}, {"kind", e.kind},
+        {"file", e.file}, {"detail", e.detail},
     };
 }
 

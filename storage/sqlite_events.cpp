@@ -12,8 +12,9 @@ result<void> append_event(database& db, const new_event& e) {
     transaction tx(db);
     // Inserted only for a job that exists: a missing one is not_found, not
     // a foreign-key failure with SQLite's wording.
-    statement insert(db, "INSERT INTO events (job_id, at, kind, file, detail) "
-                         "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1)");
+    statement insert(db,
+                     "INSERT INTO events (job_id, at, kind, file, detail) "
+                     "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1)");
     insert.bind(1, e.job_id).bind(2, e.at).bind(3, e.kind).bind(4, e.file).bind(5, e.detail).exec();
     if (db.changes() == 0)
         return make_error(error::not_found, "no job " + e.job_id + " to record an event for");

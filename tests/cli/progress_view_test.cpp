@@ -21,7 +21,8 @@ TEST_CASE("progress_line: name, bytes of total, percent, rate and ETA") {
 }
 
 TEST_CASE("progress_line: finished files, and the terminal width is respected") {
-    CHECK(progress_line({"drums", "done", 65536, 65536, {}}, 200) == "  drums          done  64.0 KiB");
+    CHECK(progress_line({"drums", "done", 65536, 65536, {}}, 200) ==
+          "  drums          done  64.0 KiB");
     CHECK(progress_line({"bass", "pending", 0, {}, {}}, 200) == "  bass           pending");
     const file_progress f{"vocals", "downloading", 1, 10, 1.0};
     for (std::size_t width : {1u, 10u, 30u, 80u}) {

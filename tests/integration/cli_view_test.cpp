@@ -40,8 +40,7 @@ std::string shell_quote(const std::string& s) {
 // fixed size that runs `command`, then says how it ended and stays.
 class pane {
 public:
-    pane(const std::string& label, const std::string& command,
-         const std::string& env = "")
+    pane(const std::string& label, const std::string& command, const std::string& env = "")
         : socket_("stemd-test-" + label + "-" + std::to_string(::getpid())) {
         const auto script = env + " " + command + "; echo \"[exit $?]\"; sleep 300";
         tmux("new-session -d -x 110 -y 30 -s t " + shell_quote("sh -c " + shell_quote(script)));
@@ -104,14 +103,14 @@ TEST_CASE("cli: stemd wait on a terminal redraws a progress line per file, then 
     const auto id = submit_job(s);
     pane p("wait", cli_command(s, "wait " + id));
     // A line with the name, bytes of the total, a rate and an ETA.
-    const std::regex live(R"(vocals +[0-9.]+ (B|KiB) / 768\.0 KiB +[0-9]+% +[0-9.]+ (B|KiB|MiB)/s +ETA [0-9]+(s|m[0-9]{2}s))");
-    const auto during = p.wait_for(
-        [&](const std::string& screen) { return std::regex_search(screen, live); }, 30s);
+    const std::regex live(
+        R"(vocals +[0-9.]+ (B|KiB) / 768\.0 KiB +[0-9]+% +[0-9.]+ (B|KiB|MiB)/s +ETA [0-9]+(s|m[0-9]{2}s))");
+    const auto during =
+        p.wait_for([&](const std::string& screen) { return std::regex_search(screen, live); }, 30s);
     MESSAGE("the terminal while downloading:\n" << during);
     CHECK(during.find("job " + id + "  downloading") != std::string::npos);
     const auto after = p.wait_for(
-        [](const std::string& screen) { return screen.find("[exit ") != std::string::npos; },
-        60s);
+        [](const std::string& screen) { return screen.find("[exit ") != std::string::npos; }, 60s);
     MESSAGE("the terminal at the end:\n" << after);
     CHECK(after.find("[exit 0]") != std::string::npos);
     // The block was redrawn in place: one header, its last state, each
@@ -135,8 +134,8 @@ TEST_CASE("cli: piped, submit --wait prints plain lines; --json a JSON line per 
     stack s("cli-pipe", {.stem_bytes = 512 * 1024, .rate = 128 * 1024});
     s.start_simulator();
     s.start_serve();
-    auto plain = s.cli({"submit", "--url", "https://songs.example/p.mp3", "--stems",
-                        "vocals,drums", "--wait"});
+    auto plain = s.cli(
+        {"submit", "--url", "https://songs.example/p.mp3", "--stems", "vocals,drums", "--wait"});
     REQUIRE_MESSAGE(plain.exit_code == 0, plain.err << "\n" << s.logs());
     CHECK_FALSE(has_escape(plain.out));
     CHECK_FALSE(has_escape(plain.err));
@@ -212,13 +211,13 @@ TEST_CASE("cli: stemd list, aligned; coloured on a terminal unless NO_COLOR; --s
     require_tmux();
     pane coloured("list-colour", cli_command(s, "list"));
     const auto with = coloured.wait_for(
-        [](const std::string& screen) { return screen.find("[exit 0]") != std::string::npos; },
-        20s, true);
+        [](const std::string& screen) { return screen.find("[exit 0]") != std::string::npos; }, 20s,
+        true);
     CHECK(with.find("\x1b[32mcompleted") != std::string::npos);
     pane plain("list-nocolour", cli_command(s, "list"), "NO_COLOR=1");
     const auto without = plain.wait_for(
-        [](const std::string& screen) { return screen.find("[exit 0]") != std::string::npos; },
-        20s, true);
+        [](const std::string& screen) { return screen.find("[exit 0]") != std::string::npos; }, 20s,
+        true);
     CHECK(without.find("completed") != std::string::npos);
     CHECK(without.find("\x1b[32m") == std::string::npos);
 }

@@ -53,8 +53,7 @@ TEST_CASE_TEMPLATE("store: a job's events come back oldest first, and survive a 
     CHECK(ok(store.events("no-such-job", 10)).empty());
 }
 
-TEST_CASE_TEMPLATE("store: an event for a job that does not exist is not_found", E,
-                   STORE_ENGINES) {
+TEST_CASE_TEMPLATE("store: an event for a job that does not exist is not_found", E, STORE_ENGINES) {
     fixture<E> fx;
     auto& store = fx.store();
     const auto why =
