@@ -33,6 +33,7 @@ const command& list_command();
 const command& wait_command();
 const command& retry_command();
 const command& prune_command();
+const command& logs_command();
 
 // All of them, in the order of the overview.
 std::span<const command* const> all_commands();

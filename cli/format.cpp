@@ -2,9 +2,12 @@
 
 #include "common/text.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <iterator>
 #include <ostream>
 #include <system_error>
@@ -61,19 +64,33 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
 }
 
 std::string human_bytes(std::uint64_t bytes) {
-    static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
     if (bytes < 1024)
         return std::to_string(bytes);
+    return std::to_string(bytes) + " (" + short_bytes(bytes) + ")";
+}
+
+std::string short_bytes(std::uint64_t bytes) {
+    static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024)
+        return std::to_string(bytes) + " B";
     double scaled = static_cast<double>(bytes) / 1024;
     std::size_t unit = 0;
     while (scaled >= 1024 && unit + 1 < std::size(units)) {
         scaled /= 1024;
         ++unit;
     }
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%llu (%.1f %s)", static_cast<unsigned long long>(bytes),
-                  scaled, units[unit]);
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.1f %s", scaled, units[unit]);
     return buffer;
+}
+
+bool is_terminal(int fd) {
+    return ::isatty(fd) == 1;
+}
+
+bool colour_wanted(int fd) {
+    const char* no_colour = std::getenv("NO_COLOR");
+    return is_terminal(fd) && (!no_colour || *no_colour == '\0');
 }
 
 std::string number_text(double value) {

@@ -25,6 +25,15 @@ std::vector<std::string> split_list(const std::vector<std::string>& values);
 // "512" below 1 KiB, else "1536 (1.5 KiB)" up to TiB.
 std::string human_bytes(std::uint64_t bytes);
 
+// "512 B", "1.5 KiB", "20.0 MiB": for a progress line, where the exact
+// count would not fit.
+std::string short_bytes(std::uint64_t bytes);
+
+// Whether `fd` is a terminal, and whether colour may be used on it (a
+// terminal, and NO_COLOR unset or empty: https://no-color.org).
+bool is_terminal(int fd);
+bool colour_wanted(int fd);
+
 // The shortest text that reads back as `value` ("147", "0.5"): Boost.JSON
 // writes doubles in exponent form ("1.47E2").
 std::string number_text(double value);

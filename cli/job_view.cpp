@@ -151,24 +151,6 @@ void print_job(std::ostream& out, const json::object& job) {
     print_files(out, job);
 }
 
-void print_job_list(std::ostream& out, const json::object& listing) {
-    const auto* jobs = listing.if_contains("jobs");
-    if (!jobs || !jobs->is_array() || jobs->get_array().empty()) {
-        out << "no jobs\n";
-        return;
-    }
-    std::vector<table_row> rows{{"ID", "STATUS", "TASK", "CREATED", "FILES"}};
-    for (const auto& job : jobs->get_array()) {
-        if (!job.is_object())
-            continue;
-        const auto& o = job.get_object();
-        const auto task = text_field(o, "task_id");
-        rows.push_back({text_field(o, "id"), text_field(o, "status"), task.empty() ? "-" : task,
-                        text_field(o, "created_at"), files_done(o)});
-    }
-    print_table(out, rows, "");
-}
-
 void print_raw(std::ostream& out, const std::string& body) {
     out << body;
     if (body.empty() || body.back() != '\n')

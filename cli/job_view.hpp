@@ -1,7 +1,8 @@
 #pragma once
 
 // How a job of the local API (its JSON document) is shown to people: the
-// detail view of `status`, `wait` and `submit`, and the table of `list`.
+// detail view of `status`, `wait` and `submit` (the table of `list` is
+// in job_table.hpp).
 
 #include <boost/json/object.hpp>
 
@@ -28,9 +29,6 @@ bool is_final(std::string_view status);
 
 // The detail view: header line, one line per known detail, files table.
 void print_job(std::ostream& out, const boost::json::object& job);
-
-// The answer of GET /v1/jobs as one line per job, or "no jobs".
-void print_job_list(std::ostream& out, const boost::json::object& listing);
 
 // --json prints the API's document unchanged, so scripts see every field;
 // a final newline is added when missing.

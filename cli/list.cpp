@@ -3,10 +3,16 @@
 #include "cli/api_client.hpp"
 #include "cli/command.hpp"
 #include "cli/error.hpp"
+#include "cli/format.hpp"
+#include "cli/job_table.hpp"
 #include "cli/job_view.hpp"
 #include "common/text.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 
 namespace stemd::cli {
 
@@ -17,21 +23,50 @@ using boost::program_options::variables_map;
 void describe(option_set& o) {
     o.value("status", "S",
             "only jobs in this state: submitting, submitted, downloading, completed, failed");
+    o.value("since", "WHEN",
+            "only jobs created since WHEN: a time ago (90s, 30m, 2h, 1d) or an RFC 3339 time");
     o.value("limit", "N", "at most N jobs, newest first");
     add_client_options(o);
 }
 
-// GET /v1/jobs with the query of --status and --limit.
+// --since as an instant: "2h" ago, or an RFC 3339 time.
+result<millis> since_time(const std::string& text, millis now) {
+    if (auto at = parse_rfc3339(text))
+        return *at;
+    static constexpr std::pair<char, millis> units[] = {
+        {'s', 1000}, {'m', 60'000}, {'h', 3'600'000}, {'d', 86'400'000}};
+    const auto bad = usage_error("--since takes a time ago such as 30m, 2h or 1d, or an RFC 3339 "
+                                 "time such as 2026-11-25T12:00:00Z; got \"" +
+                                 printable(text, 60) + "\"");
+    if (text.size() < 2)
+        return bad;
+    const auto unit = std::find_if(std::begin(units), std::end(units),
+                                   [&](const auto& u) { return u.first == text.back(); });
+    auto count = parse_count(text.substr(0, text.size() - 1), "since");
+    if (unit == std::end(units) || !count || *count > 100'000)
+        return bad;
+    return now - static_cast<millis>(*count) * unit->second;
+}
+
+// GET /v1/jobs with the query of --status, --since and --limit.
 result<std::string> list_target(const variables_map& vm) {
     std::string query;
+    if (auto since_text = optional_string(vm, "since")) {
+        auto since = since_time(*since_text, now_millis());
+        if (!since)
+            return since.error();
+        query += "since=" + percent_encode(rfc3339(*since)) + "&";
+    }
     if (auto status = optional_string(vm, "status"))
-        query += "status=" + percent_encode(*status);
+        query += "status=" + percent_encode(*status) + "&";
     if (auto limit_text = optional_string(vm, "limit")) {
         auto limit = parse_count(*limit_text, "limit");
         if (!limit || *limit == 0)
             return usage_error("--limit takes a whole number of 1 or more");
-        query += (query.empty() ? "" : "&") + std::string("limit=") + std::to_string(*limit);
+        query += "limit=" + std::to_string(*limit) + "&";
     }
+    if (!query.empty())
+        query.pop_back(); // the last '&'
     return "/v1/jobs" + (query.empty() ? "" : "?" + query);
 }
 
@@ -50,10 +85,18 @@ result<int> run(const variables_map& vm) {
     auto listing = api->object_of(*a);
     if (!listing)
         return listing.error();
-    if (json_wanted(vm))
+    if (json_wanted(vm)) {
         print_raw(std::cout, a->body);
-    else
-        print_job_list(std::cout, *listing);
+        return exit_ok;
+    }
+    const auto* jobs = listing->if_contains("jobs");
+    if (!jobs || !jobs->is_array() || jobs->get_array().empty()) {
+        std::cout << "no jobs\n";
+        return exit_ok;
+    }
+    for (const auto& line :
+         job_table(jobs->get_array(), now_millis(), colour_wanted(STDOUT_FILENO)))
+        std::cout << line << '\n';
     return exit_ok;
 }
 
@@ -62,9 +105,10 @@ result<int> run(const variables_map& vm) {
 const command& list_command() {
     static const command c{
         "list",
-        "[--status S] [--limit N] [--json]",
+        "[--status S] [--since WHEN] [--limit N] [--json]",
         "list jobs, newest first",
-        "One line per job: id, status, task id, creation time, files done/total.\n",
+        "A table: id, status, files done/total, age, task id (shortened). The status is\n"
+        "coloured on a terminal unless NO_COLOR is set.\n",
         describe,
         run,
     };

@@ -6,6 +6,11 @@
 #include "cli/error.hpp"
 #include "cli/format.hpp"
 #include "cli/job_view.hpp"
+#include "cli/progress_view.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
@@ -19,17 +24,58 @@ namespace {
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 
-// One stderr line each time the job moves on, so a person sees it is alive.
-void note_progress(const std::string& key, const boost::json::object& job, std::string& last) {
-    const auto status = text_field(job, "status");
-    std::string progress = status;
-    if (status == "downloading")
-        progress += " (" + files_done(job) + " files done)";
-    if (progress == last)
-        return;
-    last = progress;
-    std::cerr << "stemd: job " << printable(key, 100) << " is " << progress << '\n';
-}
+// How the job is shown while it runs: drawn in place on a terminal, a
+// line per change when piped, a JSON line per change with --json.
+class watcher {
+public:
+    watcher(std::string key, bool as_json)
+        : key_(std::move(key)), as_json_(as_json), live_(!as_json && is_terminal(STDERR_FILENO)),
+          view_(std::cerr, terminal_width) {}
+
+    // The interval between look-ups: a live view redraws a few times a second.
+    std::chrono::milliseconds interval() const { return live_ ? 250ms : 500ms; }
+
+    // A final job is printed whole after this, so only the live view shows
+    // it (its last frame: every file's end).
+    void show(const boost::json::object& job, bool final) {
+        if (final && !live_)
+            return;
+        if (as_json_)
+            json_line(job);
+        else if (live_)
+            view_.draw(job, clock::now());
+        else
+            plain_line(job);
+    }
+    // The last view stays on screen; the final job follows on stdout.
+    void done() { view_.finish(); }
+
+private:
+    void json_line(const boost::json::object& job) {
+        auto line = boost::json::serialize(job);
+        if (line == last_)
+            return;
+        std::cout << line << '\n' << std::flush;
+        last_ = std::move(line);
+    }
+    // One stderr line each time the job moves on, so a person sees it is alive.
+    void plain_line(const boost::json::object& job) {
+        const auto status = text_field(job, "status");
+        std::string progress = status;
+        if (status == "downloading")
+            progress += " (" + files_done(job) + " files done)";
+        if (progress == last_)
+            return;
+        last_ = progress;
+        std::cerr << "stemd: job " << printable(key_, 100) << " is " << progress << '\n';
+    }
+
+    std::string key_;
+    bool as_json_;
+    bool live_;
+    progress_view view_;
+    std::string last_;
+};
 
 std::string seconds_text(std::chrono::milliseconds d) {
     std::ostringstream out;
@@ -69,10 +115,9 @@ result<int> run(const boost::program_options::variables_map& vm) {
 
 result<int> wait_for_job(const api_client& api, const std::string& key,
                          std::optional<std::chrono::milliseconds> timeout, bool as_json) {
-    constexpr auto poll_interval = 500ms;
     // No timeout waits until the end of (steady) time.
     const auto deadline = timeout ? clock::now() + *timeout : clock::time_point::max();
-    std::string last_progress;
+    watcher watch(key, as_json);
     for (;;) {
         auto a = api.call_job(method::get, key, "", "show job");
         if (!a)
@@ -81,14 +126,15 @@ result<int> wait_for_job(const api_client& api, const std::string& key,
         if (!job)
             return job.error();
         const auto status = text_field(*job, "status");
+        watch.show(*job, is_final(status));
         if (is_final(status)) {
+            watch.done();
             show_job(std::cout, a->body, *job, as_json);
             return final_outcome(key, *job);
         }
-        if (!as_json)
-            note_progress(key, *job, last_progress);
         const auto now = clock::now();
         if (now >= deadline) {
+            watch.done();
             show_job(std::cout, a->body, *job, as_json);
             return failure(error::timed_out, "job " + printable(key, 100) + " is still " + status +
                                                  " after " + seconds_text(*timeout) +
@@ -96,7 +142,7 @@ result<int> wait_for_job(const api_client& api, const std::string& key,
                                                  "` to keep waiting");
         }
         const auto pause = std::min<clock::duration>(
-            std::chrono::duration_cast<clock::duration>(poll_interval), deadline - now);
+            std::chrono::duration_cast<clock::duration>(watch.interval()), deadline - now);
         std::this_thread::sleep_for(pause);
     }
 }
@@ -106,8 +152,10 @@ const command& wait_command() {
         "wait",
         "KEY [--timeout SECONDS] [--json]",
         "wait until a job has completed or failed",
-        "Polls every 500 ms and prints the final job. Exit code 0 when it completed,\n"
-        "1 when it failed or the timeout passed.\n",
+        "On a terminal, a line per file (bytes received, rate, ETA) is redrawn in place\n"
+        "on stderr; piped, a line per change; with --json, the job as one JSON line each\n"
+        "time it changes, then the final job. Exit code 0 when it completed, 1 when it\n"
+        "failed or the timeout passed.\n",
         describe,
         run,
     };

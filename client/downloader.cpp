@@ -77,6 +77,11 @@ private:
     stemd::error out_of_time(std::uint64_t bytes) const;
     stemd::error network(boost::system::error_code ec, const std::string& what) const;
 
+    void note_progress(std::uint64_t received, std::optional<std::uint64_t> total) const {
+        if (request_.progress)
+            *request_.progress = {received, total};
+    }
+
     std::string where() const { return "downloading " + url_.redacted(); }
     std::string final_name() const { return request_.name + "." + extension_; }
     fs::path final_path() const { return *dir_ / final_name(); }
@@ -165,6 +170,10 @@ result<void> download_job::start() {
                 return again.error();
         }
     }
+    // A resumed file starts at its .part's size.
+    note_progress(resume_from_, record_ && record_->total > 0
+                                    ? std::optional<std::uint64_t>(record_->total)
+                                    : std::nullopt);
     return {};
 }
 
@@ -375,6 +384,7 @@ net::awaitable<download_job::step> download_job::receive(connection& conn, body_
     }
     if ((*plan)->start == 0)
         remember_version(parser, **plan);
+    note_progress((*plan)->start, (*plan)->expected);
     if (auto copied = co_await copy_body(conn, parser, *file_); !copied)
         co_return copied.error();
     co_return complete(*file_, **plan);
@@ -408,6 +418,8 @@ net::awaitable<result<void>> download_job::copy_body(connection& conn, body_pars
         }
         if (options_.on_bytes)
             options_.on_bytes(*n);
+        if (request_.progress)
+            request_.progress->received = file.size();
     }
     co_await conn.close();
     co_return result<void>{};

@@ -3,6 +3,7 @@
 // Streams one remote file to disk. Included only by .cpp files.
 
 #include "client/connection.hpp"
+#include "client/progress.hpp"
 #include "common/error.hpp"
 
 #include <chrono>
@@ -36,6 +37,9 @@ struct download_request {
     std::string name; // safe base name without extension
     // Extension to use when neither the URL path nor Content-Type gives one.
     std::string fallback_extension = "bin";
+    // Updated as bytes arrive when not null (the caller keeps it alive
+    // for the download): a table for people watching, not a record.
+    download_progress* progress = nullptr;
 };
 
 struct download_result {

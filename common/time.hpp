@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace stemd {
 
@@ -12,5 +14,10 @@ millis now_millis() noexcept;
 
 // "2026-11-25T12:00:00.000Z" (UTC, millisecond precision).
 std::string rfc3339(millis t);
+
+// The instant an RFC 3339 date-time names ("2026-11-25T12:00:00Z",
+// "2026-11-25T13:00:00.5+01:00"; 'T' or ' ', 'Z' or an offset, up to
+// millisecond precision kept); nullopt when `text` is not one.
+std::optional<millis> parse_rfc3339(std::string_view text);
 
 } // namespace stemd

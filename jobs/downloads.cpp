@@ -6,6 +6,7 @@
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
 #include "jobs/metrics.hpp"
+#include "jobs/events.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +18,15 @@ namespace stemd::jobs {
 
 namespace net = boost::asio;
 using namespace std::chrono_literals;
+
+namespace {
+
+// The file as the job's JSON names it.
+std::string shown_name(const storage::file_record& f) {
+    return f.subdir.empty() ? f.name : f.subdir + "/" + f.name;
+}
+
+} // namespace
 
 download_scheduler::download_scheduler(net::any_io_executor ex, storage::store& store,
                                        const service_options& options, std::string owner,
@@ -81,11 +91,13 @@ std::chrono::milliseconds download_scheduler::idle_wait(bool spawned) {
 net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
     struct done_guard {
         download_scheduler& self;
+        std::int64_t file_id;
         ~done_guard() {
+            self.progress_.erase(file_id);
             --self.running_;
             self.wake();
         }
-    } guard{*this};
+    } guard{*this, f.id};
 
     // Claimed: already downloading, this attempt counted.
     std::filesystem::path planned(f.path);
@@ -98,10 +110,10 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
         .directory = planned.parent_path(),
         .root = under_output ? options_.output_dir : std::filesystem::path(),
         .name = f.name,
+        .progress = &progress_[f.id], // std::map: the entry stays put while others come and go
     };
-    log_info(f.job_id, "downloading " + (f.subdir.empty() ? f.name : f.subdir + "/" + f.name) +
-                           " from " + client::redact(f.url) + " (attempt " +
-                           std::to_string(f.attempts) + ")");
+    log_info(f.job_id, "downloading " + shown_name(f) + " from " + client::redact(f.url) +
+                           " (attempt " + std::to_string(f.attempts) + ")");
     const auto started = std::chrono::steady_clock::now();
     auto got = co_await client::download(req, options_.download, tls_);
     if (stopping_ && !got)
@@ -128,6 +140,11 @@ void download_scheduler::finished(const storage::file_record& f, const client::d
     m.download_seconds.observe(std::chrono::duration<double>(took).count());
     log_info(f.job_id, "saved " + got.path.string() + " (" + std::to_string(got.bytes) +
                            " bytes, sha256 " + got.sha256 + ")");
+    note_event(
+        store_, f.job_id, event_kind::download_done, shown_name(f),
+        "attempt " + std::to_string(f.attempts) + ": " + std::to_string(got.bytes) + " bytes" +
+            (got.resumed_from > 0 ? " (resumed at " + std::to_string(got.resumed_from) + ")" : ""));
+    note_if_final(store_, storage::job_status::downloading, *job);
     if (job->status == storage::job_status::completed)
         log_info(f.job_id, "completed: " + std::to_string(job->files.size()) + " files");
 }
@@ -160,13 +177,23 @@ void download_scheduler::failed(const storage::file_record& f, const stemd::erro
     const auto next_attempt_at = now_millis() + delay.count();
     if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r)
         log_error(f.job_id, "cannot record the retry: " + r.error().message);
+    else
+        note_event(store_, f.job_id, event_kind::download_retry, shown_name(f),
+                   "attempt " + std::to_string(attempts) + ": " + why.message + "; retrying in " +
+                       std::to_string(delay.count()) + " ms");
 }
 
 void download_scheduler::give_up(const storage::file_record& f, const std::string& reason) {
     log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(f.attempts) +
                             " attempts: " + reason);
-    if (auto r = store_.file_failed(f.id, owner_, reason); !r)
-        log_error(f.job_id, "cannot record the failure: " + r.error().message);
+    auto job = store_.file_failed(f.id, owner_, reason);
+    if (!job) {
+        log_error(f.job_id, "cannot record the failure: " + job.error().message);
+        return;
+    }
+    note_event(store_, f.job_id, event_kind::download_failed, shown_name(f),
+               "attempt " + std::to_string(f.attempts) + ": " + reason);
+    note_if_final(store_, storage::job_status::downloading, *job);
 }
 
 // A refused link (401/403/404/410) has most likely expired: fresh links
@@ -184,6 +211,9 @@ bool download_scheduler::link_refreshed(const storage::file_record& f, const ste
     }
     log_warning(f.job_id, "download of " + f.name + " refused (" + why.message +
                               "); asking MusicGPT for fresh links");
+    note_event(store_, f.job_id, event_kind::link_expired, shown_name(f),
+               "attempt " + std::to_string(f.attempts) + ": " + why.message +
+                   "; asking MusicGPT for fresh links");
     wake_poller_();
     return true;
 }

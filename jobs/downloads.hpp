@@ -6,6 +6,7 @@
 // look-up. Included only by .cpp files (it pulls in Asio).
 
 #include "jobs/options.hpp"
+#include "jobs/progress.hpp"
 #include "storage/store.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -30,6 +31,8 @@ public:
     // Something may be runnable now.
     void wake();
     void stop();
+    // The downloads running now and how far each has come.
+    const progress_table& progress() const { return progress_; }
 
 private:
     int claim_and_spawn();
@@ -49,6 +52,7 @@ private:
     std::function<void()> wake_poller_;
     boost::asio::steady_timer timer_;
     std::mt19937_64 rng_{std::random_device{}()};
+    progress_table progress_; // an entry per download_one in flight
     int running_ = 0;
     bool woken_ = false;
     bool stopping_ = false;

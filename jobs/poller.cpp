@@ -5,6 +5,7 @@
 #include "jobs/claims.hpp"
 #include "jobs/describe.hpp"
 #include "jobs/metrics.hpp"
+#include "jobs/events.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -236,6 +237,7 @@ void status_poller::no_fresh_links(const storage::job_record& job, const std::st
         return;
     }
     log_error(job.id, "failed: " + reason);
+    note_if_final(store_, job.status, *failed);
 }
 
 // Ends a claimed look-up that poll_later does not end.

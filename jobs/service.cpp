@@ -8,6 +8,7 @@
 #include "jobs/describe.hpp"
 #include "jobs/downloads.hpp"
 #include "jobs/error.hpp"
+#include "jobs/events.hpp"
 #include "jobs/file_layout.hpp"
 #include "jobs/metrics.hpp"
 #include "jobs/poll_plan.hpp"
@@ -65,9 +66,11 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
       musicgpt_(options_.musicgpt, api_tls),
       downloads_(std::make_unique<download_scheduler>(ex, store, options_, owner_, download_tls,
                                                       [this] { wake_poller(); })),
-      poller_(std::make_unique<status_poller>(
-          ex, store, options_, owner_, musicgpt_,
-          [this](const std::string& id, const musicgpt::report& p) { return record(id, p); })),
+      poller_(
+          std::make_unique<status_poller>(ex, store, options_, owner_, musicgpt_,
+                                          [this](const std::string& id, const musicgpt::report& p) {
+                                              return record(id, p, report_source::lookup);
+                                          })),
       stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace)),
       heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)),
       pruner_(std::make_unique<pruner>(
@@ -138,7 +141,10 @@ result<void> service::refused(const std::string& job_id, const musicgpt::refusal
         meters().rate_limited.add("submit");
     const std::string reason = describe(f);
     log_warning(job_id, "submission refused: " + reason);
-    return store_.mark_failed(job_id, reason);
+    auto marked = store_.mark_failed(job_id, reason);
+    if (marked)
+        note_event(store_, job_id, event_kind::refused, "", reason);
+    return marked;
 }
 
 result<void> service::accepted(const std::string& job_id, const musicgpt::submit_answer& a) {
@@ -151,6 +157,9 @@ result<void> service::accepted(const std::string& job_id, const musicgpt::submit
         return marked.error();
     wake_poller(); // its look-up may come before any the poller waits for
     log_info(job_id, "submitted: task " + a.task_id + ", conversion " + a.conversion_id);
+    note_event(store_, job_id, event_kind::submitted, "",
+               "task " + a.task_id + ", conversion " + a.conversion_id +
+                   (a.status.empty() ? "" : ", MusicGPT says " + a.status));
     return {};
 }
 
@@ -172,17 +181,20 @@ musicgpt::report service::without_own_links(const std::string& job_id,
     return kept;
 }
 
-result<storage::job_record> service::record(const std::string& job_id,
-                                            const musicgpt::report& reported) {
+result<storage::job_record>
+service::record(const std::string& job_id, const musicgpt::report& reported, report_source source) {
     if (auto capped = within_link_cap(reported); !capped)
         return capped.error();
     const auto p = without_own_links(job_id, reported);
     std::vector<std::string> paths;
     for (const auto& link : p.links)
         paths.push_back(destination(options_.output_dir, p.task_id, link).string());
+    const auto before = store_.find(job_id);
     auto job = store_.apply(job_id, p, paths);
     if (!job)
         return job;
+    if (before)
+        note_report(*before, *job, p, source);
     // A job stemd did not submit (adopted through webhook.secret) has no
     // look-up planned yet; without one a lost final webhook would leave it
     // waiting for ever.
@@ -203,9 +215,45 @@ result<storage::job_record> service::retry(const std::string& key) {
         return job;
     log_info(job->id, "retry requested: the job is " +
                           std::string(storage::to_string(job->status)) + " again");
+    note_event(store_, job->id, event_kind::retry, "",
+               "by the user: the job is " + std::string(storage::to_string(job->status)) +
+                   " again");
     wake();
     wake_poller();
     return job;
+}
+
+// A webhook is always worth a line; a look-up only when it changed
+// something (most say "still in queue").
+void service::note_report(const storage::job_record& before, const storage::job_record& after,
+                          const musicgpt::report& p, report_source source) {
+    const bool changed = before.status != after.status ||
+                         before.files.size() != after.files.size() ||
+                         before.upstream_status != after.upstream_status;
+    if (source == report_source::lookup && !changed)
+        return;
+    const std::string detail = (p.upstream_status.empty() ? "?" : p.upstream_status) + ", " +
+                               std::to_string(p.links.size()) + " links; job " +
+                               std::string(storage::to_string(after.status));
+    note_event(store_, after.id,
+               source == report_source::webhook ? event_kind::webhook : event_kind::lookup, "",
+               detail);
+    note_if_final(store_, before.status, after);
+}
+
+result<std::vector<storage::event_record>> service::events(std::string_view key, int limit) {
+    auto job = store_.find(key);
+    if (!job)
+        return job.error();
+    return store_.events(job->id, limit);
+}
+
+void service::note(const std::string& job_id, std::string_view kind, std::string detail) {
+    note_event(store_, job_id, kind, "", std::move(detail));
+}
+
+const progress_table& service::progress() const {
+    return downloads_->progress();
 }
 
 result<storage::job_record> service::find(std::string_view key) {
@@ -213,8 +261,9 @@ result<storage::job_record> service::find(std::string_view key) {
 }
 
 result<std::vector<storage::job_record>> service::list(std::optional<storage::job_status> status,
-                                                       int limit) {
-    return store_.list(status, limit);
+                                                       int limit,
+                                                       std::optional<millis> created_since) {
+    return store_.list(status, limit, created_since);
 }
 
 result<storage::job_record> service::find_by_token(std::string_view token) {

@@ -10,6 +10,7 @@
 #include "jobs/job_request.hpp"
 #include "jobs/options.hpp"
 #include "jobs/retention.hpp"
+#include "jobs/progress.hpp"
 #include "musicgpt/refusal.hpp"
 #include "musicgpt/report.hpp"
 #include "storage/store.hpp"
@@ -31,6 +32,9 @@ class status_poller;
 class stale_submissions;
 class heartbeat;
 class pruner;
+
+// Where a report came from, for the job's history.
+enum class report_source { webhook, lookup };
 
 struct submit_result {
     storage::job_record job;
@@ -60,7 +64,10 @@ public:
     // host and port of public_url) are dropped with a warning; a report
     // with more than musicgpt::max_links_per_report links is refused
     // (error::too_many_links) and changes nothing.
-    result<storage::job_record> record(const std::string& job_id, const musicgpt::report& reported);
+    // A webhook is always noted in the job's history, a look-up only when it
+    // changed something.
+    result<storage::job_record> record(const std::string& job_id, const musicgpt::report& reported,
+                                       report_source source = report_source::webhook);
 
     // Another go for a failed job (see store::retry); wakes the downloader
     // and the poller. not_found or conflict (the message says why not).
@@ -68,9 +75,19 @@ public:
 
     // By stemd id, task_id or conversion_id.
     result<storage::job_record> find(std::string_view key);
-    // Newest first; `status` filters when given; limit clamped to [1, 1000].
-    result<std::vector<storage::job_record>> list(std::optional<storage::job_status> status,
-                                                  int limit);
+    // Newest first; `status` and `created_since` filter when given; limit
+    // clamped to [1, 1000].
+    result<std::vector<storage::job_record>>
+    list(std::optional<storage::job_status> status, int limit,
+         std::optional<millis> created_since = std::nullopt);
+
+    // The job's history, oldest first (the newest `limit`); not_found for
+    // an unknown key.
+    result<std::vector<storage::event_record>> events(std::string_view key, int limit);
+    // Adds one event to a job's history (see events.hpp).
+    void note(const std::string& job_id, std::string_view kind, std::string detail);
+    // The downloads in flight and how far each has come.
+    const progress_table& progress() const;
     // The store's counts for GET /metrics.
     result<storage::store_gauges> gauges() { return store_.gauges(); }
 
@@ -139,6 +156,8 @@ private:
     result<void> refused(const std::string& job_id, const musicgpt::refusal& f);
     result<void> accepted(const std::string& job_id, const musicgpt::submit_answer& a);
     result<void> no_submission_racing(const musicgpt::report& p);
+    void note_report(const storage::job_record& before, const storage::job_record& after,
+                     const musicgpt::report& p, report_source source);
     musicgpt::report without_own_links(const std::string& job_id, const musicgpt::report& p) const;
 
     boost::asio::any_io_executor ex_;

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "jobs/describe.hpp"
+#include "jobs/events.hpp"
 #include "storage/error.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -62,9 +63,10 @@ net::awaitable<void> stale_submissions::settle(const storage::job_record& job) {
     if (stopping_)
         co_return;
     auto failed = store_.give_up_submitting(job.id, stale_submission_reason);
-    if (failed)
+    if (failed) {
         log_warning(job.id, std::string(stale_submission_reason));
-    else if (failed.error().code != storage::error::invalid_transition)
+        note_if_final(store_, storage::job_status::submitting, *failed);
+    } else if (failed.error().code != storage::error::invalid_transition)
         log_error(job.id, "cannot fail the job left submitting: " + failed.error().message);
 }
 

@@ -1,6 +1,7 @@
 #include "server/api_routes.hpp"
 
 #include "common/log.hpp"
+#include "common/time.hpp"
 #include "jobs/service.hpp"
 #include "server/error.hpp"
 #include "server/job_json.hpp"
@@ -28,6 +29,7 @@ namespace {
 struct list_query {
     std::optional<storage::job_status> status;
     int limit = 50;
+    std::optional<millis> since;
 };
 
 // Decodes the {key} path segment; "" when it is not one segment.
@@ -112,6 +114,30 @@ net::awaitable<listener::response> create_uploaded_job(jobs::service& service,
     co_return co_await submit_job(service, *parsed);
 }
 
+result<int> read_limit(const std::string& text, int most) {
+    const auto bad =
+        make_error(error::bad_request, "limit must be a number from 1 to " + std::to_string(most));
+    int limit = 0;
+    try {
+        std::size_t used = 0;
+        limit = std::stoi(text, &used);
+        if (used != text.size())
+            return bad;
+    } catch (const std::exception&) {
+        return bad;
+    }
+    if (limit < 1 || limit > most)
+        return bad;
+    return limit;
+}
+
+// A misspelt parameter would otherwise be ignored, and the answer look
+// like what was asked for.
+stemd::error unknown_parameter(const std::string& key, std::string_view known) {
+    return make_error(error::bad_request,
+                      "unknown query parameter \"" + key + "\"; use " + std::string(known));
+}
+
 result<list_query> read_list_query(const urls::url_view& url) {
     list_query q;
     for (auto param : url.params()) {
@@ -123,15 +149,17 @@ result<list_query> read_list_query(const urls::url_view& url) {
                                       "\"; use submitting, submitted, downloading, completed "
                                       "or failed");
         } else if (param.key == "limit") {
-            const auto bad =
-                make_error(error::bad_request, "limit must be a number from 1 to 1000");
-            try {
-                q.limit = std::stoi(param.value);
-            } catch (const std::exception&) {
-                return bad;
-            }
-            if (q.limit < 1 || q.limit > 1000)
-                return bad;
+            auto limit = read_limit(param.value, 1000);
+            if (!limit)
+                return limit.error();
+            q.limit = *limit;
+        } else if (param.key == "since") {
+            q.since = parse_rfc3339(param.value);
+            if (!q.since)
+                return make_error(error::bad_request,
+                                  "since must be an RFC 3339 time such as 2026-11-25T12:00:00Z");
+        } else {
+            return unknown_parameter(param.key, "status, limit and since");
         }
     }
     return q;
@@ -142,14 +170,14 @@ listener::response list_jobs(jobs::service& service, const urls::url_view& url) 
     auto query = read_list_query(url);
     if (!query)
         return error_response(query.error());
-    auto jobs = service.list(query->status, query->limit);
+    auto jobs = service.list(query->status, query->limit, query->since);
     if (!jobs) {
         log_error("", "cannot list jobs: " + jobs.error().message);
         return error_response(500, "cannot read jobs from the database; see the stemd log");
     }
     json::array out;
     for (const auto& j : *jobs)
-        out.push_back(job_to_json(j));
+        out.push_back(job_to_json(j, &service.progress()));
     return json_response(200, json::object{{"jobs", std::move(out)}});
 }
 
@@ -161,7 +189,29 @@ listener::response find_job(jobs::service& service, const std::string& key) {
     if (!job)
         return job_failure(job.error(), key, "read",
                            "cannot read the job from the database; see the stemd log");
-    return json_response(200, job_to_json(*job));
+    return json_response(200, job_to_json(*job, &service.progress()));
+}
+
+// GET /v1/jobs/{key}/events?limit=: the job's history, oldest first.
+listener::response job_events(jobs::service& service, const std::string& key,
+                              const urls::url_view& url) {
+    int limit = storage::max_events_per_job;
+    for (auto param : url.params()) {
+        if (param.key != "limit")
+            return error_response(unknown_parameter(param.key, "limit"));
+        auto parsed = read_limit(param.value, storage::max_events_per_job);
+        if (!parsed)
+            return error_response(parsed.error());
+        limit = *parsed;
+    }
+    auto events = service.events(key, limit);
+    if (!events)
+        return job_failure(events.error(), key, "read the events of",
+                           "cannot read the job's events from the database; see the stemd log");
+    json::array out;
+    for (const auto& e : *events)
+        out.push_back(event_to_json(e));
+    return json_response(200, json::object{{"events", std::move(out)}});
 }
 
 // POST /v1/jobs/{key}/retry: 200 with the job, 404 unknown, 409 when the
@@ -174,13 +224,12 @@ listener::response retry_job(jobs::service& service, const std::string& key) {
     return json_response(200, job_to_json(*job));
 }
 
-// The key of /v1/jobs/{key}/retry, matched on the encoded path so that a
+// The key of /v1/jobs/{key}/retry (or /events), matched on the encoded path so that a
 // key holding "%2Fretry" is a key; "" for any other path.
-std::string retry_key(std::string_view encoded_path) {
-    constexpr std::string_view retry_suffix = "/retry";
-    if (!encoded_path.ends_with(retry_suffix))
+std::string key_before(std::string_view encoded_path, std::string_view suffix) {
+    if (!encoded_path.ends_with(suffix))
         return {};
-    encoded_path.remove_suffix(retry_suffix.size());
+    encoded_path.remove_suffix(suffix.size());
     return job_key(encoded_path);
 }
 
@@ -264,10 +313,15 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
             co_return error_response(405, "use POST on /v1/prune");
         co_return co_await prune_jobs(service, req);
     }
-    if (auto key = retry_key(url->encoded_path()); !key.empty()) {
+    if (auto key = key_before(url->encoded_path(), "/retry"); !key.empty()) {
         if (method != http::verb::post)
             co_return error_response(405, "use POST on /v1/jobs/{key}/retry");
         co_return retry_job(service, key);
+    }
+    if (auto key = key_before(url->encoded_path(), "/events"); !key.empty()) {
+        if (method != http::verb::get)
+            co_return error_response(405, "use GET on /v1/jobs/{key}/events");
+        co_return job_events(service, key, *url);
     }
     if (path.starts_with("/v1/jobs/")) {
         if (method != http::verb::get)

@@ -26,8 +26,8 @@ json::value json_list(const std::string& text) {
     return ec || !v.is_array() ? json::value(json::array{}) : v;
 }
 
-json::object file_to_json(const storage::file_record& f) {
-    return json::object{
+json::object file_to_json(const storage::file_record& f, const jobs::progress_table* progress) {
+    json::object o{
         {"name", f.subdir.empty() ? f.name : f.subdir + "/" + f.name},
         {"path", f.path},
         {"bytes", f.bytes},
@@ -37,11 +37,25 @@ json::object file_to_json(const storage::file_record& f) {
         {"error", f.error},
         {"source", client::redact(f.url)},
     };
+    if (!progress || f.status != storage::file_status::downloading)
+        return o;
+    if (const auto p = progress->find(f.id); p != progress->end()) {
+        o["received_bytes"] = p->second.received;
+        o["total_bytes"] = p->second.total ? json::value(*p->second.total) : json::value(nullptr);
+    }
+    return o;
 }
 
 } // namespace
 
-json::object job_to_json(const storage::job_record& job) {
+json::object event_to_json(const storage::event_record& e) {
+    return json::object{
+        {"id", e.id},     {"at", rfc3339(e.at)}, {"kind", e.kind},
+        {"file", e.file}, {"detail", e.detail},
+    };
+}
+
+json::object job_to_json(const storage::job_record& job, const jobs::progress_table* progress) {
     json::object o{
         {"id", job.id},
         {"task_id", job.task_id},
@@ -65,7 +79,7 @@ json::object job_to_json(const storage::job_record& job) {
         o["audio_url"] = client::redact(job.audio_url);
     json::array files;
     for (const auto& f : job.files)
-        files.push_back(file_to_json(f));
+        files.push_back(file_to_json(f, progress));
     o["files"] = std::move(files);
     return o;
 }

@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "jobs/error.hpp"
 #include "jobs/metrics.hpp"
+#include "jobs/events.hpp"
 #include "jobs/service.hpp"
 #include "musicgpt/webhook.hpp"
 #include "server/reply.hpp"
@@ -110,6 +111,9 @@ step check_signature(webhook_context& ctx, const listener::request& req, const a
         log_info(to.log_id(), "webhook: a delivery with this webhook-id was already received; "
                               "acknowledged and ignored");
         jobs::meters().webhooks.add("duplicate");
+        if (to.job)
+            ctx.service.note(to.job->id, jobs::event_kind::webhook_duplicate,
+                             "a delivery with this webhook-id was already received; ignored");
         return json_response(200, json::object{{"ok", true}, {"duplicate", true}});
     }
     return std::nullopt;

@@ -96,6 +96,27 @@ struct compaction {
     std::int64_t free_after = 0;
 };
 
+// One thing that happened to a job, as `stemd logs` shows it.
+struct event_record {
+    std::int64_t id = 0; // increasing: the order they happened in
+    std::string job_id;
+    millis at = 0;
+    std::string kind;   // e.g. submitted, webhook, download_retry (see jobs/events.hpp)
+    std::string file;   // the file's name, "" for the job as a whole
+    std::string detail; // for people; never a secret or a signed link's query
+};
+
+struct new_event {
+    std::string job_id;
+    millis at = 0;
+    std::string kind;
+    std::string file;
+    std::string detail;
+};
+
+// How many events are kept per job: the newest.
+inline constexpr int max_events_per_job = 500;
+
 // What a client asked for; the job starts in `submitting`.
 struct new_job {
     std::string audio_url;

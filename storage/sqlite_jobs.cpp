@@ -181,13 +181,22 @@ result<std::string> token_hash(database& db, std::string_view job_id) {
     return s.column_text(0);
 }
 
-result<std::vector<job_record>> list(database& db, std::optional<job_status> status, int limit) {
-    const std::string where = status ? " WHERE status = ?2" : "";
-    statement s(db, sql({"SELECT ", job_columns, " FROM jobs", where,
-                         " ORDER BY created_at DESC, rowid DESC LIMIT ?1"}));
+result<std::vector<job_record>> list(database& db, std::optional<job_status> status, int limit,
+                                     std::optional<millis> created_since) {
+    // ?2 IS NULL: no filter on that column, so one statement serves all four cases.
+    statement s(db, sql({"SELECT ", job_columns,
+                         " FROM jobs WHERE (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR "
+                         "created_at >= ?3) ORDER BY created_at DESC, rowid DESC LIMIT ?1"}));
     s.bind(1, std::clamp(limit, 1, max_list));
     if (status) {
         s.bind(2, to_string(*status));
+    } else {
+        s.bind_null(2);
+    }
+    if (created_since) {
+        s.bind(3, *created_since);
+    } else {
+        s.bind_null(3);
     }
     return read_jobs_with_files(db, s);
 }

@@ -27,7 +27,8 @@ result<void> mark_failed(database& db, std::string_view job_id, std::string_view
 result<job_record> find(database& db, std::string_view key);
 result<job_record> find_by_token_hash(database& db, std::string_view token_hash);
 result<std::string> token_hash(database& db, std::string_view job_id);
-result<std::vector<job_record>> list(database& db, std::optional<job_status> status, int limit);
+result<std::vector<job_record>> list(database& db, std::optional<job_status> status, int limit,
+                                     std::optional<millis> created_since);
 result<job_record> adopt(database& db, std::string_view task_id, std::string_view conversion_id);
 result<std::vector<job_record>> stale_submitting(database& db, millis created_before);
 result<job_record> give_up_submitting(database& db, std::string_view job_id,

@@ -13,7 +13,7 @@ namespace {
 
 // Each entry brings the schema from version i to i + 1. Never edit an entry
 // that has shipped; append a new one instead.
-constexpr std::array<std::string_view, 4> migrations = {
+constexpr std::array<std::string_view, 5> migrations = {
     R"sql(
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY NOT NULL,
@@ -89,6 +89,18 @@ CREATE INDEX jobs_by_poll_owner ON jobs (poll_owner) WHERE poll_owner IS NOT NUL
     // that a link that stays dead ends in a failure instead of a loop.
     R"sql(
 ALTER TABLE files ADD COLUMN link_refreshes INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 5: each job's history, for `stemd logs` (older jobs start with none).
+    R"sql(
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_by_job ON events (job_id, id);
 )sql",
 };
 

@@ -4,6 +4,7 @@
 #include "storage/error.hpp"
 #include "storage/sqlite_activity.hpp"
 #include "storage/sqlite_deliveries.hpp"
+#include "storage/sqlite_events.hpp"
 #include "storage/sqlite_files.hpp"
 #include "storage/sqlite_gauges.hpp"
 #include "storage/sqlite_jobs.hpp"
@@ -76,8 +77,9 @@ result<std::string> sqlite_store::token_hash(std::string_view job_id) {
     return guarded([&] { return sqlite::token_hash(*db_, job_id); });
 }
 
-result<std::vector<job_record>> sqlite_store::list(std::optional<job_status> status, int limit) {
-    return guarded([&] { return sqlite::list(*db_, status, limit); });
+result<std::vector<job_record>> sqlite_store::list(std::optional<job_status> status, int limit,
+                                                   std::optional<millis> created_since) {
+    return guarded([&] { return sqlite::list(*db_, status, limit, created_since); });
 }
 
 result<job_record> sqlite_store::adopt(std::string_view task_id, std::string_view conversion_id) {
@@ -195,6 +197,14 @@ result<void> sqlite_store::release_poll(std::string_view job_id, std::string_vie
 
 result<bool> sqlite_store::remember_delivery(std::string_view webhook_id, millis now) {
     return guarded([&] { return sqlite::remember_delivery(*db_, webhook_id, now); });
+}
+
+result<void> sqlite_store::append_event(const new_event& e) {
+    return guarded([&] { return sqlite::append_event(*db_, e); });
+}
+
+result<std::vector<event_record>> sqlite_store::events(std::string_view job_id, int limit) {
+    return guarded([&] { return sqlite::events(*db_, job_id, limit); });
 }
 
 result<bool> sqlite_store::seen_delivery(std::string_view webhook_id) {

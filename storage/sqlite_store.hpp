@@ -33,7 +33,9 @@ public:
     result<job_record> find(std::string_view key) override;
     result<job_record> find_by_token_hash(std::string_view token_hash) override;
     result<std::string> token_hash(std::string_view job_id) override;
-    result<std::vector<job_record>> list(std::optional<job_status> status, int limit) override;
+    using store::list;
+    result<std::vector<job_record>> list(std::optional<job_status> status, int limit,
+                                         std::optional<millis> created_since) override;
     result<job_record> adopt(std::string_view task_id, std::string_view conversion_id) override;
     result<job_record> apply(std::string_view job_id, const musicgpt::report& r,
                              const std::vector<std::string>& paths) override;
@@ -88,6 +90,9 @@ public:
     result<bool> use_incremental_vacuum();
 
     result<activity> activity_since(millis since) override;
+
+    result<void> append_event(const new_event& e) override;
+    result<std::vector<event_record>> events(std::string_view job_id, int limit) override;
 
 private:
     explicit sqlite_store(std::unique_ptr<database> db);

@@ -66,8 +66,13 @@ public:
     // Returns the stored token hash of a job ("" if none).
     virtual result<std::string> token_hash(std::string_view job_id) = 0;
 
-    // Newest first; `status` filters when given; limit is clamped to [1, 1000].
-    virtual result<std::vector<job_record>> list(std::optional<job_status> status, int limit) = 0;
+    // Newest first; `status` filters when given, and `created_since` keeps
+    // jobs created at or after it; limit is clamped to [1, 1000].
+    virtual result<std::vector<job_record>> list(std::optional<job_status> status, int limit,
+                                                 std::optional<millis> created_since) = 0;
+    result<std::vector<job_record>> list(std::optional<job_status> status, int limit) {
+        return list(status, limit, std::nullopt);
+    }
 
     // The job for a task stemd did not submit (webhook secret path): found
     // by task_id (else conversion_id), or created in `submitted` with the
@@ -244,6 +249,16 @@ public:
     // Read only: files `downloading` now, and jobs completed / failed whose
     // last change is at or after `since`.
     virtual result<activity> activity_since(millis since) = 0;
+    // --- Events (what `stemd logs` shows) ------------------------------------
+
+    // Appends one event to the job's history, in its own short transaction;
+    // only the newest max_events_per_job of a job are kept. The caller
+    // words `detail` and keeps secrets and signed links' queries out of it.
+    // not_found when the job does not exist.
+    virtual result<void> append_event(const new_event& e) = 0;
+    // The job's newest `limit` events (clamped to [1, max_events_per_job]),
+    // oldest first.
+    virtual result<std::vector<event_record>> events(std::string_view job_id, int limit) = 0;
 };
 
 } // namespace stemd::storage

@@ -11,7 +11,6 @@ namespace json = boost::json;
 using stemd::cli::files_done;
 using stemd::cli::is_final;
 using stemd::cli::print_job;
-using stemd::cli::print_job_list;
 using stemd::cli::print_raw;
 using stemd::cli::show_job;
 using stemd::cli::text_field;
@@ -115,26 +114,6 @@ TEST_CASE("print_job of a job still on its way without files: files: none yet") 
     CHECK(view == "job j_3  submitted\n"
                   "  eta            60 s\n"
                   "files: none yet\n");
-}
-
-TEST_CASE("print_job_list shows one line per job, - for a missing task id") {
-    std::ostringstream out;
-    print_job_list(out, object(R"({"jobs": [
-        {"id": "j_1", "status": "completed", "task_id": "t1", "created_at": "2024-01-01",
-         "files": [{"status": "done"}]},
-        {"id": "j_22", "status": "submitting", "task_id": null, "created_at": "2024-01-02"},
-        "not a job"]})"));
-    CHECK(out.str() == "ID    STATUS      TASK  CREATED     FILES\n"
-                       "j_1   completed   t1    2024-01-01  1/1\n"
-                       "j_22  submitting  -     2024-01-02  0/0\n");
-}
-
-TEST_CASE("print_job_list without jobs says so") {
-    for (const char* listing : {R"({"jobs": []})", "{}", R"({"jobs": 3})"}) {
-        std::ostringstream out;
-        print_job_list(out, object(listing));
-        CHECK(out.str() == "no jobs\n");
-    }
 }
 
 TEST_CASE("--json prints the API's document unchanged, with one final newline") {

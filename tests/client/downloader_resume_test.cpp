@@ -32,11 +32,16 @@ TEST_CASE("downloader: a transfer cut short is kept and resumed with Range") {
         return partial_response(body, range_start(req.range));
     });
     workspace dir("downloader-test");
-    const auto r = request_for(server, "/a/stem.mp3?sig=SECRET", dir);
+    download_progress progress;
+    auto r = request_for(server, "/a/stem.mp3?sig=SECRET", dir);
+    r.progress = &progress;
     const fs::path part = dir.path() / "stems" / "track_vocals.mp3.part";
 
     const auto broken = fetch(r);
     REQUIRE_FALSE(broken.has_value());
+    // What the chunk loop counted, of the length the server announced.
+    CHECK(progress.received == cut);
+    CHECK(progress.total == std::optional<std::uint64_t>(body.size()));
     CHECK(broken.error().code == error::length_mismatch);
     CHECK(broken.error().transient());
     CHECK(broken.error().code != error::link_expired);
@@ -44,8 +49,11 @@ TEST_CASE("downloader: a transfer cut short is kept and resumed with Range") {
     REQUIRE(fs::exists(part));
     CHECK(read_file(part) == body.substr(0, cut));
 
+    progress = {};
     const auto resumed = fetch(r);
     REQUIRE(resumed.has_value());
+    CHECK(progress.received == body.size());
+    CHECK(progress.total == std::optional<std::uint64_t>(body.size()));
     CHECK(resumed->resumed_from == cut);
     CHECK(resumed->bytes == body.size());
     CHECK(resumed->sha256 == sha256_hex(body));

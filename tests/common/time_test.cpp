@@ -19,3 +19,20 @@ TEST_CASE("time: now_millis is the wall clock in milliseconds") {
     CHECK(a > 1'700'000'000'000); // after 2023
     CHECK(now_millis() >= a);
 }
+
+TEST_CASE("time: parse_rfc3339 reads what rfc3339 prints, and offsets") {
+    CHECK(parse_rfc3339("2025-11-25T12:00:00.123Z") == std::optional<millis>(1'764'072'000'123));
+    CHECK(parse_rfc3339(rfc3339(951'782'400'000)) == std::optional<millis>(951'782'400'000));
+    CHECK(parse_rfc3339("2025-11-25T12:00:00Z") == std::optional<millis>(1'764'072'000'000));
+    CHECK(parse_rfc3339("2025-11-25 13:30:00+01:30") == std::optional<millis>(1'764'072'000'000));
+    CHECK(parse_rfc3339("2025-11-25T10:00:00.5-02:00") == std::optional<millis>(1'764'072'000'500));
+}
+
+TEST_CASE("time: parse_rfc3339 refuses what is not a date-time") {
+    for (const char* bad : {"", "2h", "2025-11-25", "2025-11-25T12:00:00", "2025-13-01T00:00:00Z",
+                            "2025-02-31T00:00:00Z", "2025-11-25T12:00:00.Z",
+                            "2025-11-25T12:00:00Zjunk", "2025-11-25T12:00:00+1:00"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_rfc3339(bad).has_value());
+    }
+}

@@ -313,7 +313,11 @@ TEST_CASE("the CLI submits, waits, shows and lists") {
     auto submitted = s.cli({"submit", "--url", "https://songs.example/cli.mp3", "--stems",
                             "vocals,bass", "--wait", "--json"});
     REQUIRE_MESSAGE(submitted.exit_code == 0, submitted.out << submitted.err << s.logs());
-    auto job = json::parse(submitted.out);
+    // --wait --json: a JSON line each time the job changed, the final job last.
+    std::string out = submitted.out;
+    while (!out.empty() && out.back() == '\n')
+        out.pop_back();
+    auto job = json::parse(out.substr(out.rfind('\n') + 1));
     CHECK(str(job, "status") == "completed");
     check_files(s, job, 64 * 1024);
 

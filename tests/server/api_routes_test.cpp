@@ -79,6 +79,30 @@ TEST_CASE_FIXTURE(api_fixture, "api: list with filters, and bad query parameters
           "limit must be a number from 1 to 1000");
     CHECK(refused(call(http::verb::get, "/v1/jobs?limit=1001"), 400) ==
           "limit must be a number from 1 to 1000");
+    CHECK(refused(call(http::verb::get, "/v1/jobs?limit=5x"), 400) ==
+          "limit must be a number from 1 to 1000");
+    CHECK(refused(call(http::verb::get, "/v1/jobs?statsu=failed"), 400) ==
+          "unknown query parameter \"statsu\"; use status, limit and since");
+    CHECK(refused(call(http::verb::get, "/v1/jobs?since=2h"), 400).find("RFC 3339") !=
+          std::string::npos);
+    auto since = call(http::verb::get, "/v1/jobs?since=2000-01-01T00:00:00Z");
+    CHECK(body_of(since).at("jobs").as_array().size() == 1);
+    auto later = call(http::verb::get, "/v1/jobs?since=2999-01-01T00:00:00Z");
+    CHECK(body_of(later).at("jobs").as_array().empty());
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: a job's events, oldest first") {
+    const auto job = submitted("token-1");
+    auto r = call(http::verb::get, "/v1/jobs/" + job.id + "/events");
+    CHECK(r.result_int() == 200);
+    CHECK(body_of(r).at("events").is_array());
+    CHECK(refused(call(http::verb::get, "/v1/jobs/" + job.id + "/events?limt=1"), 400) ==
+          "unknown query parameter \"limt\"; use limit");
+    CHECK(refused(call(http::verb::get, "/v1/jobs/" + job.id + "/events?limit=501"), 400) ==
+          "limit must be a number from 1 to 500");
+    CHECK(refused(call(http::verb::post, "/v1/jobs/" + job.id + "/events"), 405) ==
+          "use GET on /v1/jobs/{key}/events");
+    CHECK(call(http::verb::get, "/v1/jobs/nobody/events").result_int() == 404);
 }
 
 TEST_CASE_FIXTURE(api_fixture, "api: find by id, task_id or conversion_id") {

@@ -55,22 +55,34 @@ CREATE TABLE webhook_deliveries (id TEXT PRIMARY KEY NOT NULL, received_at INTEG
 CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received_at);
 )sql";
 
+// What versions 3 and 4 added.
+constexpr const char* schema_v3_v4 = R"sql(
+ALTER TABLE files ADD COLUMN claim_owner TEXT;
+ALTER TABLE files ADD COLUMN claim_until INTEGER;
+ALTER TABLE jobs ADD COLUMN poll_owner TEXT;
+ALTER TABLE jobs ADD COLUMN poll_until INTEGER;
+CREATE INDEX files_by_path ON files (path);
+CREATE INDEX files_by_claim_owner ON files (claim_owner) WHERE claim_owner IS NOT NULL;
+CREATE INDEX jobs_by_poll_owner ON jobs (poll_owner) WHERE poll_owner IS NOT NULL;
+ALTER TABLE files ADD COLUMN link_refreshes INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 sqlite_store open_store(const fs::path& file) {
     return ok(sqlite_store::open(file));
 }
 
 } // namespace
 
-TEST_CASE("sqlite_schema: opening creates the schema at the current version, 4") {
+TEST_CASE("sqlite_schema: opening creates the schema at the current version, 5") {
     temp_dir dir;
-    CHECK(storage::sqlite::schema_version() == 4);
+    CHECK(storage::sqlite::schema_version() == 5);
     { auto store = open_store(dir.db_file()); }
     CHECK(fs::exists(dir.db_file()));
     storage::database db(dir.db_file());
-    CHECK(db.user_version() == 4);
+    CHECK(db.user_version() == 5);
     // Migrating an up-to-date database changes nothing.
     ok(storage::sqlite::migrate(db, dir.db_file()));
-    CHECK(db.user_version() == 4);
+    CHECK(db.user_version() == 5);
 }
 
 TEST_CASE("sqlite_schema: a version 1 database is migrated and keeps its jobs") {
@@ -140,7 +152,7 @@ TEST_CASE("sqlite_schema: a version 2 database gains claims, and its work is fre
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 4);
+        CHECK(db.user_version() == 5);
     }
     auto loading = ok(store.find("jloading"));
     REQUIRE(loading.files.size() == 1);
@@ -160,6 +172,39 @@ TEST_CASE("sqlite_schema: a version 2 database gains claims, and its work is fre
     CHECK(polls[0].poll_owner == owner);
 }
 
+TEST_CASE("sqlite_schema: a version 4 database gains events, and its jobs start with none") {
+    temp_dir dir;
+    const storage::millis then = storage::now_millis() - 60'000;
+    {
+        storage::database db(dir.db_file());
+        db.execute(schema_v1);
+        db.execute(schema_v2);
+        db.execute(schema_v3_v4);
+        const auto t = std::to_string(then);
+        db.execute("INSERT INTO jobs (id, task_id, status, created_at, updated_at) VALUES "
+                   "('jold', 'task-o', 'completed', " +
+                   t + ", " + t + ")");
+        db.execute("INSERT INTO files (job_id, name, url, path, status, bytes, link_refreshes) "
+                   "VALUES ('jold', 'vocals', 'https://cdn.example.com/v', '/srv/v.wav', 'done', "
+                   "10, 1)");
+        db.set_user_version(4);
+    }
+    auto store = open_store(dir.db_file());
+    {
+        storage::database db(dir.db_file());
+        CHECK(db.user_version() == 5);
+    }
+    auto old = ok(store.find("jold"));
+    CHECK(old.status == job_status::completed);
+    REQUIRE(old.files.size() == 1);
+    CHECK(old.files[0].link_refreshes == 1);
+    CHECK(ok(store.events("jold", 10)).empty());
+    ok(store.append_event({"jold", then, "retry", "", "by the user"}));
+    auto got = ok(store.events("jold", 10));
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].kind == "retry");
+}
+
 TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {
     temp_dir dir;
     {
@@ -168,7 +213,7 @@ TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {
     }
     const auto why = fails_with(sqlite_store::open(dir.db_file()), storage::error::newer_schema);
     CHECK(why.find("99") != std::string::npos);
-    CHECK(why.find("up to 4") != std::string::npos);
+    CHECK(why.find("up to 5") != std::string::npos);
     CHECK(why.find("upgrade stemd") != std::string::npos);
     CHECK(why.find(dir.db_file().string()) != std::string::npos);
 }

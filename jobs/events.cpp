@@ -1,0 +1,30 @@
+#include "jobs/events.hpp"
+
+#include "common/log.hpp"
+
+namespace stemd::jobs {
+
+void note_event(storage::store& store, const std::string& job_id, std::string_view kind,
+                std::string_view file, std::string detail) {
+    auto appended = store.append_event({.job_id = job_id,
+                                        .at = now_millis(),
+                                        .kind = std::string(kind),
+                                        .file = std::string(file),
+                                        .detail = std::move(detail)});
+    if (!appended)
+        log_warning(job_id, "cannot add a " + std::string(kind) +
+                                " event to the job's history: " + appended.error().message);
+}
+
+void note_if_final(storage::store& store, storage::job_status was,
+                   const storage::job_record& after) {
+    if (storage::is_final(was) || !storage::is_final(after.status))
+        return;
+    if (after.status == storage::job_status::completed)
+        note_event(store, after.id, event_kind::completed, "",
+                   std::to_string(after.files.size()) + " files");
+    else
+        note_event(store, after.id, event_kind::failed, "", after.error);
+}
+
+} // namespace stemd::jobs

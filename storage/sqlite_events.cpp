@@ -1,0 +1,42 @@
+#include "storage/sqlite_events.hpp"
+
+#include "storage/database.hpp"
+#include "storage/error.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace stemd::storage::sqlite {
+
+result<void> append_event(database& db, const new_event& e) {
+    transaction tx(db);
+    // Inserted only for a job that exists: a missing one is not_found, not
+    // a foreign-key failure with SQLite's wording.
+    statement insert(db,
+                     "INSERT INTO events (job_id, at, kind, file, detail) "
+                     "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1)");
+    insert.bind(1, e.job_id).bind(2, e.at).bind(3, e.kind).bind(4, e.file).bind(5, e.detail).exec();
+    if (db.changes() == 0)
+        return make_error(error::not_found, "no job " + e.job_id + " to record an event for");
+    // Only the newest are kept; through the (job_id, id) index this touches
+    // the one event that fell off the end, if any.
+    statement prune(db, "DELETE FROM events WHERE job_id = ?1 AND id <= (SELECT id FROM events "
+                        "WHERE job_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+    prune.bind(1, e.job_id).bind(2, max_events_per_job).exec();
+    tx.commit();
+    return {};
+}
+
+result<std::vector<event_record>> events(database& db, std::string_view job_id, int limit) {
+    statement s(db, "SELECT id, job_id, at, kind, file, detail FROM (SELECT * FROM events WHERE "
+                    "job_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id");
+    s.bind(1, job_id).bind(2, std::clamp(limit, 1, max_events_per_job));
+    std::vector<event_record> out;
+    while (s.step()) {
+        out.push_back({s.column_int(0), s.column_text(1), s.column_int(2), s.column_text(3),
+                       s.column_text(4), s.column_text(5)});
+    }
+    return out;
+}
+
+} // namespace stemd::storage::sqlite
