@@ -35,7 +35,7 @@ int run_command(const command& c, const std::vector<std::string>& args) {
 std::span<const command* const> all_commands() {
     static const command* const commands[] = {
         &serve_command(), &simulate_command(), &submit_command(), &status_command(),
-        &list_command(),  &wait_command(),     &retry_command(),
+        &list_command(),  &wait_command(),     &retry_command(),  &doctor_command(),
     };
     return commands;
 }

@@ -32,6 +32,7 @@ const command& status_command();
 const command& list_command();
 const command& wait_command();
 const command& retry_command();
+const command& doctor_command();
 
 // All of them, in the order of the overview.
 std::span<const command* const> all_commands();

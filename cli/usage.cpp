@@ -37,7 +37,8 @@ void print_overview(std::ostream& out) {
            "  storage.database, made by the first `stemd serve`).\n\n"
            "exit codes:\n"
            "  0  success\n"
-           "  1  failure: cannot start, API unreachable or refusing, job failed, timeout\n"
+           "  1  failure: cannot start, API unreachable or refusing, job failed, timeout,\n"
+           "     doctor found a problem\n"
            "  2  usage error: unknown command or option, missing or conflicting arguments\n";
 }
 

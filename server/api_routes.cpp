@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "jobs/service.hpp"
+#include "server/doctor.hpp"
 #include "server/error.hpp"
 #include "server/job_json.hpp"
 #include "server/reply.hpp"
@@ -234,6 +235,13 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
         if (method == http::verb::get)
             co_return list_jobs(service, *url);
         co_return error_response(405, "use GET or POST on /v1/jobs");
+    }
+    if (path == "/v1/doctor") {
+        if (method != http::verb::post)
+            co_return error_response(405, "use POST on /v1/doctor");
+        if (options.doctor == nullptr)
+            co_return error_response(404, "not found");
+        co_return co_await handle_doctor(*options.doctor);
     }
     if (auto key = retry_key(url->encoded_path()); !key.empty()) {
         if (method != http::verb::post)

@@ -5,6 +5,7 @@
 #include "jobs/service.hpp"
 #include "server/api_routes.hpp"
 #include "server/api_token.hpp"
+#include "server/doctor.hpp"
 #include "server/serve_settings.hpp"
 #include "server/signals.hpp"
 #include "server/store_open.hpp"
@@ -47,7 +48,7 @@ struct listeners {
     listener::http_server api;
 
     listeners(net::any_io_executor ex, const config::settings& s, webhook_context& hook,
-              jobs::service& service, const api_access& access,
+              jobs::service& service, doctor_context& doctor, const api_access& access,
               std::shared_ptr<net::ssl::context> webhook_tls, const listener::server_limits& limits,
               const std::filesystem::path& uploads)
         : webhook(
@@ -61,7 +62,7 @@ struct listeners {
               ex, s.api.listen.host, s.api.listen.port,
               // Access is checked by the listener (make_api_limits' screen),
               // from the header, before any body is read.
-              [&service, options = api_options{s.api.file_roots}](
+              [&service, options = api_options{s.api.file_roots, &doctor}](
                   listener::request& req,
                   const listener::peer_info& peer) -> net::awaitable<listener::reply> {
                   // Not `reply{co_await ...}`: GCC 12 destroys the awaited
@@ -101,8 +102,11 @@ int run_serve(const config::settings& settings) {
     auto download_tls = client::make_tls_client_context(settings.download.ca_file);
     jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
                           *download_tls);
-    webhook_context hook{service, settings.webhook.secret, std::move(signing)};
-    listeners servers(ctx.get_executor(), settings, hook, service, access, webhook_tls,
+    probe_book probes;
+    webhook_context hook{service, settings.webhook.secret, std::move(signing), &probes};
+    doctor_context doctor{service, probes, settings.webhook.public_url,
+                          settings.webhook.listen.to_string()};
+    listeners servers(ctx.get_executor(), settings, hook, service, doctor, access, webhook_tls,
                       fit_to_file_limit(make_limits(settings.limits)), prepare_uploads(settings));
 
     servers.webhook.start();

@@ -51,6 +51,7 @@ struct stack_options {
     int link_ttl_ms = 0;
     int status_limit = 0;
     int status_window_ms = 0;
+    int clock_ahead_s = 0; // the simulator's Date header this far ahead
 };
 
 class stack {
