@@ -81,6 +81,14 @@ void replace_webhook_cert(stack& s, const std::string& name, const std::string& 
 
 constexpr long ninety_days = 90L * 86400;
 
+// GET on the webhook listener over HTTPS, trusting the test CA.
+int https_status(const stack& s, const std::string& target) {
+    const auto r = run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
+                        s.ca().ca_cert.string(),
+                        "https://127.0.0.1:" + std::to_string(s.webhook_port()) + target});
+    return r.exit_code == 0 ? std::stoi(r.out) : -1;
+}
+
 } // namespace
 
 TEST_CASE(
@@ -111,6 +119,10 @@ TEST_CASE(
         CHECK(!c.at("message").as_string().empty());
     }
     CHECK(checks[6].at("name").as_string() == "public url");
+
+    // The daemon's checks need the token; a probe id it did not issue is 404.
+    CHECK(http_request(s.api_port(), "POST", "/v1/doctor", "{}").status == 401);
+    CHECK(https_status(s, "/webhook/probe/0123456789abcdef0123456789abcdef") == 404);
 }
 
 TEST_CASE("doctor: a public URL that reaches another server, even another stemd, is a problem") {
