@@ -34,6 +34,7 @@ const command& wait_command();
 const command& retry_command();
 const command& prune_command();
 const command& logs_command();
+const command& doctor_command();
 
 // All of them, in the order of the overview.
 std::span<const command* const> all_commands();

@@ -38,6 +38,9 @@ void describe(option_set& o) {
             "0 = unlimited");
     o.value("status-window-ms", "N", std::to_string(defaults.status_window.count()),
             "the sliding window of --status-limit");
+    o.value("clock-ahead-s", "N", "0",
+            "the Date header of every answer is N seconds ahead of this machine's clock (to "
+            "test clock checks)");
 }
 
 // The numeric options, each checked as a whole number and within its range.
@@ -52,7 +55,8 @@ result<void> read_numbers(const boost::program_options::variables_map& vm,
     const auto ttl = count("link-ttl-ms");
     const auto status_limit = count("status-limit");
     const auto window = count("status-window-ms");
-    for (const auto* parsed : {&delay, &stem_bytes, &rate, &ttl, &status_limit, &window}) {
+    const auto ahead = count("clock-ahead-s");
+    for (const auto* parsed : {&delay, &stem_bytes, &rate, &ttl, &status_limit, &window, &ahead}) {
         if (!*parsed)
             return parsed->error();
     }
@@ -63,6 +67,9 @@ result<void> read_numbers(const boost::program_options::variables_map& vm,
         return usage_error("--link-ttl-ms is at most a day (86400000)");
     if (*window == 0 || *window > day_ms)
         return usage_error("--status-window-ms is from 1 to 86400000");
+    if (*ahead > day_ms / 1000)
+        return usage_error("--clock-ahead-s is at most a day (86400)");
+    options.clock_ahead = std::chrono::seconds(*ahead);
     options.webhook_delay = std::chrono::milliseconds(*delay);
     options.stem_bytes = *stem_bytes;
     options.rate = *rate;

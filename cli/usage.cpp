@@ -30,14 +30,15 @@ void print_overview(std::ostream& out) {
            "  --config FILE, else $STEMD_CONFIG, else ./stemd.toml, else /etc/stemd/stemd.toml,\n"
            "  else built-in defaults. The MusicGPT API key is musicgpt.api_key, else\n"
            "  $MUSICGPT_API_KEY, else the contents of musicgpt.api_key_file.\n\n"
-           "client commands (submit, status, list, wait, retry) talk to a running\n"
+           "client commands (submit, status, list, wait, retry, doctor) talk to a running\n"
            "  `stemd serve` at --api URL, else at http://<api.listen> (default\n"
            "  http://127.0.0.1:8081), with the API token from --token-file FILE, else\n"
            "  $STEMD_API_TOKEN, else api.token_file (default: api-token beside\n"
            "  storage.database, made by the first `stemd serve`).\n\n"
            "exit codes:\n"
            "  0  success\n"
-           "  1  failure: cannot start, API unreachable or refusing, job failed, timeout\n"
+           "  1  failure: cannot start, API unreachable or refusing, job failed, timeout,\n"
+           "     doctor found a problem\n"
            "  2  usage error: unknown command or option, missing or conflicting arguments\n";
 }
 

@@ -2,6 +2,7 @@
 
 #include "client/address_guard.hpp"
 #include "client/error.hpp"
+#include "common/time.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -19,6 +20,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <variant>
 #include <vector>
@@ -67,6 +69,7 @@ struct connection::impl {
     std::variant<plain_stream, tls_stream> stream;
     beast::flat_buffer buffer;
     std::chrono::milliseconds io_timeout;
+    std::string host; // as the URL gave it, for peer_certificate_facts()
 
     // Beast sizes each socket read by the buffer's free capacity (at least
     // 512 bytes); without room reserved here a 200 MB body arrives in
@@ -100,6 +103,30 @@ struct connection::impl {
         return std::visit(std::forward<Op>(op), stream);
     }
 };
+
+peer_certificate connection::peer_certificate_facts() const {
+    peer_certificate facts;
+    auto* tls = std::get_if<impl::tls_stream>(&impl_->stream);
+    if (tls == nullptr)
+        return facts;
+    SSL* ssl_handle = const_cast<impl::tls_stream*>(tls)->native_handle();
+    X509* leaf = SSL_get0_peer_certificate(ssl_handle);
+    if (leaf == nullptr)
+        return facts;
+    facts.present = true;
+    const long verdict = SSL_get_verify_result(ssl_handle);
+    facts.chain_trusted = verdict == X509_V_OK;
+    if (!facts.chain_trusted)
+        facts.chain_problem = X509_verify_cert_error_string(verdict);
+    const std::string& host = impl_->host;
+    facts.names_host = is_ip_literal(host)
+                           ? X509_check_ip_asc(leaf, host.c_str(), 0) == 1
+                           : X509_check_host(leaf, host.c_str(), host.size(), 0, nullptr) == 1;
+    int days = 0, seconds = 0;
+    if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) == 1)
+        facts.not_after = now_millis() + (std::int64_t{days} * 86400 + seconds) * 1000;
+    return facts;
+}
 
 connection::connection(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 connection::connection(connection&&) noexcept = default;
@@ -156,13 +183,19 @@ connection::open(const http_url& url, const connect_options& options, ssl::conte
     if (!is_ip_literal(url.host) &&
         SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()) != 1)
         co_return error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
-    stream.set_verify_mode(ssl::verify_peer);
-    stream.set_verify_callback(ssl::host_name_verification(url.host));
+    if (options.verify_peer) {
+        stream.set_verify_mode(ssl::verify_peer);
+        stream.set_verify_callback(ssl::host_name_verification(url.host));
+    } else {
+        stream.set_verify_mode(ssl::verify_none);
+    }
     beast::get_lowest_layer(stream).expires_after(options.connect_timeout);
     auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, use_tuple);
     if (hec)
         co_return normalize(hec);
-    co_return connection(std::make_unique<impl>(std::move(stream), options.io_timeout));
+    auto opened = std::make_unique<impl>(std::move(stream), options.io_timeout);
+    opened->host = url.host;
+    co_return connection(std::move(opened));
 }
 
 net::awaitable<result<void>> connection::write(http::request<http::string_body>& req) {

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -32,9 +33,22 @@ struct connect_options {
     // (error::address_not_allowed) unless set. The connection is made to the
     // very addresses that were checked, so a second DNS answer cannot differ.
     bool allow_private_addresses = true;
+    // Off only where the chain is judged by the caller afterwards
+    // (peer_certificate()): the handshake then succeeds whatever the server
+    // presents. Everything that trusts what it reads keeps this on.
+    bool verify_peer = true;
     std::chrono::milliseconds connect_timeout{10'000};
     // Longest wait for any single read or write to make progress.
     std::chrono::milliseconds io_timeout{30'000};
+};
+
+// What a TLS server presented, as peer_certificate() judges it.
+struct peer_certificate {
+    bool present = false;       // false for plain http, or no certificate sent
+    bool chain_trusted = false; // verified against the context's trust store
+    std::string chain_problem;  // OpenSSL's reason when not trusted
+    bool names_host = false;    // the leaf is valid for the URL's host name
+    std::int64_t not_after = 0; // the leaf's expiry, Unix milliseconds
 };
 
 // The largest response header block read() accepts (and what the
@@ -85,6 +99,10 @@ public:
     boost::asio::awaitable<boost::system::result<std::size_t>>
     read_some(boost::beast::http::response_parser<boost::beast::http::buffer_body>& parser,
               std::span<char> buffer);
+
+    // The server's certificate and OpenSSL's verdict on its chain (also
+    // when opened without verify_peer).
+    peer_certificate peer_certificate_facts() const;
 
     // TLS close_notify where applicable, then closes the socket. Errors are
     // ignored: the exchange is already complete.

@@ -177,7 +177,7 @@ musicgpt_client::submit(const musicgpt::submission& s) {
     co_return reply;
 }
 
-net::awaitable<result<musicgpt::status_reply>> musicgpt_client::by_id(const std::string& task_id) {
+net::awaitable<result<response>> musicgpt_client::ask_by_id(const std::string& task_id) {
     if (auto key = check_key(options_.api_key); !key)
         co_return key.error();
     auto url = endpoint(options_.base_url,
@@ -190,6 +190,28 @@ net::awaitable<result<musicgpt::status_reply>> musicgpt_client::by_id(const std:
     auto answer = co_await exchange(*url, std::move(req), options_.connect, *tls_, answer_limit);
     if (!answer)
         co_return unreachable(answer.error(), *url);
+    co_return std::move(*answer);
+}
+
+net::awaitable<result<key_probe_answer>> musicgpt_client::probe_key(const std::string& task_id) {
+    auto answer = co_await ask_by_id(task_id);
+    if (!answer)
+        co_return answer.error();
+    key_probe_answer out;
+    out.http_status = answer->result_int();
+    if (auto refused = musicgpt::refusal_in(out.http_status, answer->body())) {
+        out.error_code = without_secret(std::move(refused->error_code), options_.api_key);
+        out.message = without_secret(std::move(refused->message), options_.api_key);
+    }
+    if (auto date = answer->find(http::field::date); date != answer->end())
+        out.date = std::string(date->value());
+    co_return out;
+}
+
+net::awaitable<result<musicgpt::status_reply>> musicgpt_client::by_id(const std::string& task_id) {
+    auto answer = co_await ask_by_id(task_id);
+    if (!answer)
+        co_return answer.error();
     auto reply = musicgpt::read_status_reply(answer->result_int(), answer->body(), task_id);
     if (reply)
         complete_refusal(reply->refused, *answer, options_.api_key);

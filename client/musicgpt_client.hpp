@@ -19,6 +19,16 @@ struct musicgpt_options {
     connect_options connect;
 };
 
+// What MusicGPT answered a status look-up of a task that does not exist:
+// how `stemd doctor` learns whether the key is accepted (404
+// RESOURCE_NOT_FOUND: it is; 401: it is not) and how MusicGPT's clock reads.
+struct key_probe_answer {
+    unsigned http_status = 0;
+    std::string error_code; // MusicGPT's error_code, when the body had one
+    std::string message;    // MusicGPT's message (the key removed)
+    std::string date;       // the Date header, "" when none
+};
+
 // Both calls answer MusicGPT's refusal (its HTTP status, error_code,
 // message and Retry-After, the API key never among them) as the reply's
 // `refused`. Errors are for answers that never came (the configuration,
@@ -38,7 +48,14 @@ public:
     // A new key (SIGHUP) for the requests made from now on.
     void set_api_key(std::string key) { options_.api_key = std::move(key); }
 
+    // GET byId for `task_id` (which should name no task), whatever the
+    // answer; errors only when no answer came.
+    boost::asio::awaitable<result<key_probe_answer>> probe_key(const std::string& task_id);
+
 private:
+    boost::asio::awaitable<result<boost::beast::http::response<boost::beast::http::string_body>>>
+    ask_by_id(const std::string& task_id);
+
     musicgpt_options options_;
     boost::asio::ssl::context* tls_;
 };

@@ -20,4 +20,12 @@ std::string rfc3339(millis t);
 // millisecond precision kept); nullopt when `text` is not one.
 std::optional<millis> parse_rfc3339(std::string_view text);
 
+// The IMF-fixdate of HTTP's Date header, "Tue, 01 Dec 2026 15:52:21 GMT"
+// (whole seconds, the milliseconds dropped).
+std::string http_date(millis t);
+
+// Reads an IMF-fixdate back; nullopt for anything else (the obsolete RFC 850
+// and asctime forms included: no current server sends them).
+std::optional<millis> parse_http_date(std::string_view text);
+
 } // namespace stemd

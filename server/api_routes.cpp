@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "jobs/service.hpp"
+#include "server/doctor.hpp"
 #include "server/error.hpp"
 #include "server/job_json.hpp"
 #include "server/metrics_page.hpp"
@@ -312,6 +313,13 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
         if (method != http::verb::post)
             co_return error_response(405, "use POST on /v1/prune");
         co_return co_await prune_jobs(service, req);
+    }
+    if (path == "/v1/doctor") {
+        if (method != http::verb::post)
+            co_return error_response(405, "use POST on /v1/doctor");
+        if (options.doctor == nullptr)
+            co_return error_response(404, "not found");
+        co_return co_await handle_doctor(*options.doctor);
     }
     if (auto key = key_before(url->encoded_path(), "/retry"); !key.empty()) {
         if (method != http::verb::post)

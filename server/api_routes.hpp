@@ -16,6 +16,8 @@ class service;
 
 namespace stemd::server {
 
+struct doctor_context;
+
 // The parts of `req` the access checks read (views into `req`).
 request_facts facts_of(const boost::beast::http::request_header<>& req);
 
@@ -28,6 +30,7 @@ std::optional<listener::response> refuse_access(const api_access& access,
 // What the routes are configured with, from [api].
 struct api_options {
     std::vector<std::filesystem::path> file_roots; // where audio_file may point
+    doctor_context* doctor = nullptr;              // POST /v1/doctor (404 when null)
 };
 
 // Routes one request. Only submission awaits (MusicGPT is called); the

@@ -6,6 +6,7 @@
 #include "server/activation.hpp"
 #include "server/api_routes.hpp"
 #include "server/api_token.hpp"
+#include "server/doctor.hpp"
 #include "server/notify.hpp"
 #include "server/reload.hpp"
 #include "server/serve_settings.hpp"
@@ -52,8 +53,9 @@ listener::handler webhook_handler(webhook_context& hook) {
 
 // Access is checked by the listener (make_api_limits' screen), from the
 // header, before any body is read.
-listener::handler api_handler(jobs::service& service, const config::settings& s) {
-    return [&service, options = api_options{s.api.file_roots}](
+listener::handler api_handler(jobs::service& service, const config::settings& s,
+                              doctor_context& doctor) {
+    return [&service, options = api_options{s.api.file_roots, &doctor}](
                listener::request& req,
                const listener::peer_info& peer) -> net::awaitable<listener::reply> {
         // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice
@@ -88,12 +90,12 @@ struct listeners {
     listener::http_server api;
 
     listeners(net::any_io_executor ex, const config::settings& s, const passed_sockets& passed,
-              webhook_context& hook, jobs::service& service, const api_access& access,
-              std::shared_ptr<net::ssl::context> webhook_tls, const listener::server_limits& limits,
-              const std::filesystem::path& uploads)
+              webhook_context& hook, jobs::service& service, doctor_context& doctor,
+              const api_access& access, std::shared_ptr<net::ssl::context> webhook_tls,
+              const listener::server_limits& limits, const std::filesystem::path& uploads)
         : webhook(open_listener(ex, passed.webhook, s.webhook.listen, webhook_handler(hook), limits,
                                 std::move(webhook_tls), "webhook listener")),
-          api(open_listener(ex, passed.api, s.api.listen, api_handler(service, s),
+          api(open_listener(ex, passed.api, s.api.listen, api_handler(service, s, doctor),
                             make_api_limits(limits, s, uploads, access), nullptr, "API listener")) {
         if (passed.webhook >= 0)
             log_passed_socket("webhook.listen", s.webhook.listen,
@@ -133,11 +135,14 @@ int run_serve(const config::settings& settings) {
     auto download_tls = client::make_tls_client_context(settings.download.ca_file);
     jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
                           *download_tls);
-    webhook_context hook{service, settings.webhook.secret, std::move(signing)};
+    probe_book probes;
+    webhook_context hook{service, settings.webhook.secret, std::move(signing), &probes};
+    doctor_context doctor{service, probes, settings.webhook.public_url,
+                          settings.webhook.listen.to_string()};
     listeners servers(ctx.get_executor(), settings,
                       take_passed_sockets(settings.webhook.listen, settings.api.listen), hook,
-                      service, access, webhook_tls, fit_to_file_limit(make_limits(settings.limits)),
-                      prepare_uploads(settings));
+                      service, doctor, access, webhook_tls,
+                      fit_to_file_limit(make_limits(settings.limits)), prepare_uploads(settings));
     systemd_notifier notifier(ctx, status_line(service));
 
     servers.webhook.start();

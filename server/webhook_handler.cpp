@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "common/log.hpp"
+#include "common/time.hpp"
 #include "jobs/error.hpp"
 #include "jobs/metrics.hpp"
 #include "jobs/events.hpp"
@@ -177,6 +178,12 @@ listener::response apply(webhook_context& ctx, addressee to, const musicgpt::rep
 } // namespace
 
 listener::response handle_webhook(webhook_context& ctx, const listener::request& req) {
+    if (const auto probe = probe_id(req.target()); !probe.empty()) {
+        if (req.method() == http::verb::get && ctx.probes &&
+            ctx.probes->arrive(probe, now_millis()))
+            return json_response(200, json::object{{"ok", true}, {"probe", "arrived"}});
+        return error_response(404, "not found");
+    }
     auto identified = identify(ctx, req);
     if (auto* refused = std::get_if<listener::response>(&identified))
         return std::move(*refused);

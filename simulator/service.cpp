@@ -1,6 +1,7 @@
 #include "simulator/service.hpp"
 
 #include "common/text.hpp"
+#include "common/time.hpp"
 #include "simulator/api_reply.hpp"
 #include "simulator/conversion_json.hpp"
 #include "simulator/error.hpp"
@@ -76,6 +77,10 @@ net::awaitable<reply> service::handle(std::shared_ptr<service> self, request& re
         co_await timer.async_wait(net::use_awaitable);
     }
     reply r = self->route(req);
+    // As every HTTP origin server with a clock does (RFC 9110, 6.6.1).
+    r.message.set(
+        http::field::date,
+        http_date(now_millis() + std::chrono::milliseconds(self->options_.clock_ahead).count()));
     if (const auto held = std::exchange(self->held_answer_, nullptr)) {
         co_await held->async_wait(net::as_tuple(net::use_awaitable));
     }

@@ -34,6 +34,9 @@ struct simulator_options {
     // (sliding), then 429 with Retry-After until a call leaves the window.
     std::uint64_t status_limit = 0;
     std::chrono::milliseconds status_window{60'000};
+    // How far ahead of the machine's clock the Date header of every answer
+    // is (a MusicGPT whose clock, or ours, is off).
+    std::chrono::seconds clock_ahead{0};
 };
 
 // Runs `stemd simulate` until SIGINT/SIGTERM; returns the exit code.

@@ -36,3 +36,20 @@ TEST_CASE("time: parse_rfc3339 refuses what is not a date-time") {
         CHECK_FALSE(parse_rfc3339(bad).has_value());
     }
 }
+
+TEST_CASE("time: http_date is the IMF-fixdate of the Date header, and reads back") {
+    CHECK(http_date(784'111'777'000) == "Sun, 06 Nov 1994 08:49:37 GMT");
+    CHECK(http_date(1'764'072'000'999) == "Tue, 25 Nov 2025 12:00:00 GMT");
+    CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784'111'777'000);
+    CHECK(parse_http_date(http_date(1'764'072'000'000)) == 1'764'072'000'000);
+}
+
+TEST_CASE("time: parse_http_date refuses what is not an IMF-fixdate") {
+    CHECK_FALSE(parse_http_date(""));
+    CHECK_FALSE(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT")); // RFC 850
+    CHECK_FALSE(parse_http_date("Sun Nov  6 08:49:37 1994"));       // asctime
+    CHECK_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC"));
+    CHECK_FALSE(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"));
+    CHECK_FALSE(parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT"));
+    CHECK_FALSE(parse_http_date("Sun, 6  Nov 1994 08:49:37 GMT "));
+}

@@ -192,7 +192,8 @@ void stack::start_simulator() {
     const std::pair<const char*, int> numbers[] = {
         {"--link-ttl-ms", options_.link_ttl_ms},
         {"--status-limit", options_.status_limit},
-        {"--status-window-ms", options_.status_window_ms}};
+        {"--status-window-ms", options_.status_window_ms},
+        {"--clock-ahead-s", options_.clock_ahead_s}};
     for (const auto& [flag, value] : numbers)
         if (value > 0) {
             extra.push_back(flag);

@@ -54,6 +54,7 @@ struct stack_options {
     int link_ttl_ms = 0;
     int status_limit = 0;
     int status_window_ms = 0;
+    int clock_ahead_s = 0; // the simulator's Date header this far ahead
 };
 
 // What `stemd serve` is started with besides its config: environment

@@ -55,7 +55,8 @@ pkey_ptr make_key() {
 
 // Starts a certificate: version, random serial, validity and subject. The
 // validity starts an hour back so small clock differences do not matter.
-x509_ptr new_certificate(const std::string& common_name, EVP_PKEY* key) {
+x509_ptr new_certificate(const std::string& common_name, EVP_PKEY* key,
+                         long valid_seconds = 24 * 60 * 60) {
     x509_ptr cert(X509_new());
     if (!cert)
         throw_openssl("X509_new");
@@ -70,7 +71,7 @@ x509_ptr new_certificate(const std::string& common_name, EVP_PKEY* key) {
         throw_openssl("BN_to_ASN1_INTEGER");
 
     if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60 * 60) == nullptr ||
-        X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 60 * 60) == nullptr)
+        X509_gmtime_adj(X509_getm_notAfter(cert.get()), valid_seconds) == nullptr)
         throw_openssl("X509_gmtime_adj");
 
     X509_NAME* subject = X509_get_subject_name(cert.get());
@@ -105,13 +106,15 @@ void sign(X509* cert, X509* issuer, EVP_PKEY* issuer_key) {
     check(X509_sign(cert, issuer_key, EVP_sha256()), "X509_sign");
 }
 
-// A certificate for "localhost" and 127.0.0.1, as a TLS server presents it.
-void add_server_extensions(X509* cert, X509* issuer) {
+// A certificate for "localhost" and 127.0.0.1 (or `names`), as a TLS server
+// presents it.
+void add_server_extensions(X509* cert, X509* issuer,
+                           const std::string& names = "DNS:localhost,IP:127.0.0.1") {
     std::vector<std::pair<int, std::string>> extensions = {
         {NID_basic_constraints, "critical,CA:FALSE"},
         {NID_key_usage, "critical,digitalSignature"},
         {NID_ext_key_usage, "serverAuth"},
-        {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
+        {NID_subject_alt_name, names},
         {NID_subject_key_identifier, "hash"},
     };
     if (issuer != cert)
@@ -188,6 +191,33 @@ test_ca make_test_ca(const std::filesystem::path& dir) {
     write_with_mode(files.ca_cert, to_pem(ca_cert.get()), 0644);
     write_with_mode(files.server_cert, to_pem(server_cert.get()), 0644);
     write_with_mode(files.server_key, to_pkcs8_pem(server_key.get()), 0600);
+    write_with_mode(dir / "ca-key.pem", to_pkcs8_pem(ca_key.get()), 0600);
+    return files;
+}
+
+test_ca issue_server_cert(const test_ca& ca, const std::string& name,
+                          const std::string& subject_alt_names, long valid_seconds) {
+    ERR_clear_error();
+    const auto dir = ca.ca_cert.parent_path();
+    const auto read_pem = [](const std::filesystem::path& path) {
+        bio_ptr bio(BIO_new_file(path.c_str(), "r"));
+        if (!bio)
+            throw_openssl("reading " + path.string());
+        return bio;
+    };
+    x509_ptr ca_cert(PEM_read_bio_X509(read_pem(ca.ca_cert).get(), nullptr, nullptr, nullptr));
+    pkey_ptr ca_key(
+        PEM_read_bio_PrivateKey(read_pem(dir / "ca-key.pem").get(), nullptr, nullptr, nullptr));
+    if (!ca_cert || !ca_key)
+        throw_openssl("reading the test CA");
+    pkey_ptr key = make_key();
+    x509_ptr cert = new_certificate(name, key.get(), valid_seconds);
+    add_server_extensions(cert.get(), ca_cert.get(), subject_alt_names);
+    sign(cert.get(), ca_cert.get(), ca_key.get());
+
+    test_ca files{ca.ca_cert, dir / (name + ".pem"), dir / (name + "-key.pem")};
+    write_with_mode(files.server_cert, to_pem(cert.get()), 0644);
+    write_with_mode(files.server_key, to_pkcs8_pem(key.get()), 0600);
     return files;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace stemd::test {
 
@@ -17,6 +18,14 @@ struct test_ca {
     std::filesystem::path server_key;
 };
 test_ca make_test_ca(const std::filesystem::path& dir);
+
+// Another server certificate signed by the CA of `ca` (which must come from
+// make_test_ca: its key is kept as ca-key.pem beside ca.pem), for the names
+// in `subject_alt_names` (openssl.cnf syntax, e.g. "DNS:elsewhere.test"),
+// valid from an hour ago for `valid_seconds`. Written as NAME.pem and
+// NAME-key.pem under the CA's folder; ca_cert is the same CA.
+test_ca issue_server_cert(const test_ca& ca, const std::string& name,
+                          const std::string& subject_alt_names, long valid_seconds);
 
 // A self-signed server certificate for the same names that no one trusts (for
 // "untrusted" tests): untrusted.pem and untrusted-key.pem under `dir`, so it

@@ -1,0 +1,31 @@
+#pragma once
+
+// POST /v1/doctor: the checks of `stemd doctor` that only the running
+// daemon can make, answered as {"ok":bool,"checks":[...]}:
+//  - "public url": the daemon asks its own webhook.public_url for a
+//    one-time probe path (probe_book.hpp) and passes only when its own
+//    webhook listener saw that probe arrive;
+//  - "stuck jobs": the jobs over their bound (jobs/overdue.hpp).
+// Included only by .cpp files.
+
+#include "listener/http_server.hpp"
+#include "server/probe_book.hpp"
+
+#include <string>
+
+namespace stemd::jobs {
+class service;
+}
+
+namespace stemd::server {
+
+struct doctor_context {
+    jobs::service& service;
+    probe_book& probes;
+    std::string public_url; // webhook.public_url
+    std::string listen;     // webhook.listen, for messages
+};
+
+boost::asio::awaitable<listener::response> handle_doctor(doctor_context& ctx);
+
+} // namespace stemd::server
