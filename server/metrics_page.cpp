@@ -38,6 +38,10 @@ std::vector<m::family> webhook_families(const jobs::daemon_metrics& d) {
                           d.webhooks),
         m::counter_family("stemd_webhooks_refused_total", "Webhook deliveries refused, by reason.",
                           d.webhooks_refused),
+        m::counter_family("stemd_webhook_listener_requests_refused_total",
+                          "Requests to the webhook listener that are no delivery (another path "
+                          "or method), by reason.",
+                          d.listener_refused),
         m::gauge_family("stemd_last_webhook_timestamp_seconds",
                         "Unix time of the last accepted webhook delivery; 0 when none has come "
                         "since the process started.",
@@ -54,7 +58,10 @@ std::vector<m::family> download_families(const jobs::daemon_metrics& d) {
                           "last attempt fetched).",
                           d.bytes_downloaded),
         m::histogram_family("stemd_download_duration_seconds",
-                            "Seconds the successful attempt of each saved file took.",
+                            "Seconds the attempt that saved each file took, from connecting to "
+                            "the file renamed into place (redirects, re-hashing a resumed part "
+                            "and the fsyncs included); files found complete on disk are not "
+                            "counted.",
                             d.download_seconds),
         m::counter_family("stemd_download_retries_total",
                           "Download attempts that failed and will be made again, by cause.",
