@@ -39,7 +39,7 @@ void check_families(const std::string& text) {
             continue;
         }
         if (line.starts_with("# TYPE ")) {
-            CHECK(i > 0);
+            REQUIRE_MESSAGE(i > 0, "a TYPE line without its HELP");
             family = line.substr(7, line.find(' ', 7) - 7);
             CHECK(lines[i - 1].starts_with("# HELP " + family + " "));
             continue;
