@@ -34,7 +34,8 @@ std::vector<m::family> store_families(const metrics_facts& f) {
 
 std::vector<m::family> webhook_families(const jobs::daemon_metrics& d) {
     return {
-        m::counter_family("stemd_webhooks_total", "Webhook deliveries received, by outcome.",
+        m::counter_family("stemd_webhooks_total",
+                          "Webhook deliveries (POSTs to /webhook/{token}) received, by outcome.",
                           d.webhooks),
         m::counter_family("stemd_webhooks_refused_total", "Webhook deliveries refused, by reason.",
                           d.webhooks_refused),
@@ -51,7 +52,8 @@ std::vector<m::family> webhook_families(const jobs::daemon_metrics& d) {
 
 std::vector<m::family> download_families(const jobs::daemon_metrics& d) {
     return {
-        m::counter_family("stemd_download_files_total", "Stem files downloaded and saved.",
+        m::counter_family("stemd_download_files_total",
+                          "Stem files downloaded and saved (not those found complete on disk).",
                           d.files_downloaded),
         m::counter_family("stemd_download_bytes_total",
                           "Bytes fetched for the files saved (a resumed file counts what its "
@@ -78,7 +80,8 @@ std::vector<m::family> musicgpt_families(const jobs::daemon_metrics& d) {
                           "Calls of MusicGPT's status endpoint (byId), by result.",
                           d.status_lookups),
         m::counter_family("stemd_status_lookup_retries_total",
-                          "Status look-ups planned again, by why.", d.status_retries),
+                          "Status look-ups planned again, by why (a job given up is not counted).",
+                          d.status_retries),
         m::counter_family("stemd_musicgpt_rate_limited_total",
                           "HTTP 429 answers from MusicGPT, by call.", d.rate_limited),
     };
