@@ -2,9 +2,11 @@
 
 // Counters, labelled counters and histograms for GET /metrics, and the
 // Prometheus text exposition format (version 0.0.4) they are rendered in.
-// Increments are lock-free atomics: a download may end on a worker thread
-// while the io thread renders a scrape. Nothing here knows what is counted;
-// the daemon's own instruments are in jobs/metrics.hpp.
+// Every event is counted, and every scrape rendered, on the io thread (a
+// download resumes there once its transfer ends); increments are lock-free
+// atomics all the same, so that a count stays exact should an event ever
+// be counted from another thread. Nothing here knows what is counted; the
+// daemon's own instruments are in jobs/metrics.hpp.
 
 #include <atomic>
 #include <cstdint>

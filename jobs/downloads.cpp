@@ -133,11 +133,13 @@ void download_scheduler::finished(const storage::file_record& f, const client::d
                                 " but could not record it: " + job.error().message);
         return;
     }
-    auto& m = meters();
-    m.files_downloaded.add();
-    m.bytes_downloaded.add(
-        got.already_complete ? 0 : got.bytes - std::min(got.bytes, got.resumed_from));
-    m.download_seconds.observe(std::chrono::duration<double>(took).count());
+    // A file found complete on disk was not downloaded: nothing to count.
+    if (!got.already_complete) {
+        auto& m = meters();
+        m.files_downloaded.add();
+        m.bytes_downloaded.add(got.bytes - std::min(got.bytes, got.resumed_from));
+        m.download_seconds.observe(std::chrono::duration<double>(took).count());
+    }
     log_info(f.job_id, "saved " + got.path.string() + " (" + std::to_string(got.bytes) +
                            " bytes, sha256 " + got.sha256 + ")");
     note_event(
@@ -156,9 +158,9 @@ void download_scheduler::failed(const storage::file_record& f, const stemd::erro
     if (refused && f.link_refreshes >= options_.max_link_refreshes) {
         // The same link, or fresh ones, refused again and again: asking
         // MusicGPT once more would only loop.
-        meters().download_failures.add(download_cause(why));
-        give_up(f, why.message + " (refused again after " + std::to_string(f.link_refreshes) +
-                       " fresh links from MusicGPT; `stemd retry` tries again)");
+        give_up(f, why,
+                why.message + " (refused again after " + std::to_string(f.link_refreshes) +
+                    " fresh links from MusicGPT; `stemd retry` tries again)");
         return;
     }
     if (refused && attempts < options_.max_attempts && link_refreshed(f, why)) {
@@ -166,24 +168,25 @@ void download_scheduler::failed(const storage::file_record& f, const stemd::erro
         return;
     }
     if (!why.transient() || attempts >= options_.max_attempts) {
-        meters().download_failures.add(download_cause(why));
-        give_up(f, why.message);
+        give_up(f, why, why.message);
         return;
     }
     const auto delay = backoff(options_.retry_base, options_.retry_cap, attempts, rng_());
     log_warning(f.job_id, "download of " + f.name + " failed: " + why.message + "; retrying in " +
                               std::to_string(delay.count()) + " ms");
-    meters().download_retries.add(download_cause(why));
     const auto next_attempt_at = now_millis() + delay.count();
-    if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r)
+    if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r) {
         log_error(f.job_id, "cannot record the retry: " + r.error().message);
-    else
-        note_event(store_, f.job_id, event_kind::download_retry, shown_name(f),
-                   "attempt " + std::to_string(attempts) + ": " + why.message + "; retrying in " +
-                       std::to_string(delay.count()) + " ms");
+        return;
+    }
+    meters().download_retries.add(download_cause(why));
+    note_event(store_, f.job_id, event_kind::download_retry, shown_name(f),
+               "attempt " + std::to_string(attempts) + ": " + why.message + "; retrying in " +
+                   std::to_string(delay.count()) + " ms");
 }
 
-void download_scheduler::give_up(const storage::file_record& f, const std::string& reason) {
+void download_scheduler::give_up(const storage::file_record& f, const stemd::error& why,
+                                 const std::string& reason) {
     log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(f.attempts) +
                             " attempts: " + reason);
     auto job = store_.file_failed(f.id, owner_, reason);
@@ -191,6 +194,7 @@ void download_scheduler::give_up(const storage::file_record& f, const std::strin
         log_error(f.job_id, "cannot record the failure: " + job.error().message);
         return;
     }
+    meters().download_failures.add(download_cause(why));
     note_event(store_, f.job_id, event_kind::download_failed, shown_name(f),
                "attempt " + std::to_string(f.attempts) + ": " + reason);
     note_if_final(store_, storage::job_status::downloading, *job);

@@ -41,7 +41,7 @@ private:
     void finished(const storage::file_record& f, const client::download_result& got,
                   std::chrono::steady_clock::duration took);
     void failed(const storage::file_record& f, const stemd::error& why);
-    void give_up(const storage::file_record& f, const std::string& reason);
+    void give_up(const storage::file_record& f, const stemd::error& why, const std::string& reason);
     bool link_refreshed(const storage::file_record& f, const stemd::error& why);
 
     boost::asio::any_io_executor ex_;

@@ -20,13 +20,19 @@ inline const std::vector<std::string_view> download_causes = {
     "bad_response", "link_expired", "file_io",     "other"};
 
 struct daemon_metrics {
-    // Webhook deliveries by outcome; a refused one also by its reason.
+    // Webhook deliveries (POSTs to /webhook/{token}) by outcome; a refused
+    // one also by its reason.
     stemd::metrics::labelled_counter webhooks{
         "outcome", {"accepted", "duplicate", "refused", "deferred", "failed"}};
-    stemd::metrics::labelled_counter webhooks_refused{
-        "reason",
-        {"not_found", "method_not_allowed", "unknown_token", "missing_signature", "bad_timestamp",
-         "bad_signature", "malformed", "conflict", "invalid_report"}};
+    stemd::metrics::labelled_counter webhooks_refused{"reason",
+                                                      {"unknown_token", "missing_signature",
+                                                       "bad_timestamp", "bad_signature",
+                                                       "malformed", "conflict", "invalid_report"}};
+    // Requests to the public listener that are no delivery at all (any
+    // other path, any other method): scanners and the like, apart so that
+    // they cannot swamp the deliveries refused.
+    stemd::metrics::labelled_counter listener_refused{"reason",
+                                                      {"not_found", "method_not_allowed"}};
     // Unix seconds of the last accepted delivery; 0 until there is one.
     stemd::metrics::gauge last_webhook;
 
@@ -42,8 +48,10 @@ struct daemon_metrics {
     // MusicGPT's byId: each call by its result, each look-up planned again
     // by why, and the 429s of byId and of submissions.
     stemd::metrics::labelled_counter status_lookups{"result", {"answered", "refused", "failed"}};
-    stemd::metrics::labelled_counter status_retries{
-        "cause", {"not_ready", "failed", "refused", "rate_limited", "bad_answer", "not_recorded"}};
+    stemd::metrics::labelled_counter status_retries{"cause",
+                                                    {"not_ready", "failed", "refused",
+                                                     "rate_limited", "unavailable", "bad_answer",
+                                                     "not_recorded"}};
     stemd::metrics::labelled_counter rate_limited{"call", {"submit", "status"}};
 
     void webhook_refused(std::string_view reason);

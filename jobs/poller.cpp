@@ -119,10 +119,9 @@ net::awaitable<void> status_poller::poll_one(const std::string& job_id) {
     if (stopping_)
         co_return; // the plan stays; the next start looks it up
     meters().status_lookups.add(!answer ? "failed" : answer->refused ? "refused" : "answered");
-    if (!answer) {
-        meters().status_retries.add("failed");
-        poll_later(*job, answer.error().message, true);
-    } else if (answer->refused)
+    if (!answer)
+        poll_later(*job, answer.error().message, true, "failed");
+    else if (answer->refused)
         refused(*job, *answer->refused);
     else
         answered(*job, answer->conversion);
@@ -140,33 +139,30 @@ void status_poller::refused(const storage::job_record& job, const musicgpt::refu
     if (f.http_status == 429)
         meters().rate_limited.add("status");
     if (f.http_status != 429 && f.http_status != 503) {
-        meters().status_retries.add("refused");
-        poll_later(job, describe(f), true);
+        poll_later(job, describe(f), true, "refused");
         return;
     }
-    meters().status_retries.add("rate_limited");
     const auto pause = pause_for(f);
     // Every look-up waits, not just this job's: the limit is the account's.
     bucket_.pause_until(steady::now() + pause);
-    release(job.id, now_millis() + std::chrono::milliseconds(pause).count());
+    if (release(job.id, now_millis() + std::chrono::milliseconds(pause).count()))
+        meters().status_retries.add(f.http_status == 429 ? "rate_limited" : "unavailable");
     log_warning(job.id, "status look-up refused with HTTP " + std::to_string(f.http_status) +
                             "; pausing all look-ups for " + seconds_text(pause));
 }
 
 void status_poller::answered(const storage::job_record& job, const musicgpt::report& conversion) {
     if (conversion.task_id != job.task_id) {
-        meters().status_retries.add("bad_answer");
         poll_later(job,
                    "MusicGPT's status answer is about task " + conversion.task_id + ", not " +
                        job.task_id,
-                   true);
+                   true, "bad_answer");
         return;
     }
     auto recorded = record_(job.id, conversion);
     if (!recorded) {
-        meters().status_retries.add("not_recorded");
-        poll_later(job, "cannot record MusicGPT's status answer: " + recorded.error().message,
-                   true);
+        poll_later(job, "cannot record MusicGPT's status answer: " + recorded.error().message, true,
+                   "not_recorded");
         return;
     }
     log_info(job.id, "status look-up: " + conversion.upstream_status + ", " +
@@ -175,16 +171,16 @@ void status_poller::answered(const storage::job_record& job, const musicgpt::rep
     // Still in queue, or links that did not include a file waiting for a
     // fresh one: the plan has not moved, so ask again later.
     if (!storage::is_final(recorded->status) && recorded->next_poll_at &&
-        *recorded->next_poll_at <= now_millis()) {
-        meters().status_retries.add("not_ready");
-        poll_later(*recorded, "MusicGPT says " + conversion.upstream_status, false);
-    } else
+        *recorded->next_poll_at <= now_millis())
+        poll_later(*recorded, "MusicGPT says " + conversion.upstream_status, false, "not_ready");
+    else
         release(job.id);
 }
 
 // Plans the next look-up of a job this one did not settle, backing off
-// with each one in a row.
-void status_poller::poll_later(const storage::job_record& job, std::string_view why, bool trouble) {
+// with each one in a row. A job given up instead is not a retry.
+void status_poller::poll_later(const storage::job_record& job, std::string_view why, bool trouble,
+                               std::string_view cause) {
     if (awaits_fresh_link(job) && job.poll_attempts + 1 >= options_.max_link_refreshes) {
         no_fresh_links(job, std::to_string(job.poll_attempts + 1) +
                                 " status look-ups in a row brought no fresh link (last: " +
@@ -197,6 +193,7 @@ void status_poller::poll_later(const storage::job_record& job, std::string_view 
         log_error(job.id, "cannot plan the next status look-up: " + r.error().message);
         return;
     }
+    meters().status_retries.add(cause);
     const std::string text =
         "status look-up: " + std::string(why) + "; asking again in " + seconds_text(delay);
     if (trouble)
@@ -236,14 +233,24 @@ void status_poller::no_fresh_links(const storage::job_record& job, const std::st
         release(job.id);
         return;
     }
+    // The files failed here are download failures no attempt made: their
+    // links expired and no fresh one came.
+    const auto given_up = std::count_if(
+        failed->files.begin(), failed->files.end(), [&](const storage::file_record& f) {
+            return f.status == storage::file_status::failed && f.error == reason;
+        });
+    meters().download_failures.add("link_expired", static_cast<std::uint64_t>(given_up));
     log_error(job.id, "failed: " + reason);
     note_if_final(store_, job.status, *failed);
 }
 
 // Ends a claimed look-up that poll_later does not end.
-void status_poller::release(const std::string& job_id, std::optional<millis> replan) {
-    if (auto r = store_.release_poll(job_id, owner_, replan); !r)
+bool status_poller::release(const std::string& job_id, std::optional<millis> replan) {
+    if (auto r = store_.release_poll(job_id, owner_, replan); !r) {
         log_error(job_id, "cannot end the status look-up: " + r.error().message);
+        return false;
+    }
+    return true;
 }
 
 } // namespace stemd::jobs

@@ -44,10 +44,13 @@ private:
     boost::asio::awaitable<void> poll_one(const std::string& job_id);
     void refused(const storage::job_record& job, const musicgpt::refusal& f);
     void answered(const storage::job_record& job, const musicgpt::report& conversion);
-    void poll_later(const storage::job_record& job, std::string_view why, bool trouble);
+    // `cause` is what the look-up planned again is counted under, once it
+    // is planned.
+    void poll_later(const storage::job_record& job, std::string_view why, bool trouble,
+                    std::string_view cause);
     void no_fresh_links(const storage::job_record& job, const std::string& why);
     bool task_unknown(const storage::job_record& job, const musicgpt::refusal& f);
-    void release(const std::string& job_id, std::optional<millis> replan = {});
+    bool release(const std::string& job_id, std::optional<millis> replan = {});
 
     storage::store& store_;
     const service_options& options_;

@@ -34,10 +34,15 @@ std::vector<m::family> store_families(const metrics_facts& f) {
 
 std::vector<m::family> webhook_families(const jobs::daemon_metrics& d) {
     return {
-        m::counter_family("stemd_webhooks_total", "Webhook deliveries received, by outcome.",
+        m::counter_family("stemd_webhooks_total",
+                          "Webhook deliveries (POSTs to /webhook/{token}) received, by outcome.",
                           d.webhooks),
         m::counter_family("stemd_webhooks_refused_total", "Webhook deliveries refused, by reason.",
                           d.webhooks_refused),
+        m::counter_family("stemd_webhook_listener_requests_refused_total",
+                          "Requests to the webhook listener that are no delivery (another path "
+                          "or method), by reason.",
+                          d.listener_refused),
         m::gauge_family("stemd_last_webhook_timestamp_seconds",
                         "Unix time of the last accepted webhook delivery; 0 when none has come "
                         "since the process started.",
@@ -47,14 +52,18 @@ std::vector<m::family> webhook_families(const jobs::daemon_metrics& d) {
 
 std::vector<m::family> download_families(const jobs::daemon_metrics& d) {
     return {
-        m::counter_family("stemd_download_files_total", "Stem files downloaded and saved.",
+        m::counter_family("stemd_download_files_total",
+                          "Stem files downloaded and saved (not those found complete on disk).",
                           d.files_downloaded),
         m::counter_family("stemd_download_bytes_total",
                           "Bytes fetched for the files saved (a resumed file counts what its "
                           "last attempt fetched).",
                           d.bytes_downloaded),
         m::histogram_family("stemd_download_duration_seconds",
-                            "Seconds the successful attempt of each saved file took.",
+                            "Seconds the attempt that saved each file took, from connecting to "
+                            "the file renamed into place (redirects, re-hashing a resumed part "
+                            "and the fsyncs included); files found complete on disk are not "
+                            "counted.",
                             d.download_seconds),
         m::counter_family("stemd_download_retries_total",
                           "Download attempts that failed and will be made again, by cause.",
@@ -71,7 +80,8 @@ std::vector<m::family> musicgpt_families(const jobs::daemon_metrics& d) {
                           "Calls of MusicGPT's status endpoint (byId), by result.",
                           d.status_lookups),
         m::counter_family("stemd_status_lookup_retries_total",
-                          "Status look-ups planned again, by why.", d.status_retries),
+                          "Status look-ups planned again, by why (a job given up is not counted).",
+                          d.status_retries),
         m::counter_family("stemd_musicgpt_rate_limited_total",
                           "HTTP 429 answers from MusicGPT, by call.", d.rate_limited),
     };

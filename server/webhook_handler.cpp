@@ -66,20 +66,27 @@ std::variant<listener::response, addressee> identify(webhook_context& ctx,
                                                      const listener::request& req) {
     const std::string token = token_of(req.target());
     if (token.empty()) {
-        jobs::meters().webhook_refused("not_found");
+        jobs::meters().listener_refused.add("not_found");
         return error_response(404, "not found");
     }
     if (req.method() != http::verb::post) {
-        jobs::meters().webhook_refused("method_not_allowed");
+        jobs::meters().listener_refused.add("method_not_allowed");
         auto r = error_response(405, "use POST");
         r.set(http::field::allow, "POST");
         return r;
     }
     // Any failure to find the token's job leaves only the secret path.
-    if (auto job = ctx.service.find_by_token(token))
+    auto job = ctx.service.find_by_token(token);
+    if (job)
         return addressee{std::move(*job)};
     if (!ctx.secret.empty() && constant_time_equal(token, ctx.secret))
         return addressee{};
+    if (job.error().code != jobs::error::unknown_token) {
+        // The store could not say: a 5xx, which the sender tries again.
+        log_error("", "webhook: cannot look up its token: " + job.error().message);
+        jobs::meters().webhooks.add("failed");
+        return error_response(500, send_again);
+    }
     jobs::meters().webhook_refused("unknown_token");
     return error_response(404, "unknown webhook token");
 }

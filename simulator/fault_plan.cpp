@@ -40,6 +40,10 @@ bool add_fault(std::string_view word, fault_plan& plan) {
         plan.gone = true;
     } else if (word == "byid-404") {
         plan.by_id_unknown = true;
+    } else if (word == "byid-500-once") {
+        plan.by_id_failing_once = true;
+    } else if (word == "byid-503-once") {
+        plan.by_id_busy_once = true;
     } else if (word == "stall") {
         plan.stall = std::chrono::seconds(default_stall_seconds);
     } else if (const auto s = numbered(word, "stall"); s && *s > 0 && *s <= max_stall_seconds) {

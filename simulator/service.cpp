@@ -187,7 +187,27 @@ reply service::status(const request& req, const boost::urls::url_view& target) {
     return status_answer(req, target);
 }
 
-reply service::status_answer(const request& req, const boost::urls::url_view& target) const {
+// The one-shot byId faults: the answer to a task's first byId instead of
+// the task's.
+std::optional<reply> service::by_id_fault(const task& t) {
+    const auto plan = parse_faults(t.faults);
+    if (!plan || !by_id_faulted_.insert(t.task_id).second)
+        return std::nullopt;
+    if (plan->by_id_failing_once) {
+        stats_->count_fault("byid-500-once");
+        return api_error(make_error(error::internal, "simulated failure (fault byid-500-once)"));
+    }
+    if (plan->by_id_busy_once) {
+        stats_->count_fault("byid-503-once");
+        reply r =
+            api_error(make_error(error::unavailable, "simulated outage (fault byid-503-once)"));
+        r.message.set(http::field::retry_after, "1");
+        return r;
+    }
+    return std::nullopt;
+}
+
+reply service::status_answer(const request& req, const boost::urls::url_view& target) {
     if (auto allowed = check_authorization(req[http::field::authorization], options_.api_key);
         !allowed) {
         return api_error(allowed.error());
@@ -224,6 +244,8 @@ reply service::status_answer(const request& req, const boost::urls::url_view& ta
     if (!t || unknown_to_by_id(*t)) {
         return api_error(make_error(error::not_found, "no conversion with that id"));
     }
+    if (auto faulted = by_id_fault(*t))
+        return std::move(*faulted);
     return json_reply(
         200, json::object{{"success", true},
                           {"conversion", conversion_record(*t, links_, options_.stem_bytes)}});

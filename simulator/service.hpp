@@ -19,6 +19,8 @@
 #include <boost/url/url_view.hpp>
 
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 
 namespace stemd::simulator {
@@ -45,7 +47,8 @@ private:
     listener::reply submit(const listener::request& req, int api_version);
     listener::reply status(const listener::request& req, const boost::urls::url_view& target);
     listener::reply status_answer(const listener::request& req,
-                                  const boost::urls::url_view& target) const;
+                                  const boost::urls::url_view& target);
+    std::optional<listener::reply> by_id_fault(const task& t);
     listener::reply file(const listener::request& req, const boost::urls::url_view& target);
     listener::reply deliveries() const;
 
@@ -57,6 +60,8 @@ private:
     status_limiter limiter_;
     file_server files_;
     std::shared_ptr<webhook_sender> webhooks_;
+    // Tasks whose first byId has been answered (the one-shot byId faults).
+    std::set<std::string> by_id_faulted_;
     // Set by submit() for sim-webhook-first and taken by handle() at once:
     // the answer waits until this timer's expiry is moved to the past.
     std::shared_ptr<boost::asio::steady_timer> held_answer_;

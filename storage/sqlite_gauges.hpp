@@ -6,6 +6,8 @@
 #include "common/error.hpp"
 #include "storage/store.hpp"
 
+#include <string>
+
 namespace stemd::storage {
 class database;
 }
@@ -13,5 +15,8 @@ class database;
 namespace stemd::storage::sqlite {
 
 result<store_gauges> gauges(database& db);
+
+// The one statement gauges() runs (for checking its query plan).
+const std::string& gauges_sql();
 
 } // namespace stemd::storage::sqlite

@@ -73,7 +73,8 @@ TEST_CASE("metrics: label values and help texts are escaped as the text format d
                   "g{v=\"1\\\"\\n\\\\\"} 1\n");
 }
 
-TEST_CASE("metrics: values are plain integers when integral, never in exponent form") {
+TEST_CASE("metrics: integral values below 2^53 print as plain integers, others as the shortest "
+          "text that reads back") {
     CHECK(format_value(0) == "0");
     CHECK(format_value(1764600000) == "1764600000");
     CHECK(format_value(123456789012345.0) == "123456789012345");
@@ -83,6 +84,10 @@ TEST_CASE("metrics: values are plain integers when integral, never in exponent f
     CHECK(format_value(INFINITY) == "+Inf");
     CHECK(format_value(-INFINITY) == "-Inf");
     CHECK(format_value(NAN) == "NaN");
+    // From 2^53 on a double is not an exact integer any more: the shortest
+    // text that reads back may be in exponent form, which the format allows.
+    CHECK(format_value(9007199254740991.0) == "9007199254740991");
+    CHECK(format_value(1e20) == "1e+20");
 }
 
 TEST_CASE("metrics: a gauge keeps the last value set, and families render in order") {

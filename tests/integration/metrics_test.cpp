@@ -4,6 +4,7 @@
 
 #include "integration/stack.hpp"
 
+#include "simulator/stem_audio.hpp"
 #include "support/reference_signature.hpp"
 
 #include <boost/json/parse.hpp>
@@ -11,9 +12,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <vector>
 
 namespace json = boost::json;
 using namespace stemd::test;
@@ -37,6 +42,18 @@ void require_prometheus_client() {
     std::exit(77);
 }
 
+// promtool's own check of a scrape, when it is installed (Debian's
+// `prometheus` package; too large to install for this one check).
+void promtool_check(stack& s, const std::filesystem::path& file) {
+    if (run({"/bin/sh", "-c", "command -v promtool"}).exit_code != 0) {
+        MESSAGE("promtool is not installed (Debian: prometheus): its check of the scrape is "
+                "skipped");
+        return;
+    }
+    auto checked = run({"/bin/sh", "-c", "promtool check metrics < \"$0\"", file.string()});
+    CHECK_MESSAGE(checked.exit_code == 0, checked.out << checked.err << s.logs());
+}
+
 // One scrape as prometheus_client read it.
 struct scrape {
     json::array families; // {name, type, help}
@@ -56,6 +73,7 @@ scrape scrape_metrics(stack& s) {
           std::string::npos);
     const auto file = s.ws() / "metrics.txt";
     write_file(file, answer.body);
+    promtool_check(s, file);
     auto parsed = run({STEMD_PYTHON3, STEMD_METRICS_PARSER, file.string()});
     REQUIRE_MESSAGE(parsed.exit_code == 0, parsed.err << "\n" << answer.body);
     auto doc = json::parse(parsed.out).as_object();
@@ -82,20 +100,54 @@ void check_jobs(const scrape& m, const std::string& status_with_all, double coun
                       status);
 }
 
-// The counts of a label not listed in `nonzero` are all 0.
-void check_counts(const scrape& m, const std::string& name, const std::string& label,
+// The labelled counters, with their label and every value it takes, as
+// the README documents them.
+struct labelled_family {
+    std::string label;
+    std::vector<std::string> values;
+};
+const std::map<std::string, labelled_family> labelled_families = {
+    {"stemd_webhooks_total",
+     {"outcome", {"accepted", "duplicate", "refused", "deferred", "failed"}}},
+    {"stemd_webhooks_refused_total",
+     {"reason",
+      {"unknown_token", "missing_signature", "bad_timestamp", "bad_signature", "malformed",
+       "conflict", "invalid_report"}}},
+    {"stemd_webhook_listener_requests_refused_total",
+     {"reason", {"not_found", "method_not_allowed"}}},
+    {"stemd_download_retries_total",
+     {"cause",
+      {"network", "timeout", "server_busy", "truncated", "bad_response", "link_expired", "file_io",
+       "other"}}},
+    {"stemd_download_failures_total",
+     {"cause",
+      {"network", "timeout", "server_busy", "truncated", "bad_response", "link_expired", "file_io",
+       "other"}}},
+    {"stemd_status_lookups_total", {"result", {"answered", "refused", "failed"}}},
+    {"stemd_status_lookup_retries_total",
+     {"cause",
+      {"not_ready", "failed", "refused", "rate_limited", "unavailable", "bad_answer",
+       "not_recorded"}}},
+    {"stemd_musicgpt_rate_limited_total", {"call", {"submit", "status"}}},
+};
+
+// Family `name` has one sample for each value its label takes, no other,
+// each 0 unless listed in `nonzero`.
+void check_counts(const scrape& m, const std::string& name,
                   const std::map<std::string, double>& nonzero) {
-    const std::string prefix = name + "{" + label + "=\"";
-    int seen = 0;
-    for (const auto& [key, value] : m.samples) {
-        if (!key.starts_with(prefix))
-            continue;
-        ++seen;
-        const std::string v(key.substr(prefix.size(), key.size() - prefix.size() - 2));
-        const auto expected = nonzero.contains(v) ? nonzero.at(v) : 0.0;
-        CHECK_MESSAGE(value.to_number<double>() == expected, key);
-    }
-    CHECK_MESSAGE(seen >= static_cast<int>(nonzero.size()), name);
+    const auto declared = labelled_families.find(name);
+    REQUIRE_MESSAGE(declared != labelled_families.end(), name);
+    const auto& [label, values] = declared->second;
+    for (const auto& [v, count] : nonzero)
+        CHECK_MESSAGE(std::find(values.begin(), values.end(), v) != values.end(),
+                      name << " has no " << label << " " << v);
+    for (const auto& v : values)
+        CHECK_MESSAGE(m[labelled(name, label, v)] == (nonzero.contains(v) ? nonzero.at(v) : 0.0),
+                      name << " " << v);
+    std::size_t samples = 0;
+    for (const auto& [key, value] : m.samples)
+        samples += key.starts_with(name + "{") ? 1 : 0;
+    CHECK_MESSAGE(samples == values.size(), name);
 }
 
 const std::string signing_key = "metrics-test signing key, 32 by";
@@ -157,6 +209,13 @@ TEST_CASE("metrics: a whole job, a duplicate and refused webhooks are counted as
     CHECK(post(path, body, "") == 401);
     CHECK(post(path, body, signed_headers("m0", body + " ")) == 401);
     CHECK(post(path, "{not json", signed_headers("m0", "{not json")) == 400);
+    // Requests that are no delivery are counted apart from deliveries.
+    CHECK(http_request(s.webhook_port(), "GET", "/favicon.ico").status == 404);
+    CHECK(http_request(s.webhook_port(), "GET", path).status == 405);
+    // A stem already complete on disk is taken as it is: it is no download.
+    const auto on_disk = s.output_dir() / task / "drums.wav";
+    std::filesystem::create_directories(on_disk.parent_path());
+    write_file(on_disk, stemd::simulator::stem_audio(task, "drums", stem_bytes));
     CHECK(post(path, body, signed_headers("m1", body)) == 200);
     const double accepted_at = unix_now();
     CHECK(post(path, body, signed_headers("m1", body)) == 200);
@@ -169,21 +228,23 @@ TEST_CASE("metrics: a whole job, a duplicate and refused webhooks are counted as
 
     const auto m = scrape_metrics(s);
     check_jobs(m, "completed", 1);
-    check_counts(m, "stemd_webhooks_total", "outcome",
-                 {{"accepted", 1}, {"duplicate", 1}, {"refused", 5}});
+    check_counts(m, "stemd_webhooks_total", {{"accepted", 1}, {"duplicate", 1}, {"refused", 5}});
+    check_counts(m, "stemd_webhook_listener_requests_refused_total",
+                 {{"not_found", 1}, {"method_not_allowed", 1}});
     check_counts(
-        m, "stemd_webhooks_refused_total", "reason",
+        m, "stemd_webhooks_refused_total",
         {{"unknown_token", 1}, {"missing_signature", 2}, {"bad_signature", 1}, {"malformed", 1}});
-    CHECK(m["stemd_download_files_total{}"] == 2);
-    CHECK(m["stemd_download_bytes_total{}"] == sizes);
+    // One stem fetched, the other found on disk.
     CHECK(sizes == 2 * stem_bytes);
-    CHECK(m["stemd_download_duration_seconds_count{}"] == 2);
-    CHECK(m["stemd_download_duration_seconds_bucket{le=\"+Inf\"}"] == 2);
-    CHECK(m["stemd_download_duration_seconds_bucket{le=\"600\"}"] == 2);
+    CHECK(m["stemd_download_files_total{}"] == 1);
+    CHECK(m["stemd_download_bytes_total{}"] == stem_bytes);
+    CHECK(m["stemd_download_duration_seconds_count{}"] == 1);
+    CHECK(m["stemd_download_duration_seconds_bucket{le=\"+Inf\"}"] == 1);
+    CHECK(m["stemd_download_duration_seconds_bucket{le=\"600\"}"] == 1);
     CHECK(m["stemd_download_duration_seconds_sum{}"] > 0);
-    check_counts(m, "stemd_download_retries_total", "cause", {});
-    check_counts(m, "stemd_download_failures_total", "cause", {});
-    check_counts(m, "stemd_status_lookups_total", "result", {});
+    check_counts(m, "stemd_download_retries_total", {});
+    check_counts(m, "stemd_download_failures_total", {});
+    check_counts(m, "stemd_status_lookups_total", {});
     CHECK(m["stemd_download_queue_files{}"] == 0);
     CHECK(m["stemd_oldest_unfinished_job_age_seconds{}"] == 0);
     const double last = m["stemd_last_webhook_timestamp_seconds{}"];
@@ -224,13 +285,59 @@ TEST_CASE("metrics: 429s, status look-ups and download retries are counted by ca
     REQUIRE(refused >= 1);
     const auto m = scrape_metrics(s);
     check_jobs(m, "completed", 2);
-    check_counts(m, "stemd_musicgpt_rate_limited_total", "call", {{"status", refused}});
-    check_counts(m, "stemd_status_lookups_total", "result",
+    check_counts(m, "stemd_musicgpt_rate_limited_total", {{"status", refused}});
+    check_counts(m, "stemd_status_lookups_total",
                  {{"answered", asked - refused}, {"refused", refused}});
-    check_counts(m, "stemd_status_lookup_retries_total", "cause", {{"rate_limited", refused}});
-    check_counts(m, "stemd_download_retries_total", "cause", {{"server_busy", 1}});
-    check_counts(m, "stemd_download_failures_total", "cause", {});
+    check_counts(m, "stemd_status_lookup_retries_total", {{"rate_limited", refused}});
+    check_counts(m, "stemd_download_retries_total", {{"server_busy", 1}});
+    check_counts(m, "stemd_download_failures_total", {});
     CHECK(m["stemd_download_files_total{}"] == 2);
-    check_counts(m, "stemd_webhooks_total", "outcome", {});
+    check_counts(m, "stemd_webhooks_total", {});
     CHECK(m["stemd_last_webhook_timestamp_seconds{}"] == 0);
+}
+
+TEST_CASE(
+    "metrics: a link that no look-up can refresh is a download failure, not a look-up retry") {
+    require_prometheus_client();
+    // One fresh link allowed: the first look-up that brings none gives up.
+    stack s("metrics-no-fresh-link", {.extra_config = "max_link_refreshes = 1\n"
+                                                      "[reconcile]\nstatus_per_minute = 6000\n"});
+    s.start_simulator();
+    s.start_serve();
+    auto [status, created] = s.submit(
+        R"({"stems":["vocals"],"audio_url":"https://songs.example/g.mp3?sim-fault=gone,byid-500-once"})");
+    REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
+    s.wait_for(str(created, "id"), "failed", 30s);
+    const auto stats = s.simulator_get("/sim/stats").second;
+    REQUIRE(injected(stats, "byid-500-once") == 1);
+
+    const auto m = scrape_metrics(s);
+    check_jobs(m, "failed", 1);
+    check_counts(m, "stemd_status_lookups_total", {{"refused", 1}});
+    check_counts(m, "stemd_status_lookup_retries_total", {});
+    check_counts(m, "stemd_download_retries_total", {{"link_expired", 1}});
+    check_counts(m, "stemd_download_failures_total", {{"link_expired", 1}});
+    check_counts(m, "stemd_musicgpt_rate_limited_total", {});
+}
+
+TEST_CASE("metrics: a 503 from byId is a retry of its own, not a rate limit") {
+    require_prometheus_client();
+    stack s("metrics-byid-503", {.extra_config = "[reconcile]\noverdue_factor = 1\n"
+                                                 "overdue_floor = 1\nstatus_per_minute = 6000\n",
+                                 .no_webhooks = true});
+    s.start_simulator();
+    s.start_serve();
+    auto [status, created] = s.submit(
+        R"({"stems":["vocals"],"audio_url":"https://songs.example/u.mp3?sim-fault=byid-503-once"})");
+    REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
+    s.wait_for(str(created, "id"), "completed", 30s);
+    const auto stats = s.simulator_get("/sim/stats").second;
+    REQUIRE(injected(stats, "byid-503-once") == 1);
+
+    const auto m = scrape_metrics(s);
+    check_counts(
+        m, "stemd_status_lookups_total",
+        {{"answered", stats.at("status_requests").to_number<double>() - 1}, {"refused", 1}});
+    check_counts(m, "stemd_status_lookup_retries_total", {{"unavailable", 1}});
+    check_counts(m, "stemd_musicgpt_rate_limited_total", {});
 }

@@ -4,7 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
+#include <vector>
 
 using namespace stemd;
 
@@ -12,6 +15,41 @@ namespace {
 
 bool has_line(const std::string& text, const std::string& line) {
     return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+// Line by line: each family is "# HELP name ...", then "# TYPE name ..."
+// with the same name, then its samples, all named after it; no sample
+// before its TYPE, no family twice.
+void check_families(const std::string& text) {
+    std::vector<std::string> lines;
+    for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+        lines.push_back(text.substr(at, nl - at));
+    REQUIRE(!lines.empty());
+    std::set<std::string> seen;
+    std::string family; // the name of the TYPE line in force, "" before one
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string& line = lines[i];
+        INFO("line " << i + 1 << ": " << line);
+        if (line.starts_with("# HELP ")) {
+            const std::string name = line.substr(7, line.find(' ', 7) - 7);
+            CHECK(seen.insert(name).second);
+            REQUIRE(i + 1 < lines.size());
+            CHECK(lines[i + 1].starts_with("# TYPE " + name + " "));
+            family.clear();
+            continue;
+        }
+        if (line.starts_with("# TYPE ")) {
+            REQUIRE_MESSAGE(i > 0, "a TYPE line without its HELP");
+            family = line.substr(7, line.find(' ', 7) - 7);
+            CHECK(lines[i - 1].starts_with("# HELP " + family + " "));
+            continue;
+        }
+        REQUIRE_MESSAGE(!family.empty(), "a sample before its family's TYPE");
+        const std::string sample = line.substr(0, line.find_first_of("{ "));
+        CHECK((sample == family || sample == family + "_bucket" || sample == family + "_sum" ||
+               sample == family + "_count"));
+    }
+    CHECK(seen.size() == 17);
 }
 
 } // namespace
@@ -55,17 +93,7 @@ TEST_CASE("metrics page: the counters the daemon increments, each family with HE
     CHECK(has_line(text, R"(stemd_download_duration_seconds_bucket{le="2.5"} 0)"));
     CHECK(has_line(text, R"(stemd_download_duration_seconds_bucket{le="5"} 1)"));
     CHECK(text.find("stemd_last_webhook_timestamp_seconds 0\n") == std::string::npos);
-    // Every sample's family is introduced by its HELP and TYPE lines.
-    std::size_t families = 0;
-    for (std::size_t at = text.find("# TYPE "); at != std::string::npos;
-         at = text.find("# TYPE ", at + 1))
-        ++families;
-    std::size_t helps = 0;
-    for (std::size_t at = text.find("# HELP "); at != std::string::npos;
-         at = text.find("# HELP ", at + 1))
-        ++helps;
-    CHECK(families == 16);
-    CHECK(helps == families);
+    check_families(text);
 }
 
 TEST_CASE("metrics page: download errors are counted under their cause class") {
@@ -83,7 +111,20 @@ TEST_CASE("metrics page: download errors are counted under their cause class") {
     CHECK(cause(client::error::tls_not_trusted) == "other");
     CHECK(jobs::download_cause(stemd::error{make_error_code(boost::system::errc::io_error), ""}) ==
           "other");
-    // Every cause it gives is one the counters declare.
-    for (const auto& c : jobs::download_causes)
-        CHECK_NOTHROW(jobs::daemon_metrics{}.download_retries.add(c));
+}
+
+TEST_CASE("metrics page: every client error maps to a declared download cause") {
+    // client::error's codes run from 1 (bad_url) to bad_form without gaps.
+    const int last = static_cast<int>(client::error::bad_form);
+    for (int v = 1; v <= last; ++v) {
+        const auto e = static_cast<client::error>(v);
+        const auto c = jobs::download_cause(stemd::error{client::make_error_code(e), ""});
+        CHECK_MESSAGE(std::find(jobs::download_causes.begin(), jobs::download_causes.end(), c) !=
+                          jobs::download_causes.end(),
+                      "client error " << v << " maps to undeclared cause " << c);
+    }
+    // The last code is still bad_form: a code added after it must extend
+    // this loop.
+    CHECK(client::make_error_code(static_cast<client::error>(last + 1)).message().find("unknown") !=
+          std::string::npos);
 }

@@ -3,6 +3,8 @@
 #include "server_fixture.hpp"
 
 #include "common/crypto.hpp"
+#include "jobs/metrics.hpp"
+#include "storage/database.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -140,4 +142,37 @@ TEST_CASE_FIXTURE(webhook_fixture, "webhook: more links than a stem separation h
     adopted.replace(adopted.find("conv-1"), 6, "conv-8");
     refused(post("/webhook/shared-secret", adopted), 422);
     CHECK_FALSE(store.find("task-8").has_value());
+}
+
+TEST_CASE_FIXTURE(webhook_fixture,
+                  "webhook: requests that are no delivery are counted apart from deliveries") {
+    auto& m = jobs::meters();
+    const auto deliveries_refused = m.webhooks.value("refused");
+    const auto not_found = m.listener_refused.value("not_found");
+    const auto not_post = m.listener_refused.value("method_not_allowed");
+    refused(post("/favicon.ico", ""), 404);
+    auto get = make_request(http::verb::get, "/webhook/some-token");
+    refused(server::handle_webhook(ctx, get), 405);
+    CHECK(m.listener_refused.value("not_found") == not_found + 1);
+    CHECK(m.listener_refused.value("method_not_allowed") == not_post + 1);
+    CHECK(m.webhooks.value("refused") == deliveries_refused);
+    // An unknown token is a delivery refused.
+    const auto unknown = m.webhooks_refused.value("unknown_token");
+    refused(post("/webhook/wrong", succeeded_body), 404);
+    CHECK(m.webhooks_refused.value("unknown_token") == unknown + 1);
+    CHECK(m.webhooks.value("refused") == deliveries_refused + 1);
+}
+
+TEST_CASE_FIXTURE(webhook_fixture,
+                  "webhook: a token the store cannot look up is a failed delivery, sent again") {
+    submitted("token-1");
+    // The database loses its tables under the running store.
+    storage::database(ws / "jobs.db").execute("DROP TABLE files; DROP TABLE jobs;");
+    auto& m = jobs::meters();
+    const auto failed = m.webhooks.value("failed");
+    const auto unknown = m.webhooks_refused.value("unknown_token");
+    CHECK(refused(post("/webhook/token-1", succeeded_body), 500).find("send it again") !=
+          std::string::npos);
+    CHECK(m.webhooks.value("failed") == failed + 1);
+    CHECK(m.webhooks_refused.value("unknown_token") == unknown);
 }

@@ -2,6 +2,9 @@
 
 #include "store_fixture.hpp"
 
+#include "storage/database.hpp"
+#include "storage/sqlite_gauges.hpp"
+
 #include <doctest/doctest.h>
 
 namespace storage = stemd::storage;
@@ -67,4 +70,19 @@ TEST_CASE_TEMPLATE("store: gauges count jobs by status, queued files and the old
     CHECK(jobs_in(g, job_status::downloading) == 0);
     CHECK(g.queued_files == 0);
     CHECK_FALSE(g.oldest_unfinished.has_value());
+}
+
+TEST_CASE("sqlite store: a scrape's counts find the queued files by index, not by reading every "
+          "file") {
+    temp_dir dir;
+    const auto store = sqlite_engine::open(dir); // creates the schema
+    storage::database db(dir.db_file());
+    storage::statement plan(db, "EXPLAIN QUERY PLAN " + storage::sqlite::gauges_sql());
+    std::string steps;
+    while (plan.step())
+        steps += plan.column_text(3) + "\n";
+    INFO(steps);
+    CHECK(steps.find("SCAN f") == std::string::npos);
+    CHECK(steps.find("SEARCH f USING INDEX files_runnable") != std::string::npos);
+    CHECK(steps.find("SCAN jobs USING COVERING INDEX jobs_by_status") != std::string::npos);
 }
