@@ -43,7 +43,7 @@ constexpr const char* downloading_job = R"({
 
 } // namespace
 
-TEST_CASE("text_field shows strings, numbers and booleans; null and missing are empty") {
+TEST_CASE("text_field shows strings, numbers and booleans, null and missing are empty") {
     const auto o = object(R"({"s": "a\tb", "d": 147.0, "i": -3, "b": false, "n": null,
                               "a": [1, "x"]})");
     CHECK(text_field(o, "s") == "a b");

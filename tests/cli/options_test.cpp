@@ -121,7 +121,7 @@ TEST_CASE("timeout_option: absent is no limit, given is checked") {
     CHECK_FALSE(stemd::cli::timeout_option(parsed({"--timeout", "-3"})).has_value());
 }
 
-TEST_CASE("list_option joins repeated and comma separated items; given empty is a usage error") {
+TEST_CASE("list_option joins repeated and comma separated items, given empty is a usage error") {
     CHECK(stemd::cli::list_option(parsed({}), "stems", "vocals,drums").value() == std::nullopt);
     const auto stems = stemd::cli::list_option(
         parsed({"--stems", "vocals, drums", "--stems", "bass"}), "stems", "vocals,drums");

@@ -38,7 +38,7 @@ TEST_CASE("eta_text") {
     CHECK(eta_text(7380) == "2h03m");
 }
 
-TEST_CASE("rate_meter: bytes per second over the samples; a restart forgets") {
+TEST_CASE("rate_meter: bytes per second over the samples, a restart forgets") {
     rate_meter m;
     const auto t = std::chrono::steady_clock::now();
     CHECK_FALSE(m.rate().has_value());

@@ -180,7 +180,7 @@ TEST_CASE("downloader: a link planted as the task directory is not followed") {
     CHECK(server.requests().empty());
 }
 
-TEST_CASE("downloader: a link planted as the .part fails; one as the final name is replaced") {
+TEST_CASE("downloader: a link planted as the .part fails, one as the final name is replaced") {
     test_server server([&](const seen_request&) { return response(200, {}, "data"); });
     workspace dir("downloader-files-test");
     const auto r = request_for(server, "/x.mp3", dir);

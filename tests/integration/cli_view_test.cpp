@@ -130,7 +130,7 @@ TEST_CASE("cli: stemd wait on a terminal redraws a progress line per file, then 
     CHECK(after.find("job " + id + "  completed\n") != std::string::npos);
 }
 
-TEST_CASE("cli: piped, submit --wait prints plain lines; --json a JSON line per change") {
+TEST_CASE("cli: piped, submit --wait prints plain lines, --json a JSON line per change") {
     stack s("cli-pipe", {.stem_bytes = 512 * 1024, .rate = 128 * 1024});
     s.start_simulator();
     s.start_serve();
@@ -169,7 +169,7 @@ TEST_CASE("cli: piped, submit --wait prints plain lines; --json a JSON line per 
     CHECK(progress);
 }
 
-TEST_CASE("cli: stemd list, aligned; coloured on a terminal unless NO_COLOR; --since") {
+TEST_CASE("cli: stemd list, aligned, coloured on a terminal unless NO_COLOR, --since") {
     stack s("cli-list");
     s.start_simulator();
     s.start_serve();

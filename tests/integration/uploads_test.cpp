@@ -102,7 +102,7 @@ TEST_CASE("an upload without the token is refused from its header: nothing read,
 }
 
 TEST_CASE(
-    "an upload cut off mid-body leaves nothing in uploads/; a crash's leftovers go at start") {
+    "an upload cut off mid-body leaves nothing in uploads/, a crash's leftovers go at start") {
     stack s("upload-cut");
     s.start_serve();
     const std::string bearer = "Authorization: Bearer " + s.api_token() + "\r\n";

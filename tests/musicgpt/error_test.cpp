@@ -20,7 +20,7 @@ TEST_CASE("the musicgpt error category names itself and each code") {
           make_error_code(error::bad_field).message());
 }
 
-TEST_CASE("a payload that cannot be read is invalid; an unusable answer may pass") {
+TEST_CASE("a payload that cannot be read is invalid, an unusable answer may pass") {
     for (const auto e : {error::malformed_payload, error::missing_field, error::bad_field}) {
         const stemd::error failure{make_error_code(e), "x"};
         CHECK(failure.is(condition::invalid));

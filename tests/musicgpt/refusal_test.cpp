@@ -28,7 +28,7 @@ TEST_CASE("refusal_in: success false refuses even with HTTP 200") {
     CHECK(r->message == "bad stems");
 }
 
-TEST_CASE("refusal_in: detail lists become compact JSON; no text gets a description") {
+TEST_CASE("refusal_in: detail lists become compact JSON, no text gets a description") {
     const auto detail = refusal_in(422, R"({"detail":[{"loc":["body","stems"]}]})");
     REQUIRE(detail.has_value());
     CHECK(detail->message == R"([{"loc":["body","stems"]}])");

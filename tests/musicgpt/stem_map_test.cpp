@@ -135,7 +135,7 @@ TEST_CASE("the same name in different subdirs needs no suffix") {
     check_links(p.links, {{"v", "", "https://h/v.mp3"}, {"v", "wav", "https://h/v.wav"}});
 }
 
-TEST_CASE("the same URL under two stem names is two files; under one name it is one") {
+TEST_CASE("the same URL under two stem names is two files, under one name it is one") {
     const auto two = parsed(R"({"task_id":"t","vocal":"https://h/same.mp3",
         "back_vocal":"https://h/same.mp3"})");
     check_links(two.links,

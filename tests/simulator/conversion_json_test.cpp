@@ -46,7 +46,7 @@ TEST_CASE("webhook_body v2: the stem map as audio_url, cost and duration") {
     CHECK(body.at("conversion_duration").as_double() == 1.0);
 }
 
-TEST_CASE("webhook_body v1: one key per stem; a failed task says so") {
+TEST_CASE("webhook_body v1: one key per stem, a failed task says so") {
     const auto v1 = webhook_body(finished_task(1), test_links(), 1000);
     CHECK(v1.at("drums").as_string() == "http://sim/files/t1/drums.wav");
     CHECK(v1.at("audio_path").as_string() == "https://x/a.mp3");

@@ -24,7 +24,7 @@ TEST_CASE("each simulator error has MusicGPT's status and error_code") {
     CHECK(wire_code(error::unavailable) == "SERVICE_UNAVAILABLE");
 }
 
-TEST_CASE("simulator errors belong to conditions; foreign codes answer 500") {
+TEST_CASE("simulator errors belong to conditions, foreign codes answer 500") {
     CHECK(make_error_code(error::bad_request) == condition::invalid);
     CHECK(make_error_code(error::unauthorized) == condition::refused);
     CHECK(make_error_code(error::not_found) == condition::not_found);

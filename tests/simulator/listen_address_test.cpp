@@ -29,7 +29,7 @@ TEST_CASE("parse_listen_address refuses anything else and says how to write it")
     }
 }
 
-TEST_CASE("url_host brackets IPv6; link_host turns any-address into loopback") {
+TEST_CASE("url_host brackets IPv6, link_host turns any-address into loopback") {
     CHECK(url_host("127.0.0.1") == "127.0.0.1");
     CHECK(url_host("::1") == "[::1]");
     CHECK(link_host("0.0.0.0") == "127.0.0.1");
