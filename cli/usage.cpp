@@ -30,7 +30,7 @@ void print_overview(std::ostream& out) {
            "  --config FILE, else $STEMD_CONFIG, else ./stemd.toml, else /etc/stemd/stemd.toml,\n"
            "  else built-in defaults. The MusicGPT API key is musicgpt.api_key, else\n"
            "  $MUSICGPT_API_KEY, else the contents of musicgpt.api_key_file.\n\n"
-           "client commands (submit, status, list, wait, retry, doctor) talk to a running\n"
+           "client commands (submit, status, list, wait, retry, prune, logs, doctor) talk to\n"
            "  `stemd serve` at --api URL, else at http://<api.listen> (default\n"
            "  http://127.0.0.1:8081), with the API token from --token-file FILE, else\n"
            "  $STEMD_API_TOKEN, else api.token_file (default: api-token beside\n"

@@ -19,7 +19,7 @@ fail() {
 
 help=$("$binary" --help)
 commands=$(awk '/^commands:/ { on = 1; next } on && /^ / { print $1; next } on { exit }' <<<"$help")
-codes=$(awk '/^exit codes:/ { on = 1; next } on && /^ +[0-9]+ / { print $1; next } on { exit }' <<<"$help")
+codes=$(awk '/^exit codes:/ { on = 1; next } on && /^ +[0-9]+ / { print $1; next } on && /^ / { next } on { exit }' <<<"$help")
 [ -n "$commands" ] || fail "no commands found in 'stemd --help'"
 [ -n "$codes" ] || fail "no exit codes found in 'stemd --help'"
 
