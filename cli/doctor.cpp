@@ -1,17 +1,18 @@
-// `stemd doctor`: checks the configuration, MusicGPT, the clock, the
-// output folder and the certificate from here, and asks the running daemon
-// (POST /v1/doctor) for what only it can see: whether webhook.public_url
-// reaches it, and which jobs are stuck.
+// `stemd doctor`: checks the configuration and the certificate from here,
+// and asks the running daemon (POST /v1/doctor) for what it is the one to
+// check: the API key it holds and the clock, its output folder as its
+// user, whether webhook.public_url reaches it, and which jobs are stuck.
+// When the daemon does not answer, the key, clock and output folder are
+// checked from here instead (the key only when this user can read it).
 
 #include "cli/api_client.hpp"
 #include "cli/command.hpp"
 #include "cli/doctor_view.hpp"
 #include "cli/error.hpp"
 #include "client/connection.hpp"
-#include "client/musicgpt_client.hpp"
-#include "common/crypto.hpp"
 #include "config/settings.hpp"
 #include "server/doctor_checks.hpp"
+#include "server/doctor_probes.hpp"
 #include "server/serve_settings.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,14 +20,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <exception>
 #include <iostream>
-
-#include <fcntl.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 namespace stemd::cli {
 
@@ -64,80 +59,37 @@ template <class T> T run_on_loop(const std::function<net::awaitable<T>()>& make)
 }
 
 check config_check(const config::settings& s) {
-    if (s.warnings.empty())
-        return {std::string(server::check_config), check_level::ok, s.source + " is valid"};
-    std::string text = s.source + " is valid, but: ";
+    std::string text = s.source + " is valid";
     for (std::size_t i = 0; i < s.warnings.size(); ++i)
-        text += (i ? "; " : "") + s.warnings[i];
-    return {std::string(server::check_config), check_level::warning, text};
+        text += (i ? "; " : ", but: ") + s.warnings[i];
+    // A note, not a warning: the packaged unit hands the daemon its key
+    // file as a credential no one else can read.
+    if (!s.api_key_unread.empty())
+        text += " (musicgpt.api_key_file " + s.musicgpt.api_key_file.string() +
+                " cannot be read here; the daemon checks the key it holds)";
+    return {std::string(server::check_config),
+            s.warnings.empty() ? check_level::ok : check_level::warning, text};
 }
 
-// The API key (a byId look-up of a task that cannot exist) and the clock
-// (the Date of that answer).
-std::vector<check> musicgpt_checks(const config::settings& s) {
-    if (s.musicgpt.api_key.empty())
-        return {{std::string(server::check_api_key), check_level::problem,
-                 "no MusicGPT API key: set musicgpt.api_key, musicgpt.api_key_file or "
-                 "$MUSICGPT_API_KEY"},
+// "api key" and "clock" from here, when the daemon did not answer.
+std::vector<check> local_musicgpt_checks(const config::settings& s) {
+    if (!s.api_key_unread.empty())
+        return {server::not_checked(server::check_api_key,
+                                    "the daemon, which holds the key, did not answer, and "
+                                    "here: " +
+                                        s.api_key_unread),
                 server::not_checked(server::check_clock, "it needs an answer from MusicGPT")};
-    server::key_answer key;
-    std::optional<millis> date;
-    millis local = 0;
     try {
         auto options = server::make_service_options(s).musicgpt;
         options.connect.connect_timeout = options.connect.io_timeout = network_timeout;
         auto tls = client::make_tls_client_context(s.musicgpt.ca_file);
-        client::musicgpt_client api(options, *tls);
-        const std::string task = "stemd-doctor-" + random_token_hex(8);
-        auto answer =
-            run_on_loop<result<client::key_probe_answer>>([&] { return api.probe_key(task); });
-        local = now_millis();
-        if (!answer) {
-            key.unreachable = answer.error().message;
-        } else {
-            key = {"", answer->http_status, answer->error_code, answer->message};
-            date = parse_http_date(answer->date);
-        }
+        return run_on_loop<std::vector<check>>(
+            [&] { return server::musicgpt_checks(options, *tls); });
     } catch (const std::exception& e) {
-        key.unreachable = e.what();
+        return {{std::string(server::check_api_key), check_level::problem,
+                 std::string("could not ask MusicGPT: ") + e.what()},
+                server::not_checked(server::check_clock, "MusicGPT did not answer")};
     }
-    check clock = key.unreachable.empty()
-                      ? server::clock_check(date, local)
-                      : server::not_checked(server::check_clock, "MusicGPT did not answer");
-    return {server::api_key_check(key, s.musicgpt.base_url), std::move(clock)};
-}
-
-// Makes and removes a file in `dir`: "" or why not.
-std::string probe_write(const std::filesystem::path& dir) {
-    const auto file = dir / (".stemd-doctor-" + random_token_hex(8));
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return std::strerror(errno);
-    const bool written = ::write(fd, "x", 1) == 1;
-    const int saved = errno;
-    ::close(fd);
-    ::unlink(file.c_str());
-    return written ? "" : std::strerror(saved);
-}
-
-check output_dir_check(const config::settings& s) {
-    server::output_dir_facts f;
-    f.dir = s.storage.output_dir.string();
-    f.max_bytes = s.download.max_bytes;
-    std::filesystem::path dir = std::filesystem::absolute(s.storage.output_dir);
-    std::error_code ec;
-    while (!std::filesystem::exists(dir, ec) && dir.has_relative_path())
-        dir = dir.parent_path();
-    if (dir != std::filesystem::absolute(s.storage.output_dir))
-        f.existing_parent = dir.string();
-    if (!std::filesystem::is_directory(dir, ec))
-        f.write_problem = "not a folder";
-    else
-        f.write_problem = probe_write(dir);
-    struct statvfs fs {};
-    if (f.write_problem.empty() && ::statvfs(dir.c_str(), &fs) == 0)
-        f.free_bytes = std::uint64_t{fs.f_bavail} * fs.f_frsize;
-    return server::output_dir_check(f);
 }
 
 server::certificate_facts served_certificate(const client::http_url& url,
@@ -182,26 +134,25 @@ check certificate_check(const config::settings& s, const std::string& ca_file) {
                                      now_millis());
 }
 
-// What the daemon says (POST /v1/doctor), after a "daemon" check of its own.
+// What the daemon says (POST /v1/doctor), after a "daemon" check of its
+// own; no checks when it did not answer.
 std::vector<check> daemon_checks(const variables_map& vm) {
-    const auto unchecked = [](std::string message) {
+    const auto unanswered = [](std::string message) {
         return std::vector<check>{
-            {std::string(server::check_daemon), check_level::problem, std::move(message)},
-            server::not_checked(server::check_public_url, "it needs the running daemon"),
-            server::not_checked(server::check_stuck_jobs, "it needs the running daemon")};
+            {std::string(server::check_daemon), check_level::problem, std::move(message)}};
     };
     auto api = open_api(api_address_of(vm));
     if (!api)
-        return unchecked(api.error().message);
+        return unanswered(api.error().message);
     auto a = api->call(method::post, "/v1/doctor");
     if (!a)
-        return unchecked(a.error().message);
+        return unanswered(a.error().message);
     if (a->status != 200)
-        return unchecked(api->refusal(*a, "run the daemon's checks").message);
+        return unanswered(api->refusal(*a, "run the daemon's checks").message);
     auto body = api->object_of(*a);
     if (!body || !body->contains("checks"))
-        return unchecked("the stemd API answered POST /v1/doctor with something else than "
-                         "its checks; is another program listening there?");
+        return unanswered("the stemd API answered POST /v1/doctor with something else than "
+                          "its checks; is another program listening there?");
     std::vector<check> out{
         {std::string(server::check_daemon), check_level::ok, "`stemd serve` answers on its API"}};
     for (auto& c : server::checks_from_json(body->at("checks")))
@@ -209,18 +160,45 @@ std::vector<check> daemon_checks(const variables_map& vm) {
     return out;
 }
 
+// The daemon's check `name`, moved out of `from`.
+std::optional<check> take(std::vector<check>& from, std::string_view name) {
+    for (auto& c : from)
+        if (c.name == name)
+            return std::move(c);
+    return std::nullopt;
+}
+
+// The key, the clock and the output folder are the daemon's to check (its
+// key, its user); made here only when it did not make them.
 std::vector<check> all_checks(const variables_map& vm) {
-    auto settings = config::load(config_path(vm));
+    auto settings = config::load(config_path(vm), config::key_file::may_be_unreadable);
     if (!settings)
         return {
             {std::string(server::check_config), check_level::problem, settings.error().message}};
+    auto daemon = daemon_checks(vm);
     std::vector<check> checks{config_check(*settings)};
-    for (auto& c : musicgpt_checks(*settings))
-        checks.push_back(std::move(c));
-    checks.push_back(output_dir_check(*settings));
+    auto key = take(daemon, server::check_api_key);
+    auto clock = take(daemon, server::check_clock);
+    if (key && clock) {
+        checks.push_back(std::move(*key));
+        checks.push_back(std::move(*clock));
+    } else {
+        for (auto& c : local_musicgpt_checks(*settings))
+            checks.push_back(std::move(c));
+    }
+    if (auto dir = take(daemon, server::check_output_dir))
+        checks.push_back(std::move(*dir));
+    else
+        checks.push_back(server::output_dir_probe(settings->storage.output_dir,
+                                                  settings->download.max_bytes,
+                                                  "this command (the daemon did not check it)"));
     checks.push_back(certificate_check(*settings, optional_string(vm, "ca-file").value_or("")));
-    for (auto& c : daemon_checks(vm))
-        checks.push_back(std::move(c));
+    checks.push_back(std::move(daemon.front()));
+    for (auto name : {server::check_public_url, server::check_stuck_jobs}) {
+        auto c = take(daemon, name);
+        checks.push_back(c ? std::move(*c)
+                           : server::not_checked(name, "it needs the running daemon"));
+    }
     return checks;
 }
 
@@ -241,11 +219,14 @@ const command& doctor_command() {
         "[--config FILE] [--json] [--ca-file FILE]",
         "check the setup: config, API key, clock, output folder, certificate, public URL, jobs",
         "Each check prints as ok, warning or problem, with what to do. The configuration\n"
-        "is read as `stemd serve` reads it (--config, else $STEMD_CONFIG, ...). MusicGPT is\n"
-        "asked about a task that does not exist (404 means the key works); its Date header\n"
-        "shows whether this clock is within 60 s. The running daemon, asked through its\n"
-        "API, sends a one-time probe to webhook.public_url and says whether its own webhook\n"
-        "listener saw it arrive, and lists jobs that have waited longer than their bound.\n"
+        "is read as `stemd serve` reads it (--config, else $STEMD_CONFIG, ...); an\n"
+        "api_key_file this user cannot read is only noted. The running daemon, asked through\n"
+        "its API, asks MusicGPT about a task that does not exist with the key it holds (404\n"
+        "means the key works; the Date header shows whether the clock is within 60 s), tries\n"
+        "the output folder as its user, sends a one-time probe to webhook.public_url and says\n"
+        "whether its own webhook listener saw it arrive, and lists jobs that have waited\n"
+        "longer than their bound. When it does not answer, the key, clock and output folder\n"
+        "are checked from here (the key only if this user can read it).\n"
         "Exit code 0 when there is no problem (warnings allowed), 1 when there is one,\n"
         "2 for a usage error.\n",
         describe,

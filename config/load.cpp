@@ -6,6 +6,7 @@
 #include "common/posix_file.hpp"
 #include "common/text.hpp"
 #include "config/api_key.hpp"
+#include "config/error.hpp"
 #include "config/sources.hpp"
 
 namespace stemd::config {
@@ -49,9 +50,20 @@ void warn_if_key_file_exposed(settings& s) {
                          "it and keep it owned by the user stemd runs as");
 }
 
+// A key file that cannot be read fails the load unless `key` allows it.
+result<void> resolve_key(settings& s, std::string_view origin, key_file key) {
+    auto resolved = resolve_api_key(s.musicgpt, origin);
+    if (resolved || key == key_file::required ||
+        resolved.error().code != make_error_code(error::secret_unreadable)) {
+        return resolved;
+    }
+    s.api_key_unread = resolved.error().message;
+    return {};
+}
+
 } // namespace
 
-result<settings> load_file(const fs::path& path) {
+result<settings> load_file(const fs::path& path, key_file key) {
     const std::string origin = path.string();
     auto text = read_whole_file(path);
     if (!text) {
@@ -65,7 +77,7 @@ result<settings> load_file(const fs::path& path) {
     }
     settings s = std::move(*parsed);
     warn_if_exposed(path, s);
-    if (auto resolved = resolve_api_key(s.musicgpt, origin); !resolved) {
+    if (auto resolved = resolve_key(s, origin, key); !resolved) {
         return resolved.error();
     }
     warn_if_key_file_exposed(s);
@@ -85,14 +97,14 @@ std::optional<fs::path> default_path() {
     return std::nullopt;
 }
 
-result<settings> load(const std::optional<fs::path>& explicit_path) {
+result<settings> load(const std::optional<fs::path>& explicit_path, key_file key) {
     const std::optional<fs::path> path = explicit_path ? explicit_path : default_path();
     if (path) {
-        return load_file(*path);
+        return load_file(*path, key);
     }
     settings s;
     s.source = std::string(built_in_source);
-    if (auto resolved = resolve_api_key(s.musicgpt, s.source); !resolved) {
+    if (auto resolved = resolve_key(s, s.source, key); !resolved) {
         return resolved.error();
     }
     return s;

@@ -125,7 +125,15 @@ struct settings {
     // Things worth a warning at start that do not stop it (e.g. a public_url
     // that is not https).
     std::vector<std::string> warnings;
+    // Loaded with key_file::may_be_unreadable: why musicgpt.api_key_file
+    // was not read ("" when it was, or was not needed).
+    std::string api_key_unread;
 };
+
+// Whether loading fails when musicgpt.api_key_file cannot be read. The
+// daemon needs the key; `stemd doctor` may run where the file (e.g. a
+// systemd credential of the unit) is out of reach, and asks the daemon.
+enum class key_file { required, may_be_unreadable };
 
 // api.token_file, or "api-token" in the folder of storage.database.
 // (settings.cpp)
@@ -140,7 +148,7 @@ result<settings> parse(std::string_view toml_text, std::string_view origin);
 // Reads and parses a file, then resolves the API key: the file's api_key,
 // else $MUSICGPT_API_KEY, else the contents of api_key_file (trimmed).
 // (load.cpp)
-result<settings> load_file(const std::filesystem::path& path);
+result<settings> load_file(const std::filesystem::path& path, key_file key = key_file::required);
 
 // The file `stemd serve` reads when no --config is given: $STEMD_CONFIG, then
 // ./stemd.toml, then /etc/stemd/stemd.toml; nullopt means built-in defaults.
@@ -149,6 +157,7 @@ std::optional<std::filesystem::path> default_path();
 
 // load_file(explicit or default_path()), or built-in defaults (with the API
 // key still taken from the environment) when there is no file. (load.cpp)
-result<settings> load(const std::optional<std::filesystem::path>& explicit_path);
+result<settings> load(const std::optional<std::filesystem::path>& explicit_path,
+                      key_file key = key_file::required);
 
 } // namespace stemd::config

@@ -9,8 +9,8 @@
 
 #include "jobs/job_request.hpp"
 #include "jobs/options.hpp"
-#include "jobs/retention.hpp"
 #include "jobs/progress.hpp"
+#include "jobs/retention.hpp"
 #include "musicgpt/refusal.hpp"
 #include "musicgpt/report.hpp"
 #include "storage/store.hpp"
@@ -90,6 +90,10 @@ public:
     const progress_table& progress() const;
     // The store's counts for GET /metrics.
     result<storage::store_gauges> gauges() { return store_.gauges(); }
+    // Jobs not yet final, the longest waiting first (doctor's stuck jobs).
+    result<std::vector<storage::job_record>> longest_waiting_open_jobs(int limit) {
+        return store_.longest_waiting_open_jobs(limit);
+    }
 
     // --- Webhook deliveries --------------------------------------------------
 

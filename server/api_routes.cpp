@@ -15,8 +15,10 @@
 #include <boost/json/array.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace stemd::server {
 
@@ -132,17 +134,52 @@ result<int> read_limit(const std::string& text, int most) {
     return limit;
 }
 
-// A misspelt parameter would otherwise be ignored, and the answer look
-// like what was asked for.
-stemd::error unknown_parameter(const std::string& key, std::string_view known) {
-    return make_error(error::bad_request,
-                      "unknown query parameter \"" + key + "\"; use " + std::string(known));
+// The query parameters each API route takes, nullopt for a path that is no
+// route (its 404 follows). One list for all routes: a misspelt or stray
+// parameter would otherwise be ignored, and the answer look like what was
+// asked for (or, on POST /v1/prune, do what was not).
+std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
+                                                             std::string_view path) {
+    if (path == "/v1/jobs")
+        return method == http::verb::get ? std::vector<std::string_view>{"status", "limit", "since"}
+                                         : std::vector<std::string_view>{};
+    if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
+        return std::vector<std::string_view>{"limit"};
+    if (path == "/healthz" || path == "/metrics" || path == "/v1/prune" || path == "/v1/doctor" ||
+        path.starts_with("/v1/jobs/"))
+        return std::vector<std::string_view>{};
+    return std::nullopt;
+}
+
+// 400 naming the first query parameter the route does not take.
+std::optional<listener::response> refuse_unknown_query(const urls::url_view& url,
+                                                       http::verb method) {
+    const auto allowed = query_params_of(method, url.encoded_path());
+    if (!allowed)
+        return std::nullopt;
+    for (auto param : url.params()) {
+        if (std::find(allowed->begin(), allowed->end(), param.key) != allowed->end())
+            continue;
+        std::string known = allowed->empty() ? std::string("it takes none") : "use ";
+        for (std::size_t i = 0; i < allowed->size(); ++i)
+            known += std::string(i == 0                     ? ""
+                                 : i + 1 == allowed->size() ? " or "
+                                                            : ", ") +
+                     std::string((*allowed)[i]);
+        return error_response(
+            make_error(error::bad_request, "unknown query parameter \"" + param.key + "\" on " +
+                                               std::string(url.path()) + "; " + known));
+    }
+    return std::nullopt;
 }
 
 result<list_query> read_list_query(const urls::url_view& url) {
     list_query q;
     for (auto param : url.params()) {
-        if (param.key == "status" && !param.value.empty()) {
+        // An empty status (a form's "any" choice) is no filter.
+        if (param.key == "status" && param.value.empty()) {
+            q.status.reset();
+        } else if (param.key == "status") {
             q.status = storage::parse_job_status(param.value);
             if (!q.status)
                 return make_error(error::bad_request,
@@ -159,8 +196,6 @@ result<list_query> read_list_query(const urls::url_view& url) {
             if (!q.since)
                 return make_error(error::bad_request,
                                   "since must be an RFC 3339 time such as 2026-11-25T12:00:00Z");
-        } else {
-            return unknown_parameter(param.key, "status, limit and since");
         }
     }
     return q;
@@ -198,8 +233,6 @@ listener::response job_events(jobs::service& service, const std::string& key,
                               const urls::url_view& url) {
     int limit = storage::max_events_per_job;
     for (auto param : url.params()) {
-        if (param.key != "limit")
-            return error_response(unknown_parameter(param.key, "limit"));
         auto parsed = read_limit(param.value, storage::max_events_per_job);
         if (!parsed)
             return error_response(parsed.error());
@@ -292,6 +325,8 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
         co_return error_response(make_error(error::bad_request, "malformed request target"));
     const std::string path = url->path();
     const auto method = req.method();
+    if (auto refused = refuse_unknown_query(*url, method))
+        co_return std::move(*refused);
 
     if (path == "/healthz")
         co_return json_response(200, json::object{{"ok", true}});

@@ -5,6 +5,7 @@
 #include "jobs/overdue.hpp"
 #include "jobs/service.hpp"
 #include "server/doctor_checks.hpp"
+#include "server/doctor_probes.hpp"
 #include "server/reply.hpp"
 
 namespace stemd::server {
@@ -51,19 +52,17 @@ net::awaitable<probe_facts> send_probe(doctor_context& ctx) {
 
 check stuck_jobs(jobs::service& service) {
     using storage::job_status;
-    std::vector<storage::job_record> open;
-    for (auto status : {job_status::submitting, job_status::submitted, job_status::downloading}) {
-        auto some = service.list(status, 1000);
-        if (!some) {
-            log_error("", "doctor cannot list jobs: " + some.error().message);
-            return {std::string(check_stuck_jobs), check_level::problem,
-                    "cannot read the jobs from the database: " + some.error().message};
-        }
-        open.insert(open.end(), some->begin(), some->end());
+    // The longest waiting are the likeliest overdue: with more open jobs
+    // than this, the newest are the ones left unread.
+    auto open = service.longest_waiting_open_jobs(1000);
+    if (!open) {
+        log_error("", "doctor cannot list jobs: " + open.error().message);
+        return {std::string(check_stuck_jobs), check_level::problem,
+                "cannot read the jobs from the database: " + open.error().message};
     }
     const millis now = now_millis();
     std::vector<stuck_job> stuck;
-    for (const auto& j : jobs::overdue_jobs(open, service.options(), now))
+    for (const auto& j : jobs::overdue_jobs(*open, service.options(), now))
         stuck.push_back({j.id, std::string(storage::to_string(j.status)),
                          j.status == job_status::downloading ? j.updated_at : j.created_at});
     return stuck_jobs_check(stuck, now);
@@ -71,15 +70,31 @@ check stuck_jobs(jobs::service& service) {
 
 } // namespace
 
+// The key the daemon holds now (SIGHUP may have changed it), with the
+// same bounds as the CLI's own check.
+net::awaitable<std::vector<check>> key_and_clock(doctor_context& ctx) {
+    if (ctx.musicgpt_tls == nullptr)
+        co_return std::vector<check>{};
+    auto options = ctx.service.options().musicgpt;
+    options.connect.connect_timeout = options.connect.io_timeout = probe_timeout * 2;
+    co_return co_await musicgpt_checks(std::move(options), *ctx.musicgpt_tls);
+}
+
 net::awaitable<listener::response> handle_doctor(doctor_context& ctx) {
-    std::vector<check> checks;
+    std::vector<check> checks = co_await key_and_clock(ctx);
+    const auto& o = ctx.service.options();
+    checks.push_back(output_dir_probe(o.output_dir, static_cast<std::int64_t>(o.download.max_bytes),
+                                      "the daemon"));
     probe_facts probe;
     if (!ctx.public_url.empty())
         probe = co_await send_probe(ctx);
     checks.push_back(public_url_check(ctx.public_url, ctx.listen, probe));
     checks.push_back(stuck_jobs(ctx.service));
-    log_info("", std::string("doctor: public url ") + std::string(to_string(checks[0].level)) +
-                     ", stuck jobs " + std::string(to_string(checks[1].level)));
+    std::string summary = "doctor:";
+    for (const auto& c : checks)
+        summary += " " + c.name + " " + std::string(to_string(c.level)) + ",";
+    summary.pop_back();
+    log_info("", summary);
     co_return json_response(200, checks_to_json(checks));
 }
 

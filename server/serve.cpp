@@ -138,7 +138,7 @@ int run_serve(const config::settings& settings) {
     probe_book probes;
     webhook_context hook{service, settings.webhook.secret, std::move(signing), &probes};
     doctor_context doctor{service, probes, settings.webhook.public_url,
-                          settings.webhook.listen.to_string()};
+                          settings.webhook.listen.to_string(), api_tls.get()};
     listeners servers(ctx.get_executor(), settings,
                       take_passed_sockets(settings.webhook.listen, settings.api.listen), hook,
                       service, doctor, access, webhook_tls,

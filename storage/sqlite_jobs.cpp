@@ -267,6 +267,20 @@ ORDER BY created_at, rowid
     return jobs;
 }
 
+result<std::vector<job_record>> longest_waiting_open_jobs(database& db, int limit) {
+    statement s(db, sql({"SELECT ", job_columns, R"sql(
+FROM jobs WHERE status IN ('submitting', 'submitted', 'downloading')
+ORDER BY CASE status WHEN 'downloading' THEN updated_at ELSE created_at END, rowid
+LIMIT ?1
+)sql"}));
+    s.bind(1, std::clamp(limit, 1, max_list));
+    std::vector<job_record> jobs;
+    while (s.step()) {
+        jobs.push_back(read_job(s));
+    }
+    return jobs;
+}
+
 result<job_record> give_up_submitting(database& db, std::string_view job_id,
                                       std::string_view reason) {
     const millis now = now_millis();

@@ -31,6 +31,7 @@ result<std::vector<job_record>> list(database& db, std::optional<job_status> sta
                                      std::optional<millis> created_since);
 result<job_record> adopt(database& db, std::string_view task_id, std::string_view conversion_id);
 result<std::vector<job_record>> stale_submitting(database& db, millis created_before);
+result<std::vector<job_record>> longest_waiting_open_jobs(database& db, int limit);
 result<job_record> give_up_submitting(database& db, std::string_view job_id,
                                       std::string_view reason);
 result<job_record> retry(database& db, std::string_view key, millis now);

@@ -95,6 +95,10 @@ result<std::vector<job_record>> sqlite_store::stale_submitting(millis created_be
     return guarded([&] { return sqlite::stale_submitting(*db_, created_before); });
 }
 
+result<std::vector<job_record>> sqlite_store::longest_waiting_open_jobs(int limit) {
+    return guarded([&] { return sqlite::longest_waiting_open_jobs(*db_, limit); });
+}
+
 result<job_record> sqlite_store::give_up_submitting(std::string_view job_id,
                                                     std::string_view reason) {
     return guarded([&] { return sqlite::give_up_submitting(*db_, job_id, reason); });

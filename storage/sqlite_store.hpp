@@ -40,6 +40,7 @@ public:
     result<job_record> apply(std::string_view job_id, const musicgpt::report& r,
                              const std::vector<std::string>& paths) override;
     result<std::vector<job_record>> stale_submitting(millis created_before) override;
+    result<std::vector<job_record>> longest_waiting_open_jobs(int limit) override;
     result<job_record> give_up_submitting(std::string_view job_id,
                                           std::string_view reason) override;
     result<job_record> retry(std::string_view key, millis now) override;

@@ -104,6 +104,10 @@ public:
     // recording its answer leaves them so. They have no task_id, so the
     // status endpoint cannot find them; only their webhook can.
     virtual result<std::vector<job_record>> stale_submitting(millis created_before) = 0;
+    // Jobs not yet final (submitting, submitted, downloading), the longest
+    // waiting first: by created_at, or updated_at for downloading (the
+    // clocks their overdue bounds run on); limit is clamped to [1, 1000].
+    virtual result<std::vector<job_record>> longest_waiting_open_jobs(int limit) = 0;
     // submitting -> failed with `reason`; invalid_transition when the job
     // has moved on meanwhile (e.g. its webhook came), so a late decision
     // never overrides what MusicGPT reported.

@@ -1,4 +1,5 @@
 #include "config/api_key.hpp"
+#include "config/settings.hpp"
 
 #include "tests/config/support.hpp"
 
@@ -41,6 +42,28 @@ TEST_CASE("config: api key precedence is file, then environment, then api_key_fi
         REQUIRE_FALSE(loaded.has_value());
         CHECK(loaded.error().code == error::secret_unreadable);
         CHECK(contains(loaded.error().message, missing.string()));
+    }
+    SUBCASE("an unreadable api_key_file may be left unread for doctor, which is told why") {
+        env_override env("MUSICGPT_API_KEY", std::nullopt);
+        const fs::path missing = unique_temp_path("missing-key");
+        temp_file config("[musicgpt]\napi_key_file = \"" + missing.string() + "\"\n");
+        auto loaded =
+            stemd::config::load_file(config.path(), stemd::config::key_file::may_be_unreadable);
+        REQUIRE(loaded.has_value());
+        CHECK(loaded->musicgpt.api_key.empty());
+        CHECK(contains(loaded->api_key_unread, missing.string()));
+        // Other mistakes still fail the load.
+        temp_file bad("[musicgpt]\napi_key_file = \"" + missing.string() + "\"\nnope = 1\n");
+        CHECK_FALSE(
+            stemd::config::load_file(bad.path(), stemd::config::key_file::may_be_unreadable)
+                .has_value());
+        // A key file that is read leaves nothing to say.
+        temp_file good("[musicgpt]\napi_key_file = \"" + key_file.path().string() + "\"\n");
+        auto read =
+            stemd::config::load_file(good.path(), stemd::config::key_file::may_be_unreadable);
+        REQUIRE(read.has_value());
+        CHECK(read->api_key_unread.empty());
+        CHECK(read->musicgpt.api_key == "key-from-key-file");
     }
     SUBCASE("an empty api_key_file is refused without showing content") {
         env_override env("MUSICGPT_API_KEY", std::nullopt);

@@ -201,3 +201,51 @@ TEST_CASE("a foreign Host, a foreign Origin and a non-JSON POST are refused") {
     // Nothing got through.
     CHECK(json::parse(s.api_request("GET", "/v1/jobs").body).at("jobs").as_array().empty());
 }
+
+TEST_CASE("every API route refuses a query parameter it does not take, and does nothing") {
+    stack s("api-query");
+    s.start_simulator();
+    s.start_serve();
+    auto [status, job] = s.submit(R"({"audio_url":"https://songs.example/a.mp3"})");
+    REQUIRE(status == 201);
+    const std::string id = str(job, "id");
+    s.wait_for(id, "completed");
+
+    struct probe {
+        std::string method, target, body;
+    };
+    const std::vector<probe> probes{
+        {"GET", "/healthz?x=1", ""},
+        {"GET", "/metrics?x=1", ""},
+        {"GET", "/v1/jobs?statsu=failed", ""},
+        {"POST", "/v1/jobs?bogus=1", R"({"audio_url":"https://songs.example/b.mp3"})"},
+        {"GET", "/v1/jobs/" + id + "?foo=1", ""},
+        {"GET", "/v1/jobs/" + id + "/events?limit=5&bogus=1", ""},
+        {"POST", "/v1/jobs/" + id + "/retry?bogus=1", "{}"},
+        // Without the check this would prune the completed job.
+        {"POST", "/v1/prune?bogus=1", R"({"older_than_seconds":0})"},
+        {"POST", "/v1/doctor?bogus=1", "{}"},
+    };
+    for (const auto& p : probes) {
+        const auto r = s.api_request(p.method, p.target, p.body);
+        INFO(p.method << " " << p.target << " -> " << r.status << " " << r.body);
+        CHECK(r.status == 400);
+        const std::string named = p.target.find("bogus") != std::string::npos    ? "bogus"
+                                  : p.target.find("statsu") != std::string::npos ? "statsu"
+                                  : p.target.find("foo") != std::string::npos    ? "foo"
+                                                                                 : "x";
+        CHECK(r.body.find("unknown query parameter \\\"" + named + "\\\"") != std::string::npos);
+    }
+    // Nothing was done: the job is still there, the only one.
+    CHECK(s.api_request("GET", "/v1/jobs/" + id).status == 200);
+    const auto all = s.api_request("GET", "/v1/jobs");
+    CHECK(json::parse(all.body).at("jobs").as_array().size() == 1);
+
+    // The parameters a route does take still work; an empty status is no filter.
+    CHECK(s.api_request("GET", "/v1/jobs?status=completed&limit=5&since=2000-01-01T00:00:00Z")
+              .status == 200);
+    const auto any = s.api_request("GET", "/v1/jobs?status=");
+    CHECK(any.status == 200);
+    CHECK(json::parse(any.body).at("jobs").as_array().size() == 1);
+    CHECK(s.api_request("GET", "/v1/jobs/" + id + "/events?limit=5").status == 200);
+}

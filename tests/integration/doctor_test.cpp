@@ -171,6 +171,49 @@ TEST_CASE(
     CHECK(level_of(r, "public url") == "warning");
 }
 
+TEST_CASE("doctor: a key file only the daemon could read: the daemon checks the key, the "
+          "folder and the clock; without it the key is not checked and the rest still is") {
+    // As with the packaged unit, whose key is a credential only the service
+    // sees: the daemon read the file at its start, this command cannot.
+    stack s("doctor-key-file");
+    const auto key_file = s.ws() / "api-key";
+    std::ofstream(key_file) << "integration-test-key\n";
+    ::chmod(key_file.c_str(), 0600);
+    set_config_line(s, "api_key", "api_key_file = \"" + key_file.string() + "\"");
+    s.start_simulator();
+    s.start_serve();
+    std::filesystem::remove(key_file);
+
+    const auto r = doctor(s);
+    INFO(r.out << r.err << s.logs());
+    CHECK(r.exit_code == 0);
+    CHECK(line_of(r, "config").find("cannot be read here; the daemon checks the key") !=
+          std::string::npos);
+    CHECK(level_of(r, "api key") == "ok");
+    CHECK(level_of(r, "clock") == "ok");
+    CHECK(line_of(r, "output dir").find("the daemon, as user ") != std::string::npos);
+    CHECK(level_of(r, "public url") == "ok");
+    MESSAGE("stemd doctor, key file readable only by the daemon:\n" << r.out);
+
+    s.kill_serve();
+    const auto down = doctor(s);
+    INFO(down.out << down.err);
+    CHECK(down.exit_code == 1);
+    CHECK(level_of(down, "api key") == "warning");
+    CHECK(line_of(down, "api key")
+              .find("not checked: the daemon, which holds the key, did not "
+                    "answer, and here: cannot read") != std::string::npos);
+    CHECK(line_of(down, "api key").find(key_file.string()) != std::string::npos);
+    CHECK(level_of(down, "clock") == "warning");
+    CHECK(level_of(down, "output dir") == "ok");
+    CHECK(
+        line_of(down, "output dir").find("this command (the daemon did not check it), as user ") !=
+        std::string::npos);
+    CHECK(level_of(down, "certificate") != "");
+    CHECK(level_of(down, "daemon") == "problem");
+    MESSAGE("stemd doctor, the same with the daemon stopped:\n" << down.out);
+}
+
 TEST_CASE("doctor: a job waiting longer than its bound is listed by id") {
     // The webhook is ten minutes away: the job stays submitted.
     stack s("doctor-stuck", {.webhook_delay_ms = 600'000});

@@ -82,7 +82,11 @@ TEST_CASE_FIXTURE(api_fixture, "api: list with filters, and bad query parameters
     CHECK(refused(call(http::verb::get, "/v1/jobs?limit=5x"), 400) ==
           "limit must be a number from 1 to 1000");
     CHECK(refused(call(http::verb::get, "/v1/jobs?statsu=failed"), 400) ==
-          "unknown query parameter \"statsu\"; use status, limit and since");
+          "unknown query parameter \"statsu\" on /v1/jobs; use status, limit or since");
+    // An empty status (a form's "any") is no filter.
+    auto any = call(http::verb::get, "/v1/jobs?status=&limit=5");
+    CHECK(any.result_int() == 200);
+    CHECK(body_of(any).at("jobs").as_array().size() == 1);
     CHECK(refused(call(http::verb::get, "/v1/jobs?since=2h"), 400).find("RFC 3339") !=
           std::string::npos);
     auto since = call(http::verb::get, "/v1/jobs?since=2000-01-01T00:00:00Z");
@@ -97,12 +101,34 @@ TEST_CASE_FIXTURE(api_fixture, "api: a job's events, oldest first") {
     CHECK(r.result_int() == 200);
     CHECK(body_of(r).at("events").is_array());
     CHECK(refused(call(http::verb::get, "/v1/jobs/" + job.id + "/events?limt=1"), 400) ==
-          "unknown query parameter \"limt\"; use limit");
+          "unknown query parameter \"limt\" on /v1/jobs/" + job.id + "/events; use limit");
     CHECK(refused(call(http::verb::get, "/v1/jobs/" + job.id + "/events?limit=501"), 400) ==
           "limit must be a number from 1 to 500");
     CHECK(refused(call(http::verb::post, "/v1/jobs/" + job.id + "/events"), 405) ==
           "use GET on /v1/jobs/{key}/events");
     CHECK(call(http::verb::get, "/v1/jobs/nobody/events").result_int() == 404);
+}
+
+TEST_CASE_FIXTURE(api_fixture, "api: every route refuses a query parameter it does not take") {
+    const auto job = submitted("token-1");
+    const std::string key = "/v1/jobs/" + job.id;
+    const std::vector<std::pair<http::verb, std::string>> routes{
+        {http::verb::get, "/healthz"},         {http::verb::get, "/metrics"},
+        {http::verb::post, "/v1/jobs"},        {http::verb::get, key},
+        {http::verb::post, key + "/retry"},    {http::verb::post, "/v1/prune"},
+        {http::verb::post, "/v1/doctor"},      {http::verb::get, key + "/events?limit=1&"},
+        {http::verb::get, "/v1/jobs?limit=1&"}};
+    for (const auto& [method, target] : routes) {
+        const std::string with = target + (target.ends_with("&") ? "" : "?") + "bogus=1";
+        INFO(with);
+        CHECK(refused(call(method, with, "{}"), 400)
+                  .starts_with("unknown query parameter \"bogus\" on /"));
+    }
+    CHECK(refused(call(http::verb::get, "/metrics?x"), 400) ==
+          "unknown query parameter \"x\" on /metrics; it takes none");
+    // A path that is no route stays 404.
+    CHECK(refused(call(http::verb::get, "/nope?x=1"), 404) == "not found");
+    CHECK(service->list(std::nullopt, 10).value().size() == 1); // nothing submitted
 }
 
 TEST_CASE_FIXTURE(api_fixture, "api: find by id, task_id or conversion_id") {

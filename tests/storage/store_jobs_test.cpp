@@ -258,6 +258,31 @@ TEST_CASE_TEMPLATE("store: jobs left submitting are found and given up only whil
     CHECK(ok(store.stale_submitting(cutoff)).empty());
 }
 
+TEST_CASE_TEMPLATE("store: open jobs come longest waiting first, final ones never, bounded", E,
+                   STORE_ENGINES) {
+    fixture<E> fx;
+    auto& store = fx.store();
+    auto first = submitted_job(store, "task-first");
+    auto gone = ok(store.create_job(request("hash-gone")));
+    ok(store.mark_failed(gone.id, "refused"));
+    auto second = ok(store.create_job(request("hash-second")));
+    auto third = submitted_job(store, "task-third");
+    ok(apply(store, third.id, success({stem_link("vocals")}, "task-third")));
+
+    auto open = ok(store.longest_waiting_open_jobs(10));
+    REQUIRE(open.size() == 3);
+    CHECK(open[0].id == first.id);
+    CHECK(open[1].id == second.id);
+    CHECK(open[2].id == third.id);
+    CHECK(open[2].status == job_status::downloading);
+    // The bound keeps the oldest, where list() (newest first) keeps the newest.
+    auto one = ok(store.longest_waiting_open_jobs(1));
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].id == first.id);
+    CHECK(ok(store.longest_waiting_open_jobs(0)).size() == 1);
+    CHECK(ok(store.longest_waiting_open_jobs(5000)).size() == 3);
+}
+
 TEST_CASE_TEMPLATE("store: retry gives a failed job's files another go", E, STORE_ENGINES) {
     fixture<E> fx;
     auto& store = fx.store();
