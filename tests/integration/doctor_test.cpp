@@ -172,7 +172,7 @@ TEST_CASE(
 }
 
 TEST_CASE("doctor: a key file only the daemon could read: the daemon checks the key, the "
-          "folder and the clock; without it the key is not checked and the rest still is") {
+          "folder and the clock, and without it the key is not checked but the rest still is") {
     // As with the packaged unit, whose key is a credential only the service
     // sees: the daemon read the file at its start, this command cannot.
     stack s("doctor-key-file");
