@@ -48,6 +48,25 @@ std::string printable(std::string_view text, std::size_t limit) {
     return out;
 }
 
+std::size_t display_columns(std::string_view text) {
+    std::size_t columns = 0;
+    for (const char c : text)
+        columns += !is_continuation(static_cast<unsigned char>(c));
+    return columns;
+}
+
+std::string cut_columns(std::string_view text, std::size_t columns) {
+    std::size_t seen = 0, end = 0;
+    for (; end < text.size(); ++end) {
+        if (is_continuation(static_cast<unsigned char>(text[end])))
+            continue;
+        if (seen == columns)
+            break; // the start of the first character that does not fit
+        ++seen;
+    }
+    return std::string(text.substr(0, end));
+}
+
 std::vector<std::string> split_list(const std::vector<std::string>& values) {
     std::vector<std::string> out;
     for (const auto& value : values) {
@@ -104,14 +123,14 @@ void print_table(std::ostream& out, const std::vector<table_row>& rows, std::str
     for (const auto& row : rows) {
         widths.resize(std::max(widths.size(), row.size()));
         for (std::size_t i = 0; i < row.size(); ++i)
-            widths[i] = std::max(widths[i], row[i].size());
+            widths[i] = std::max(widths[i], display_columns(row[i]));
     }
     for (const auto& row : rows) {
         std::string line(indent);
         for (std::size_t i = 0; i < row.size(); ++i) {
             line += row[i];
             if (i + 1 < row.size())
-                line.append(widths[i] - row[i].size() + 2, ' ');
+                line.append(widths[i] - display_columns(row[i]) + 2, ' ');
         }
         out << line << '\n';
     }

@@ -18,6 +18,14 @@ namespace stemd::cli {
 // move the cursor or change colours on the user's terminal.
 std::string printable(std::string_view text, std::size_t limit = 500);
 
+// The columns `text` takes on a terminal, counted as code points (a UTF-8
+// lead or ASCII byte each): wide and combining characters are not told
+// apart, but a multi-byte character never counts as several columns.
+std::size_t display_columns(std::string_view text);
+
+// `text` cut to at most `columns` display columns, at a character boundary.
+std::string cut_columns(std::string_view text, std::size_t columns);
+
 // "a,b" "c" -> {a, b, c}: a list option may be repeated or comma separated;
 // items are trimmed and empty ones dropped.
 std::vector<std::string> split_list(const std::vector<std::string>& values);

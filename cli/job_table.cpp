@@ -33,7 +33,7 @@ std::vector<std::string> aligned(const std::vector<row>& rows, std::size_t colou
     for (const auto& r : rows) {
         widths.resize(std::max(widths.size(), r.size()));
         for (std::size_t i = 0; i < r.size(); ++i)
-            widths[i] = std::max(widths[i], r[i].size());
+            widths[i] = std::max(widths[i], display_columns(r[i]));
     }
     std::vector<std::string> lines;
     for (std::size_t n = 0; n < rows.size(); ++n) {
@@ -46,7 +46,7 @@ std::vector<std::string> aligned(const std::vector<row>& rows, std::size_t colou
             else
                 line += r[i];
             if (i + 1 < r.size())
-                line.append(widths[i] - r[i].size() + 2, ' ');
+                line.append(widths[i] - display_columns(r[i]) + 2, ' ');
         }
         lines.push_back(std::move(line));
     }
@@ -67,9 +67,9 @@ std::string age_text(millis then, millis now) {
 }
 
 std::string short_task(std::string_view task, std::size_t limit) {
-    if (task.size() <= limit || limit < 4)
+    if (display_columns(task) <= limit || limit < 4)
         return std::string(task);
-    return std::string(task.substr(0, limit - 3)) + "...";
+    return cut_columns(task, limit - 3) + "...";
 }
 
 std::vector<std::string> job_table(const json::array& jobs, millis now, bool colour) {

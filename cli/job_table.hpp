@@ -16,7 +16,8 @@ namespace stemd::cli {
 // "45s", "12m", "3h", "2d": how long ago `then` was at `now`.
 std::string age_text(millis then, millis now);
 
-// A task id cut to `limit` characters ("..." at the end) when longer.
+// A task id cut to `limit` characters ("..." at the end) when longer, never
+// inside a UTF-8 character.
 std::string short_task(std::string_view task, std::size_t limit = 13);
 
 // The lines of the job table, a header first: ID, STATUS, FILES, AGE, TASK,

@@ -24,28 +24,23 @@ void describe(option_set& o) {
     o.value("status", "S",
             "only jobs in this state: submitting, submitted, downloading, completed, failed");
     o.value("since", "WHEN",
-            "only jobs created since WHEN: a time ago (90s, 30m, 2h, 1d) or an RFC 3339 time");
+            "only jobs created since WHEN: a time ago (90s, 30m, 2h, 1d, 2w) or an RFC 3339 time");
     o.value("limit", "N", "at most N jobs, newest first");
     add_client_options(o);
 }
 
-// --since as an instant: "2h" ago, or an RFC 3339 time.
+// --since as an instant: "2h" ago (the units of parse_duration), or an RFC
+// 3339 time.
 result<millis> since_time(const std::string& text, millis now) {
     if (auto at = parse_rfc3339(text))
         return *at;
-    static constexpr std::pair<char, millis> units[] = {
-        {'s', 1000}, {'m', 60'000}, {'h', 3'600'000}, {'d', 86'400'000}};
-    const auto bad = usage_error("--since takes a time ago such as 30m, 2h or 1d, or an RFC 3339 "
-                                 "time such as 2026-11-25T12:00:00Z; got \"" +
-                                 printable(text, 60) + "\"");
-    if (text.size() < 2)
-        return bad;
-    const auto unit = std::find_if(std::begin(units), std::end(units),
-                                   [&](const auto& u) { return u.first == text.back(); });
-    auto count = parse_count(text.substr(0, text.size() - 1), "since");
-    if (unit == std::end(units) || !count || *count > 100'000)
-        return bad;
-    return now - static_cast<millis>(*count) * unit->second;
+    auto ago = parse_duration(text, "since");
+    if (!ago)
+        return usage_error("--since takes a time ago (a whole number with a unit, s, m, h, d or "
+                           "w, such as 30m, 2h or 2w) or an RFC 3339 time such as "
+                           "2026-11-25T12:00:00Z; got \"" +
+                           printable(text, 60) + "\"");
+    return now - static_cast<millis>(ago->count()) * 1000;
 }
 
 // GET /v1/jobs with the query of --status, --since and --limit.

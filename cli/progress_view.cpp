@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,19 +24,10 @@ namespace {
 // Erase the line, then write it: a shorter line leaves nothing behind.
 constexpr const char* erase_line = "\r\x1b[2K";
 
-std::string cut(std::string line, std::size_t width) {
-    // One column short of the edge: a full line would wrap on some terminals.
-    const std::size_t room = width > 1 ? width - 1 : 1;
-    if (line.size() > room)
-        line.resize(room);
-    while (!line.empty() && line.back() == ' ')
-        line.pop_back();
-    return line;
-}
-
 std::string pad(std::string text, std::size_t width) {
-    if (text.size() < width)
-        text.append(width - text.size(), ' ');
+    const auto columns = display_columns(text);
+    if (columns < width)
+        text.append(width - columns, ' ');
     return text;
 }
 
@@ -53,6 +45,25 @@ file_progress progress_of(const json::object& file) {
 }
 
 } // namespace
+
+std::string fit_line(std::string_view line, std::size_t width) {
+    auto out = cut_columns(line, width > 1 ? width - 1 : 1);
+    while (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    return out;
+}
+
+std::size_t rows_taken(const std::vector<std::size_t>& columns, std::size_t width) {
+    const std::size_t w = std::max<std::size_t>(width, 1);
+    std::size_t rows = 0;
+    for (const auto c : columns)
+        rows += c == 0 ? 1 : (c + w - 1) / w;
+    return rows;
+}
+
+bool term_can_redraw(const char* term) {
+    return term && *term && std::string_view(term) != "dumb";
+}
 
 std::string eta_text(double seconds) {
     const auto s = static_cast<long long>(std::ceil(std::max(seconds, 0.0)));
@@ -72,7 +83,7 @@ std::string progress_line(const file_progress& f, std::size_t width) {
         line += f.status;
         if (f.status == "done")
             line += "  " + short_bytes(f.received);
-        return cut(line, width);
+        return fit_line(line, width);
     }
     line += pad(short_bytes(f.received) + " / " + (f.total ? short_bytes(*f.total) : "?"), 22);
     if (f.total && *f.total > 0) {
@@ -87,13 +98,13 @@ std::string progress_line(const file_progress& f, std::size_t width) {
     } else {
         line += "  measuring...";
     }
-    return cut(line, width);
+    return fit_line(line, width);
 }
 
 std::string job_line(const json::object& job, std::size_t width) {
-    return cut("job " + text_field(job, "id") + "  " + text_field(job, "status") + "  " +
-                   files_done(job) + " files done",
-               width);
+    return fit_line("job " + text_field(job, "id") + "  " + text_field(job, "status") + "  " +
+                        files_done(job) + " files done",
+                    width);
 }
 
 void rate_meter::add(clock::time_point at, std::uint64_t bytes) {
@@ -117,8 +128,8 @@ std::optional<double> rate_meter::rate() const {
 progress_view::progress_view(std::ostream& out, std::size_t (*width)())
     : out_(out), width_(width) {}
 
-std::vector<std::string> progress_view::lines_of(const json::object& job, clock::time_point now) {
-    const std::size_t width = width_();
+std::vector<std::string> progress_view::lines_of(const json::object& job, std::size_t width,
+                                                 clock::time_point now) {
     std::vector<std::string> lines{job_line(job, width)};
     const auto* files = job.if_contains("files");
     if (!files || !files->is_array())
@@ -138,21 +149,25 @@ std::vector<std::string> progress_view::lines_of(const json::object& job, clock:
 }
 
 void progress_view::draw(const json::object& job, clock::time_point now) {
-    const auto lines = lines_of(job, now);
+    // Measured once a frame: the lines are fitted to it, and the rows the
+    // previous block takes now (rewrapped, if the terminal narrowed) too.
+    const std::size_t width = width_();
+    const auto lines = lines_of(job, width, now);
     std::string frame;
-    if (drawn_ > 0)
-        frame += "\x1b[" + std::to_string(drawn_) + "A"; // back to the block's first line
-    for (const auto& line : lines)
+    if (const auto rows = rows_taken(drawn_, width); rows > 0)
+        frame += "\x1b[" + std::to_string(rows) + "A"; // back to the block's first row
+    drawn_.clear();
+    for (const auto& line : lines) {
         frame += erase_line + line + "\n";
-    // Lines of a taller block drawn before: erased to the end of the screen.
-    if (lines.size() < drawn_)
-        frame += "\x1b[J";
-    drawn_ = lines.size();
+        drawn_.push_back(display_columns(line));
+    }
+    // Whatever is left below (a taller or rewrapped block drawn before).
+    frame += "\x1b[J";
     out_ << frame << std::flush;
 }
 
 void progress_view::finish() {
-    drawn_ = 0;
+    drawn_.clear();
     out_ << std::flush;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -25,11 +26,13 @@ using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 
 // How the job is shown while it runs: drawn in place on a terminal, a
-// line per change when piped, a JSON line per change with --json.
+// line per change when piped or on a terminal without cursor movement
+// (TERM unset or dumb), a JSON line per change with --json.
 class watcher {
 public:
     watcher(std::string key, bool as_json)
-        : key_(std::move(key)), as_json_(as_json), live_(!as_json && is_terminal(STDERR_FILENO)),
+        : key_(std::move(key)), as_json_(as_json),
+          live_(!as_json && is_terminal(STDERR_FILENO) && term_can_redraw(std::getenv("TERM"))),
           view_(std::cerr, terminal_width) {}
 
     // The interval between look-ups: a live view redraws a few times a second.

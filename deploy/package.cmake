@@ -73,12 +73,15 @@ set(CPACK_PACKAGE_DESCRIPTION
     "submitting and following jobs. It runs as a hardened systemd service.")
 string(JOIN "" CPACK_PACKAGE_DESCRIPTION ${CPACK_PACKAGE_DESCRIPTION})
 # Runtime libraries as dpkg-shlibdeps finds them in the binary; adduser for
-# the system user the maintainer scripts create.
+# the system user the maintainer scripts create, init-system-helpers for
+# deb-systemd-helper/-invoke (the unit's state, restart on upgrade, stop on
+# remove).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.54~)")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_SOURCE_DIR}/deploy/debian/conffiles
     ${CMAKE_CURRENT_SOURCE_DIR}/deploy/debian/postinst
+    ${CMAKE_CURRENT_SOURCE_DIR}/deploy/debian/prerm
     ${CMAKE_CURRENT_SOURCE_DIR}/deploy/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

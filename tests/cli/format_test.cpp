@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+using stemd::cli::cut_columns;
+using stemd::cli::display_columns;
 using stemd::cli::human_bytes;
 using stemd::cli::number_text;
 using stemd::cli::print_table;
@@ -58,4 +60,24 @@ TEST_CASE("print_table pads every column but the last to its widest cell") {
     CHECK(out.str() == "  ID      STATUS  FILES\n"
                        "  j_0123  done    2/2\n"
                        "  j_1     failed  \n");
+}
+
+TEST_CASE("display_columns and cut_columns count code points, not bytes") {
+    CHECK(display_columns("") == 0);
+    CHECK(display_columns("abc") == 3);
+    CHECK(display_columns("caf\xc3\xa9") == 4);
+    CHECK(display_columns("\xe2\x99\xaa\xf0\x9f\x8e\xb5") == 2);
+    CHECK(cut_columns("caf\xc3\xa9s", 4) == "caf\xc3\xa9");
+    CHECK(cut_columns("caf\xc3\xa9s", 3) == "caf");
+    CHECK(cut_columns("\xf0\x9f\x8e\xb5x", 1) == "\xf0\x9f\x8e\xb5");
+    CHECK(cut_columns("abc", 10) == "abc");
+    CHECK(cut_columns("abc", 0) == "");
+}
+
+TEST_CASE("print_table aligns cells holding multi-byte characters on their columns") {
+    std::ostringstream out;
+    print_table(out, {{"NAME", "X"}, {"caf\xc3\xa9", "1"}, {"ab", "2"}}, "");
+    CHECK(out.str() == "NAME  X\n"
+                       "caf\xc3\xa9  1\n"
+                       "ab    2\n");
 }

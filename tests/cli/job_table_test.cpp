@@ -85,3 +85,16 @@ TEST_CASE("event_lines: one aligned line per event, - for the job as a whole") {
     };
     CHECK(lines == expected);
 }
+
+TEST_CASE("job_table and event_lines: multi-byte characters take one column, are never split") {
+    CHECK(short_task("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 5) ==
+          "\xc3\xa9\xc3\xa9...");
+    CHECK(short_task("\xc3\xa9\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9\xc3\xa9\xc3\xa9");
+    const auto lines = event_lines(boost::json::parse(R"([
+        {"at": "t1", "kind": "download_done", "file": "caf\u00e9", "detail": "x"},
+        {"at": "t2", "kind": "download_done", "file": "drum", "detail": "y"}])")
+                                       .as_array());
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "t1  download_done  caf\xc3\xa9  x");
+    CHECK(lines[1] == "t2  download_done  drum  y");
+}

@@ -1,5 +1,7 @@
 #include "cli/progress_view.hpp"
 
+#include "cli/format.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <doctest/doctest.h>
@@ -85,4 +87,70 @@ TEST_CASE("progress_view: each frame goes back over the previous one and erases 
         for (std::size_t at = 0, next; (next = line.find('\n', at)) != std::string::npos;
              at = next + 1)
             CHECK(next - at <= 5 + 99); // the erase prefix, then at most 99 columns
+}
+
+TEST_CASE("fit_line: one column short of the width, never half a UTF-8 character") {
+    CHECK(fit_line("abcdef", 4) == "abc");
+    CHECK(fit_line("ab  cd", 4) == "ab"); // trailing spaces dropped
+    CHECK(fit_line("x", 0) == "x");
+    // "é" is two bytes, "♪" three: cut at a character, counted as one column each.
+    CHECK(fit_line("caf\xc3\xa9s", 5) == "caf\xc3\xa9");
+    CHECK(fit_line("\xe2\x99\xaa\xe2\x99\xaa\xe2\x99\xaa", 3) == "\xe2\x99\xaa\xe2\x99\xaa");
+    const file_progress f{"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "pending", 0, {}, {}};
+    for (std::size_t width = 1; width < 30; ++width) {
+        CAPTURE(width);
+        const auto line = progress_line(f, width);
+        CHECK(display_columns(line) <= std::max<std::size_t>(width - 1, 1));
+        CHECK(printable(line, 1000) == line); // whole characters only
+        CHECK((line.empty() || (static_cast<unsigned char>(line.back()) & 0xC0) != 0xC0));
+    }
+}
+
+TEST_CASE("rows_taken: a line wider than the terminal takes the rows it wraps to") {
+    CHECK(rows_taken({}, 80) == 0);
+    CHECK(rows_taken({0, 10, 79}, 80) == 3);
+    CHECK(rows_taken({79, 40, 80}, 40) == 2 + 1 + 2);
+    CHECK(rows_taken({5}, 0) == 5);
+}
+
+TEST_CASE("term_can_redraw: not for TERM unset, empty or dumb") {
+    CHECK_FALSE(term_can_redraw(nullptr));
+    CHECK_FALSE(term_can_redraw(""));
+    CHECK_FALSE(term_can_redraw("dumb"));
+    CHECK(term_can_redraw("xterm-256color"));
+    CHECK(term_can_redraw("tmux-256color"));
+}
+
+namespace {
+std::size_t current_width = 100;
+std::size_t changing_width() {
+    return current_width;
+}
+} // namespace
+
+TEST_CASE("progress_view: after the terminal narrows, it goes back over the rewrapped rows") {
+    std::ostringstream out;
+    progress_view view(out, changing_width);
+    const auto t = std::chrono::steady_clock::now();
+    auto job = boost::json::parse(R"({"id": "j1", "status": "downloading", "files": [
+        {"name": "vocals", "status": "downloading", "received_bytes": 0, "total_bytes": 100}]})")
+                   .as_object();
+    current_width = 100;
+    view.draw(job, t);
+    // "job j1  downloading  0/1 files done" (35 columns) and the vocals line
+    // ("  vocals         0 B / 100 B ...  measuring...", over 20 columns).
+    out.str("");
+    current_width = 20;
+    view.draw(job, t + 1s);
+    const auto narrowed = out.str();
+    CHECK(narrowed.starts_with("\x1b[" + std::to_string(2 + 3) + "A"));
+    // Each line: the erase prefix (5 bytes), then at most 19 columns.
+    for (std::size_t at = narrowed.find('\r'), next;
+         (next = narrowed.find('\n', at)) != std::string::npos; at = next + 1)
+        CHECK(display_columns(narrowed.substr(at, next - at)) <= 5 + 19);
+    // Now every line fits in 19 columns: one row each.
+    out.str("");
+    view.draw(job, t + 2s);
+    CHECK(out.str().starts_with("\x1b[2A"));
+    current_width = 100;
 }

@@ -5,8 +5,9 @@
 # there with `apt-get install ./stemd_*.deb`, and inside that root checks the
 # binary, the stemd user, the conffile, then runs a job (`stemd simulate` and
 # `stemd serve` with the packaged configuration, as the stemd user, in a
-# network namespace of their own so fixed ports collide with nothing) and
-# finally purges the package (stems stay, the database goes).
+# network namespace of their own so fixed ports collide with nothing), then
+# upgrades (the same .deb again), removes and purges the package (stems
+# stay, the database and its lock go).
 # Needs root and the network to the mirror; exits 77 (skipped) without root
 # or without debootstrap/lintian.
 set -euo pipefail
@@ -117,7 +118,8 @@ grep -E '^(Setting up|The following NEW)' "$work/apt.log" || true
 step "the job in the fresh root"
 cp "$(dirname "$0")/in_root_job.sh" "$root/tmp/"
 unshare --net sh -c "ip link set lo up && exec chroot '$root' /usr/bin/env -i \
-    PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 bash /tmp/in_root_job.sh"
+    PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 bash /tmp/in_root_job.sh \
+    /tmp/$(basename "$deb")"
 
 cleanup
 mounts=()

@@ -130,6 +130,26 @@ TEST_CASE("cli: stemd wait on a terminal redraws a progress line per file, then 
     CHECK(after.find("job " + id + "  completed\n") != std::string::npos);
 }
 
+TEST_CASE("cli: stemd wait on a TERM=dumb terminal prints plain lines, no escape sequences") {
+    require_tmux();
+    stack s("cli-dumb", {.stem_bytes = 512 * 1024, .rate = 128 * 1024});
+    s.start_simulator();
+    s.start_serve();
+    const auto id = submit_job(s);
+    pane p("dumb", cli_command(s, "wait " + id), "TERM=dumb");
+    const auto after = p.wait_for(
+        [](const std::string& screen) { return screen.find("[exit ") != std::string::npos; }, 60s,
+        true);
+    MESSAGE("the TERM=dumb terminal at the end:\n" << after);
+    CHECK(after.find("[exit 0]") != std::string::npos);
+    CHECK_FALSE(has_escape(after));
+    // A line per change, as when piped, not the redrawn block.
+    CHECK(after.find("stemd: job " + id + " is downloading (0/2 files done)") != std::string::npos);
+    CHECK(after.find("files done\n") == std::string::npos); // the live view's header
+    CHECK(after.find("measuring") == std::string::npos);
+    CHECK(after.find("ETA") == std::string::npos);
+}
+
 TEST_CASE("cli: piped, submit --wait prints plain lines, --json a JSON line per change") {
     stack s("cli-pipe", {.stem_bytes = 512 * 1024, .rate = 128 * 1024});
     s.start_simulator();
@@ -203,6 +223,10 @@ TEST_CASE("cli: stemd list, aligned, coloured on a terminal unless NO_COLOR, --s
     CHECK(since.out.find(first) == std::string::npos);
     auto day = s.cli({"list", "--since", "1d", "--json"});
     CHECK(json::parse(day.out).at("jobs").as_array().size() == 2);
+    // The units of prune --older-than, weeks included.
+    auto weeks = s.cli({"list", "--since", "2w", "--json"});
+    REQUIRE_MESSAGE(weeks.exit_code == 0, weeks.err);
+    CHECK(json::parse(weeks.out).at("jobs").as_array().size() == 2);
     auto bad = s.cli({"list", "--since", "yesterday"});
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.find("--since") != std::string::npos);
