@@ -192,6 +192,15 @@ std::filesystem::path api_token_file(const settings& s) {
     return s.storage.database.parent_path() / "api-token";
 }
 
+std::vector<std::string> key_names() {
+    settings unused;
+    std::vector<std::string> out;
+    for (const auto& table : tables_of(unused))
+        for (const auto& key : table.keys)
+            out.push_back(std::string(table.name) + "." + std::string(key.name));
+    return out;
+}
+
 result<settings> parse(std::string_view toml_text, std::string_view origin) {
     settings s;
     s.source = std::string(origin);

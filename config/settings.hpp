@@ -139,6 +139,10 @@ enum class key_file { required, may_be_unreadable };
 // (settings.cpp)
 std::filesystem::path api_token_file(const settings& s);
 
+// Every key parse knows, as "table.key", in the order of the documentation:
+// what a SIGHUP must either apply or refuse. (settings.cpp)
+std::vector<std::string> key_names();
+
 // Parses TOML text. `origin` names the text in messages (usually the path).
 // Unknown tables/keys and bad values are refused with the key and reason.
 // Relative storage paths stay relative (to the working directory), as the

@@ -5,8 +5,8 @@
 #include "common/log.hpp"
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
-#include "jobs/metrics.hpp"
 #include "jobs/events.hpp"
+#include "jobs/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -137,7 +137,6 @@ void download_scheduler::finished(const storage::file_record& f, const client::d
     if (!got.already_complete) {
         auto& m = meters();
         m.files_downloaded.add();
-        m.bytes_downloaded.add(got.bytes - std::min(got.bytes, got.resumed_from));
         m.download_seconds.observe(std::chrono::duration<double>(took).count());
     }
     log_info(f.job_id, "saved " + got.path.string() + " (" + std::to_string(got.bytes) +

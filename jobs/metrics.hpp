@@ -36,7 +36,8 @@ struct daemon_metrics {
     // Unix seconds of the last accepted delivery; 0 until there is one.
     stemd::metrics::gauge last_webhook;
 
-    // Files saved, the bytes fetched for them, and how long each took.
+    // Files saved, the stem bytes fetched (each chunk as it arrives, also
+    // STATUS='s rate), and how long each saved file took.
     stemd::metrics::counter files_downloaded;
     stemd::metrics::counter bytes_downloaded;
     stemd::metrics::histogram download_seconds{

@@ -4,8 +4,8 @@
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
 #include "jobs/describe.hpp"
-#include "jobs/metrics.hpp"
 #include "jobs/events.hpp"
+#include "jobs/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -218,6 +218,9 @@ bool status_poller::task_unknown(const storage::job_record& job, const musicgpt:
     }
     release(job.id);
     log_error(job.id, "failed: " + reason);
+    // Its history ends as any failed job's does (`stemd logs`).
+    if (auto after = store_.find(job.id))
+        note_if_final(store_, job.status, *after);
     return true;
 }
 

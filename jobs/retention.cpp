@@ -54,6 +54,12 @@ void pruner::stop() {
     timer_.cancel();
 }
 
+void pruner::set_policy(int keep_days, bool delete_files) {
+    options_.keep_days = keep_days;
+    options_.delete_files = delete_files;
+    timer_.cancel();
+}
+
 void pruner::count(prune_summary& s, const std::vector<storage::job_record>& jobs) const {
     for (const auto& j : jobs) {
         pruned_job p{j.id, j.task_id, j.status, j.updated_at, 0, 0};
@@ -134,21 +140,22 @@ net::awaitable<result<prune_summary>> pruner::prune(prune_order order) {
 }
 
 net::awaitable<void> pruner::run() {
-    if (options_.keep_days == 0) {
+    if (options_.keep_days == 0)
         log_info("", "retention.keep_days = 0: finished jobs are kept for ever");
-        co_return;
-    }
     while (!stopping_) {
-        const prune_order order{now_millis() - options_.keep_days * day, false,
-                                options_.delete_files};
-        auto done = co_await prune(order);
-        if (!done)
-            log_error("", "cannot prune old jobs: " + done.error().message);
-        else if (done->jobs > 0)
-            log_info("", describe(*done));
-        if (done)
-            for (const auto& k : done->removed.kept)
-                log_warning("", "retention left in place " + k);
+        // Read each round: a reload may have changed the policy.
+        if (options_.keep_days > 0) {
+            const prune_order order{now_millis() - options_.keep_days * day, false,
+                                    options_.delete_files};
+            auto done = co_await prune(order);
+            if (!done)
+                log_error("", "cannot prune old jobs: " + done.error().message);
+            else if (done->jobs > 0)
+                log_info("", describe(*done));
+            if (done)
+                for (const auto& k : done->removed.kept)
+                    log_warning("", "retention left in place " + k);
+        }
         timer_.expires_after(options_.every);
         co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
     }

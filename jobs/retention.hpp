@@ -68,9 +68,12 @@ public:
     pruner(boost::asio::any_io_executor ex, storage::store& store, retention_options options);
 
     // Prunes jobs older than keep_days at once, then every `every`, until
-    // stop(); ends at once when keep_days is 0.
+    // stop(); while keep_days is 0 it only waits.
     boost::asio::awaitable<void> run();
     void stop();
+    // A new policy (SIGHUP): the waiting loop prunes by it at once; a pass
+    // under way ends by the order it started with.
+    void set_policy(int keep_days, bool delete_files);
 
     // One pass over every job the order covers, a batch per transaction,
     // yielding to other work between batches; files are removed on a

@@ -76,9 +76,11 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
       pruner_(std::make_unique<pruner>(
           ex, store,
           retention_options{options_.keep_days, options_.delete_files, options_.output_dir})) {
-    // The scheduler reads options_ by reference: downloads it starts count here.
-    options_.download.on_bytes = [this](std::uint64_t n) {
-        bytes_downloaded_ += n;
+    // The scheduler reads options_ by reference: downloads it starts count
+    // each chunk as it is written, so that a rate over the counter is the
+    // rate of the network, and bytes kept in a .part count too.
+    options_.download.on_bytes = [](std::uint64_t n) {
+        meters().bytes_downloaded.add(n);
     };
 }
 
@@ -396,6 +398,12 @@ result<storage::activity> service::activity_since(storage::millis since) {
 void service::set_api_key(std::string key) {
     options_.musicgpt.api_key = key;
     musicgpt_.set_api_key(std::move(key));
+}
+
+void service::set_retention(int keep_days, bool delete_files) {
+    options_.keep_days = keep_days;
+    options_.delete_files = delete_files;
+    pruner_->set_policy(keep_days, delete_files);
 }
 
 } // namespace stemd::jobs

@@ -146,13 +146,13 @@ public:
 
     // --- What it is doing ---------------------------------------------------
 
-    // Bytes of stem bodies written to disk by this process so far (a rate
-    // is the difference of two readings).
-    std::uint64_t bytes_downloaded() const { return bytes_downloaded_; }
     // Files downloading now, jobs completed / failed since `since`.
     result<storage::activity> activity_since(storage::millis since);
     // The MusicGPT API key for requests made from now on (a reload).
     void set_api_key(std::string key);
+    // retention.keep_days / delete_files from now on (a reload): the
+    // background pruning and POST /v1/prune's default both follow.
+    void set_retention(int keep_days, bool delete_files);
 
 private:
     std::chrono::milliseconds first_poll_delay(std::optional<double> eta) const;
@@ -175,7 +175,6 @@ private:
     std::unique_ptr<heartbeat> heartbeat_;
     std::unique_ptr<pruner> pruner_;
     bool running_ = false;
-    std::uint64_t bytes_downloaded_ = 0;
     // Jobs whose submission is in flight: created, MusicGPT not answered yet.
     std::set<std::string, std::less<>> submitting_;
 };

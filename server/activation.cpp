@@ -77,9 +77,25 @@ passed_sockets take_passed_sockets(const config::endpoint& webhook_listen,
     return out;
 }
 
+namespace {
+
+bool any_address(std::string_view host) {
+    return host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+} // namespace
+
+bool same_listener(const config::endpoint& configured, const std::string& passed) {
+    if (configured.to_string() == passed)
+        return true;
+    const auto bound = config::parse_endpoint(passed);
+    return bound && bound->port == configured.port && any_address(bound->host) &&
+           any_address(configured.host);
+}
+
 void log_passed_socket(std::string_view key, const config::endpoint& configured,
                        const std::string& passed, const std::string& source) {
-    if (configured.to_string() == passed) {
+    if (same_listener(configured, passed)) {
         log_info("", std::string(key) + ": using the socket systemd passed, on " + passed);
         return;
     }

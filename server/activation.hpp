@@ -25,9 +25,15 @@ struct passed_sockets {
 passed_sockets take_passed_sockets(const config::endpoint& webhook_listen,
                                    const config::endpoint& api_listen);
 
+// Whether a passed socket bound to `passed` ("host:port", IPv6 in
+// brackets) is the listener `configured` names: the same address and port,
+// or the same port where both are an any-address of either family
+// (ListenStream=8080 binds [::]:8080, which takes IPv4 too).
+bool same_listener(const config::endpoint& configured, const std::string& passed);
+
 // Logs which address a listener uses when systemd passed its socket: the
 // passed one, and says so when `key` (e.g. "webhook.listen") in `source`
-// names another.
+// names another (same_listener).
 void log_passed_socket(std::string_view key, const config::endpoint& configured,
                        const std::string& passed, const std::string& source);
 

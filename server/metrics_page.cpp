@@ -56,8 +56,9 @@ std::vector<m::family> download_families(const jobs::daemon_metrics& d) {
                           "Stem files downloaded and saved (not those found complete on disk).",
                           d.files_downloaded),
         m::counter_family("stemd_download_bytes_total",
-                          "Bytes fetched for the files saved (a resumed file counts what its "
-                          "last attempt fetched).",
+                          "Bytes of stem bodies written to disk, counted as they arrive: "
+                          "attempts that fail later count too, their bytes kept for resume "
+                          "are not fetched again; files found complete on disk fetch none.",
                           d.bytes_downloaded),
         m::histogram_family("stemd_download_duration_seconds",
                             "Seconds the attempt that saved each file took, from connecting to "

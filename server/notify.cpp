@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "jobs/metrics.hpp"
 #include "jobs/service.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -74,11 +75,15 @@ void systemd_notifier::ready() {
 }
 
 void systemd_notifier::reloading() {
+    if (stopped_) // a signal already queued when the drain began
+        return;
     send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) +
          "\nSTATUS=reloading the configuration");
 }
 
 void systemd_notifier::reloaded() {
+    if (stopped_)
+        return;
     last_status_ = status_();
     send("READY=1\nSTATUS=" + last_status_);
 }
@@ -119,12 +124,13 @@ void systemd_notifier::arm_watchdog() {
 }
 
 status_line::status_line(jobs::service& service)
-    : service_(service), last_bytes_(service.bytes_downloaded()),
+    : service_(service), last_bytes_(jobs::meters().bytes_downloaded.value()),
       last_at_(std::chrono::steady_clock::now()) {}
 
 std::string status_line::operator()() {
     const auto now = std::chrono::steady_clock::now();
-    const std::uint64_t bytes = service_.bytes_downloaded();
+    // The counter GET /metrics shows, so that both tell the same rate.
+    const std::uint64_t bytes = jobs::meters().bytes_downloaded.value();
     const double seconds = std::chrono::duration<double>(now - last_at_).count();
     const double rate = seconds > 0 ? static_cast<double>(bytes - last_bytes_) / seconds : 0;
     last_bytes_ = bytes;

@@ -44,58 +44,68 @@ template <class T> std::string shown(const std::vector<T>& items) {
     return "[" + join(out, ", ") + "]";
 }
 
-struct restart_key {
+struct known_key {
     const char* name;
     std::function<std::string(const config::settings&)> value;
+    bool reloadable; // applied by reload_config; else read once at start
 };
 
-// Every key that is read once at start (listeners bound, store opened,
-// parts configured). The secrets among the keys are all reloadable, so
-// every value here may be shown.
-#define STEMD_RESTART_KEY(table, key)                                                              \
-    restart_key {                                                                                  \
+// Every key of config::key_names(), each either applied by a reload or read
+// once at start (listeners bound, store opened, parts configured). Values
+// are shown only for the keys that need a restart, and no secret is among
+// those.
+#define STEMD_KEY(table, key, reloadable)                                                          \
+    known_key {                                                                                    \
 #table "." #key, [](const config::settings& s) {                                           \
             return shown(s.table.key);                                                             \
-        }                                                                                          \
+        }, reloadable                                                                              \
     }
-const std::vector<restart_key>& restart_keys() {
-    static const std::vector<restart_key> keys{
-        STEMD_RESTART_KEY(musicgpt, base_url),
-        STEMD_RESTART_KEY(musicgpt, api_version),
-        STEMD_RESTART_KEY(musicgpt, ca_file),
-        STEMD_RESTART_KEY(webhook, listen),
-        STEMD_RESTART_KEY(webhook, public_url),
-        STEMD_RESTART_KEY(api, listen),
-        STEMD_RESTART_KEY(api, token_file),
-        STEMD_RESTART_KEY(api, allowed_hosts),
-        STEMD_RESTART_KEY(api, upload_max_bytes),
-        STEMD_RESTART_KEY(api, file_roots),
-        STEMD_RESTART_KEY(storage, database),
-        STEMD_RESTART_KEY(storage, output_dir),
-        STEMD_RESTART_KEY(download, concurrency),
-        STEMD_RESTART_KEY(download, max_attempts),
-        STEMD_RESTART_KEY(download, max_link_refreshes),
-        STEMD_RESTART_KEY(download, ca_file),
-        STEMD_RESTART_KEY(download, allow_http),
-        STEMD_RESTART_KEY(download, allow_private_addresses),
-        STEMD_RESTART_KEY(download, max_bytes),
-        STEMD_RESTART_KEY(download, idle_timeout),
-        STEMD_RESTART_KEY(download, max_seconds),
-        STEMD_RESTART_KEY(limits, header_bytes),
-        STEMD_RESTART_KEY(limits, body_bytes),
-        STEMD_RESTART_KEY(limits, request_timeout),
-        STEMD_RESTART_KEY(limits, idle_timeout),
-        STEMD_RESTART_KEY(limits, max_connections),
-        STEMD_RESTART_KEY(limits, max_connections_per_address),
-        STEMD_RESTART_KEY(limits, max_requests_per_connection),
-        STEMD_RESTART_KEY(reconcile, overdue_factor),
-        STEMD_RESTART_KEY(reconcile, overdue_floor),
-        STEMD_RESTART_KEY(reconcile, status_per_minute),
-        STEMD_RESTART_KEY(reconcile, unknown_task_after),
+const std::vector<known_key>& known_keys() {
+    static const std::vector<known_key> keys{
+        STEMD_KEY(musicgpt, base_url, false),
+        STEMD_KEY(musicgpt, api_version, false),
+        STEMD_KEY(musicgpt, api_key, true),
+        STEMD_KEY(musicgpt, api_key_file, true),
+        STEMD_KEY(musicgpt, ca_file, false),
+        STEMD_KEY(webhook, listen, false),
+        STEMD_KEY(webhook, public_url, false),
+        STEMD_KEY(webhook, secret, true),
+        STEMD_KEY(webhook, tls_cert, true),
+        STEMD_KEY(webhook, tls_key, true),
+        STEMD_KEY(webhook, signing_secret, true),
+        STEMD_KEY(api, listen, false),
+        STEMD_KEY(api, token_file, false),
+        STEMD_KEY(api, allowed_hosts, false),
+        STEMD_KEY(api, upload_max_bytes, false),
+        STEMD_KEY(api, file_roots, false),
+        STEMD_KEY(storage, database, false),
+        STEMD_KEY(storage, output_dir, false),
+        STEMD_KEY(download, concurrency, false),
+        STEMD_KEY(download, max_attempts, false),
+        STEMD_KEY(download, max_link_refreshes, false),
+        STEMD_KEY(download, ca_file, false),
+        STEMD_KEY(download, allow_http, false),
+        STEMD_KEY(download, allow_private_addresses, false),
+        STEMD_KEY(download, max_bytes, false),
+        STEMD_KEY(download, idle_timeout, false),
+        STEMD_KEY(download, max_seconds, false),
+        STEMD_KEY(limits, header_bytes, false),
+        STEMD_KEY(limits, body_bytes, false),
+        STEMD_KEY(limits, request_timeout, false),
+        STEMD_KEY(limits, idle_timeout, false),
+        STEMD_KEY(limits, max_connections, false),
+        STEMD_KEY(limits, max_connections_per_address, false),
+        STEMD_KEY(limits, max_requests_per_connection, false),
+        STEMD_KEY(reconcile, overdue_factor, false),
+        STEMD_KEY(reconcile, overdue_floor, false),
+        STEMD_KEY(reconcile, status_per_minute, false),
+        STEMD_KEY(reconcile, unknown_task_after, false),
+        STEMD_KEY(retention, keep_days, true),
+        STEMD_KEY(retention, delete_files, true),
     };
     return keys;
 }
-#undef STEMD_RESTART_KEY
+#undef STEMD_KEY
 
 std::string changed_in(std::string_view key, const config::settings& fresh) {
     return std::string(key) + " changed in " + fresh.source;
@@ -160,20 +170,57 @@ void reload_secrets(reload_targets& t, const config::settings& fresh) {
     if (fresh.musicgpt.api_key != m.api_key) {
         m.api_key = fresh.musicgpt.api_key;
         t.service.set_api_key(m.api_key);
-        log_info("", "the MusicGPT API key (musicgpt.api_key, MUSICGPT_API_KEY or "
+        log_info("", "the MusicGPT API key (musicgpt.api_key or "
                      "musicgpt.api_key_file) changed: requests from now on use the new one");
     }
 }
 
+// Policy, not plumbing: the pruner and POST /v1/prune follow at once.
+void reload_retention(reload_targets& t, const config::settings& fresh) {
+    auto& r = t.in_use.retention;
+    const auto& next = fresh.retention;
+    if (next.keep_days == r.keep_days && next.delete_files == r.delete_files)
+        return;
+    if (next.keep_days != r.keep_days)
+        log_info("",
+                 changed_in("retention.keep_days", fresh) + ": applied, " +
+                     (next.keep_days == 0 ? std::string("finished jobs are kept for ever")
+                                          : "finished jobs go " + std::to_string(next.keep_days) +
+                                                " days after their last change, checked now"));
+    if (next.delete_files != r.delete_files)
+        log_info("", changed_in("retention.delete_files", fresh) + ": applied, pruned jobs' " +
+                         (next.delete_files ? "stem files are removed" : "stem files are kept"));
+    r = next;
+    t.service.set_retention(r.keep_days, r.delete_files);
+}
+
 } // namespace
 
+std::vector<key_change> changed_keys(const config::settings& in_use,
+                                     const config::settings& fresh) {
+    std::vector<key_change> out;
+    for (const auto& key : known_keys())
+        if (key.value(fresh) != key.value(in_use))
+            out.push_back({key.name, key.reloadable});
+    return out;
+}
+
 std::vector<std::string> restart_only_changes(const config::settings& in_use,
-                                              const config::settings& fresh) {
+                                              const config::settings& fresh,
+                                              const std::string& webhook_socket,
+                                              const std::string& api_socket) {
     std::vector<std::string> out;
-    for (const auto& key : restart_keys()) {
-        const std::string now = key.value(in_use);
-        if (key.value(fresh) != now)
-            out.push_back(changed_in(key.name, fresh) + ": needs a restart, still using " + now);
+    for (const auto& key : known_keys()) {
+        std::string now = key.value(in_use);
+        if (key.reloadable || key.value(fresh) == now)
+            continue;
+        const std::string_view name = key.name;
+        const std::string& passed = name == "webhook.listen" ? webhook_socket
+                                    : name == "api.listen"   ? api_socket
+                                                             : std::string();
+        if (!passed.empty())
+            now = passed + " (the socket systemd passed)";
+        out.push_back(changed_in(name, fresh) + ": needs a restart, still using " + now);
     }
     return out;
 }
@@ -195,11 +242,13 @@ void reload_config(reload_targets& t) {
     log_info("", "received SIGHUP: re-reading " + t.in_use.source);
     for (const auto& w : fresh->warnings)
         log_warning("", w);
-    for (const auto& refused : restart_only_changes(t.in_use, *fresh))
+    for (const auto& refused :
+         restart_only_changes(t.in_use, *fresh, t.webhook_socket, t.api_socket))
         log_warning("", refused);
     reload_tls(t, *fresh);
     reload_signing(t, *fresh);
     reload_secrets(t, *fresh);
+    reload_retention(t, *fresh);
     t.notifier.reloaded();
 }
 

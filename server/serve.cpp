@@ -88,6 +88,9 @@ std::string endpoint_text(const net::ip::tcp::endpoint& ep) {
 struct listeners {
     listener::http_server webhook;
     listener::http_server api;
+    // The addresses of the sockets systemd passed, "" for one bound here.
+    std::string webhook_socket;
+    std::string api_socket;
 
     listeners(net::any_io_executor ex, const config::settings& s, const passed_sockets& passed,
               webhook_context& hook, jobs::service& service, doctor_context& doctor,
@@ -97,22 +100,29 @@ struct listeners {
                                 std::move(webhook_tls), "webhook listener")),
           api(open_listener(ex, passed.api, s.api.listen, api_handler(service, s, doctor),
                             make_api_limits(limits, s, uploads, access), nullptr, "API listener")) {
-        if (passed.webhook >= 0)
-            log_passed_socket("webhook.listen", s.webhook.listen,
-                              endpoint_text(webhook.local_endpoint()), s.source);
-        if (passed.api >= 0)
-            log_passed_socket("api.listen", s.api.listen, endpoint_text(api.local_endpoint()),
-                              s.source);
+        if (passed.webhook >= 0) {
+            webhook_socket = endpoint_text(webhook.local_endpoint());
+            log_passed_socket("webhook.listen", s.webhook.listen, webhook_socket, s.source);
+        }
+        if (passed.api >= 0) {
+            api_socket = endpoint_text(api.local_endpoint());
+            log_passed_socket("api.listen", s.api.listen, api_socket, s.source);
+        }
     }
 };
 
-void log_serving(const config::settings& s, bool tls, bool signed_only) {
+// Names the sockets in use: a passed one's address, not the configured one.
+void log_serving(const config::settings& s, const listeners& l, bool tls, bool signed_only) {
+    const auto on = [](const std::string& passed, const config::endpoint& listen) {
+        return passed.empty() ? listen.to_string() : passed + " (passed by systemd)";
+    };
     log_info("", "stemd " STEMD_VERSION " serving: webhooks on " +
-                     std::string(tls ? "https://" : "http://") + s.webhook.listen.to_string() +
+                     std::string(tls ? "https://" : "http://") +
+                     on(l.webhook_socket, s.webhook.listen) +
                      (signed_only ? " (signed deliveries only)" : "") + ", API on " +
-                     s.api.listen.to_string() + " (token in " + config::api_token_file(s).string() +
-                     "), config " + s.source + ", database " + s.storage.database.string() +
-                     ", files in " + s.storage.output_dir.string());
+                     on(l.api_socket, s.api.listen) + " (token in " +
+                     config::api_token_file(s).string() + "), config " + s.source + ", database " +
+                     s.storage.database.string() + ", files in " + s.storage.output_dir.string());
 }
 
 } // namespace
@@ -120,6 +130,10 @@ void log_serving(const config::settings& s, bool tls, bool signed_only) {
 int run_serve(const config::settings& settings) {
     // A file hitting RLIMIT_FSIZE must fail that write with EFBIG, not kill the daemon.
     ::signal(SIGXFSZ, SIG_IGN);
+    // A SIGHUP before the reload handler is registered below (the lock,
+    // the migration, a VACUUM, binding) must not end the process; there is
+    // nothing to reload yet. The signal_set replaces this disposition.
+    ::signal(SIGHUP, SIG_IGN);
     auto db = open_locked_store(settings.storage.database);
     warn_about(settings);
     // After the lock: a second daemon must not race this one making the file.
@@ -148,18 +162,25 @@ int run_serve(const config::settings& settings) {
     servers.webhook.start();
     servers.api.start();
     service.start();
-    net::co_spawn(ctx,
-                  shutdown_on_signal(ctx, {&servers.webhook, &servers.api}, service,
-                                     [&notifier] { notifier.stopping(); }),
-                  net::detached);
     // Registered here, not inside the coroutine, so a SIGHUP that arrives
     // before the loop runs is queued instead of ending the process.
     net::signal_set hangup(ctx, SIGHUP);
-    net::co_spawn(ctx, reload_on_sighup(hangup, {in_use, servers.webhook, hook, service, notifier}),
+    // Once stopping, a SIGHUP is no reload: READY=1 must not follow
+    // STOPPING=1. The set stays registered, so the signal is only queued.
+    net::co_spawn(ctx,
+                  shutdown_on_signal(ctx, {&servers.webhook, &servers.api}, service,
+                                     [&notifier, &hangup] {
+                                         notifier.stopping();
+                                         hangup.cancel();
+                                     }),
+                  net::detached);
+    net::co_spawn(ctx,
+                  reload_on_sighup(hangup, {in_use, servers.webhook, hook, service, notifier,
+                                            servers.webhook_socket, servers.api_socket}),
                   net::detached);
     arm_test_fault(ctx);
 
-    log_serving(settings, webhook_tls != nullptr, hook.signing.has_value());
+    log_serving(settings, servers, webhook_tls != nullptr, hook.signing.has_value());
     // Posted after service.start()'s coroutines, each of which co_spawn
     // starts with a post: by the time this runs, the downloader has claimed
     // the files an earlier process left, the poller has taken the look-ups

@@ -3,6 +3,8 @@
 #include "common/log.hpp"
 #include "common/text.hpp"
 
+#include <systemd/sd-daemon.h>
+
 #include <fcntl.h>
 #include <sys/file.h>
 
@@ -53,20 +55,36 @@ void warn_if_exposed(const std::filesystem::path& database) {
                         join(exposed, " "));
 }
 
-} // namespace
+// The one-time VACUUM rewrites the whole file; systemd is asked for time
+// beyond TimeoutStartSec= first (a no-op without $NOTIFY_SOCKET, and
+// harmless when the database turns out to need no VACUUM): a minute, plus
+// one per 50 MB, a pace any disk keeps.
+void ask_for_time(const std::filesystem::path& database) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(database, ec);
+    const std::uint64_t seconds = 60 + (ec ? 0 : bytes / 50'000'000);
+    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu", static_cast<unsigned long long>(seconds * 1'000'000));
+}
 
-locked_store open_locked_store(const std::filesystem::path& database) {
-    unique_fd lock = lock_database(database);
-    auto store = storage::sqlite_store::open(database);
-    if (!store)
-        throw std::runtime_error(store.error().message);
-    warn_if_exposed(database);
-    // Keyed on the database's own auto_vacuum, not on its schema version:
-    // a database of any version made before retention needs this once.
+// Keyed on the database's own auto_vacuum, not on its schema version: a
+// database of any version made before retention needs this once. A failure
+// (too little disk beside it, a busy file) does not stop the daemon:
+// retention still deletes, only the pages are not given back; the next
+// start tries again.
+void switch_to_incremental_vacuum(storage::sqlite_store& store,
+                                  const std::filesystem::path& database) {
+    ask_for_time(database);
     const auto started = std::chrono::steady_clock::now();
-    auto switched = store->use_incremental_vacuum();
-    if (!switched)
-        throw std::runtime_error(switched.error().message);
+    auto switched = store.use_incremental_vacuum();
+    if (!switched) {
+        log_warning("", "cannot switch " + database.string() +
+                            " to incremental vacuum (one VACUUM, needing about the database's "
+                            "size free beside it): " +
+                            switched.error().message +
+                            "; pruned jobs' space stays in the file until a start where it "
+                            "succeeds");
+        return;
+    }
     if (*switched)
         log_info("", "rebuilt " + database.string() +
                          " once with VACUUM so that pruned jobs give their space back "
@@ -75,6 +93,17 @@ locked_store open_locked_store(const std::filesystem::path& database) {
                                             std::chrono::steady_clock::now() - started)
                                             .count()) +
                          " ms");
+}
+
+} // namespace
+
+locked_store open_locked_store(const std::filesystem::path& database) {
+    unique_fd lock = lock_database(database);
+    auto store = storage::sqlite_store::open(database);
+    if (!store)
+        throw std::runtime_error(store.error().message);
+    warn_if_exposed(database);
+    switch_to_incremental_vacuum(*store, database);
     // Claims outlive a process that was killed; they would only expire
     // after their lease. Releasing them all at once is safe here and only
     // here: the lock above makes this the one process using the database,

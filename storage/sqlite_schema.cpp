@@ -91,9 +91,11 @@ CREATE INDEX jobs_by_poll_owner ON jobs (poll_owner) WHERE poll_owner IS NOT NUL
 ALTER TABLE files ADD COLUMN link_refreshes INTEGER NOT NULL DEFAULT 0;
 )sql",
     // 5: each job's history, for `stemd logs` (older jobs start with none).
+    // AUTOINCREMENT: an id is never handed out again once pruning deleted
+    // its event, so ids keep telling events apart and in order.
     R"sql(
 CREATE TABLE events (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     at INTEGER NOT NULL,
     kind TEXT NOT NULL,

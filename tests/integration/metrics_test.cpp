@@ -296,6 +296,24 @@ TEST_CASE("metrics: 429s, status look-ups and download retries are counted by ca
     CHECK(m["stemd_last_webhook_timestamp_seconds{}"] == 0);
 }
 
+TEST_CASE("metrics: the bytes of an attempt that broke off count once, when they arrive") {
+    require_prometheus_client();
+    constexpr std::uint64_t stem_bytes = 256 * 1024;
+    stack s("metrics-close-mid", {.stem_bytes = stem_bytes});
+    s.start_simulator();
+    s.start_serve();
+    auto [status, created] = s.submit(
+        R"({"stems":["vocals"],"audio_url":"https://songs.example/c.mp3?sim-fault=close-mid"})");
+    REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
+    const auto job = s.wait_for(str(created, "id"), "completed", 30s);
+    CHECK(only_file(job).at("attempts").to_number<double>() == 2);
+    // The first half came with the attempt that broke off, the rest with
+    // the resumed one: every byte served, none twice.
+    const auto m = scrape_metrics(s);
+    CHECK(m["stemd_download_bytes_total{}"] == stem_bytes);
+    CHECK(m["stemd_download_files_total{}"] == 1);
+}
+
 TEST_CASE(
     "metrics: a link that no look-up can refresh is a download failure, not a look-up retry") {
     require_prometheus_client();

@@ -3,6 +3,7 @@
 // output_dir and never through a link, jobs under way never touched, and
 // the database giving its pages back.
 
+#include "integration/notify_socket.hpp"
 #include "integration/stack.hpp"
 
 #include "common/time.hpp"
@@ -223,4 +224,48 @@ TEST_CASE("retention: the background loop prunes old finished jobs on its own an
     // delete_files is false by default: every stem is still there.
     CHECK(files_under(s.output_dir()) == stems);
     (void)job;
+}
+
+TEST_CASE("retention: a VACUUM that fails is a warning, and a SIGHUP while it runs is no kill") {
+    stack s("retention-vacuum-fails", {.stem_bytes = 2048});
+    s.start_simulator();
+    s.start_serve();
+    stop_serve(s);
+    // Back to how an older stemd left it: auto_vacuum off.
+    CHECK(pragma(s, "PRAGMA auto_vacuum=NONE; VACUUM; PRAGMA auto_vacuum") == 0);
+
+    // A write transaction held here keeps the VACUUM from ever getting the
+    // database: it fails (busy) after SQLite's wait, as it would for want
+    // of disk, and the daemon is held inside it meanwhile.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(s.database().c_str(), &raw) == SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> holder(raw, sqlite3_close);
+    REQUIRE(sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+
+    notify_socket n;
+    serve_launch l;
+    l.env["NOTIFY_SOCKET"] = n.address();
+    l.wait_until_up = false;
+    s.start_serve(l);
+    // Sent just before the VACUUM, so a big database does not run into
+    // TimeoutStartSec=.
+    REQUIRE_MESSAGE(n.until("EXTEND_TIMEOUT_USEC=", 20s), s.serve_logs());
+    s.serve().signal(SIGHUP);
+
+    const auto warned = [&] {
+        return s.serve_logs().find("cannot switch") != std::string::npos || !s.serve().running();
+    };
+    REQUIRE_MESSAGE(wait_until(warned, 20s), s.serve_logs());
+    REQUIRE(sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+    holder.reset();
+    REQUIRE_MESSAGE(n.until("READY=1", 20s), s.serve_logs());
+    CHECK(s.serve().running());
+    const auto logs = s.serve_logs();
+    CHECK(logs.find("incremental vacuum") != std::string::npos);
+    CHECK(logs.find("once with VACUUM") == std::string::npos);
+    // It serves: a job runs to the end.
+    const auto id = submit_one(s, R"({"audio_url":"https://songs.example/v.mp3"})");
+    s.wait_for(id, "completed", 30s);
+    stop_serve(s);
+    CHECK(pragma(s, "PRAGMA auto_vacuum") == 0);
 }

@@ -177,6 +177,12 @@ TEST_CASE("a job without files whose task byId never knows fails once old enough
     CHECK(str(job, "error").find("stemd retry") != std::string::npos);
     const auto asked = injected(s, "byid-404");
     CHECK(asked >= 1);
+    // `stemd logs` shows how it ended.
+    const auto history = s.api_request("GET", "/v1/jobs/" + id + "/events");
+    REQUIRE(history.status == 200);
+    const auto events = json::parse(history.body).at("events").as_array();
+    REQUIRE_FALSE(events.empty());
+    CHECK(str(events.back(), "kind") == "failed");
 
     const auto back = retry(s, id);
     CHECK(str(back, "status") != "failed");

@@ -4,31 +4,122 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 using namespace stemd;
+
+namespace {
+
+// TOML values of every kind a key may take; for each key at least one of
+// them parses and differs from the built-in default.
+const std::vector<std::string> candidate_values{
+    "7",
+    "2",
+    "4096",
+    "true",
+    "false",
+    "\"v1\"",
+    "\"https://other.example/api\"",
+    "\"/srv/other\"",
+    "\"127.0.0.2:9999\"",
+    "\"0123456789abcdef0123456789abcdef\"",
+    "\"whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3\"",
+    "[\"/srv/other\"]",
+    "[\"stemd.lan\"]",
+};
+
+// Keys that only load together with another one.
+std::string partner_of(const std::string& key) {
+    if (key == "webhook.tls_cert")
+        return "tls_key = \"/k.pem\"\n";
+    if (key == "webhook.tls_key")
+        return "tls_cert = \"/c.pem\"\n";
+    return "";
+}
+
+// How a reload treats `key` changed on its own: "applied", "needs a
+// restart", or why no changed value could be made.
+std::string verdict_for(const std::string& key, const config::settings& in_use) {
+    const auto dot = key.find('.');
+    std::string last_error = "no candidate value parses";
+    for (const auto& value : candidate_values) {
+        const std::string text = "[" + key.substr(0, dot) + "]\n" + key.substr(dot + 1) + " = " +
+                                 value + "\n" + partner_of(key);
+        auto fresh = config::parse(text, in_use.source);
+        if (!fresh) {
+            last_error = fresh.error().message;
+            continue;
+        }
+        const auto changes = server::changed_keys(in_use, *fresh);
+        const auto it = std::find_if(changes.begin(), changes.end(),
+                                     [&](const server::key_change& c) { return c.key == key; });
+        if (it == changes.end())
+            continue; // the default again, or a key the reload does not know
+        const auto lines = server::restart_only_changes(in_use, *fresh);
+        const bool refused = std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+            return l.starts_with(key + " changed in ") && l.find("needs a restart") != l.npos;
+        });
+        if (it->applied == refused)
+            return "both applied and refused, or neither";
+        return it->applied ? "applied" : "needs a restart";
+    }
+    return "no change of it is seen by the reload (" + last_error + ")";
+}
+
+} // namespace
+
+TEST_CASE("reload: every key the configuration knows is either applied or needs a restart") {
+    const auto in_use = config::parse("", "/etc/stemd/stemd.toml");
+    REQUIRE(in_use.has_value());
+    const auto keys = config::key_names();
+    REQUIRE(keys.size() >= 40);
+    std::vector<std::string> applied;
+    for (const auto& key : keys) {
+        const auto verdict = verdict_for(key, *in_use);
+        INFO(key << ": " << verdict);
+        CHECK((verdict == "applied" || verdict == "needs a restart"));
+        if (verdict == "applied")
+            applied.push_back(key);
+    }
+    // Retention is policy: an operator changes it without a restart.
+    CHECK(applied == std::vector<std::string>{"musicgpt.api_key", "musicgpt.api_key_file",
+                                              "webhook.secret", "webhook.tls_cert",
+                                              "webhook.tls_key", "webhook.signing_secret",
+                                              "retention.keep_days", "retention.delete_files"});
+}
 
 TEST_CASE("reload: keys that need a restart are listed with the value still in use") {
     config::settings in_use;
     in_use.source = "/etc/stemd/stemd.toml";
     config::settings fresh = in_use;
     CHECK(server::restart_only_changes(in_use, fresh).empty());
-
-    // Reloadable keys are not listed.
-    fresh.musicgpt.api_key = "new";
-    fresh.webhook.signing_secret = "whsec_x";
-    fresh.webhook.tls_cert = "/c.pem";
-    CHECK(server::restart_only_changes(in_use, fresh).empty());
+    CHECK(server::changed_keys(in_use, fresh).empty());
 
     fresh.webhook.listen.port = 9090;
     fresh.download.concurrency = 2;
-    fresh.api.allowed_hosts = {"stemd.lan"};
+    fresh.retention.keep_days = 7;
     const auto lines = server::restart_only_changes(in_use, fresh);
-    REQUIRE(lines.size() == 3);
+    REQUIRE(lines.size() == 2);
     CHECK(lines[0] == "webhook.listen changed in /etc/stemd/stemd.toml: needs a restart, still "
                       "using 0.0.0.0:8080");
-    CHECK(lines[1] == "api.allowed_hosts changed in /etc/stemd/stemd.toml: needs a restart, "
-                      "still using []");
-    CHECK(lines[2] == "download.concurrency changed in /etc/stemd/stemd.toml: needs a restart, "
+    CHECK(lines[1] == "download.concurrency changed in /etc/stemd/stemd.toml: needs a restart, "
                       "still using 4");
+}
+
+TEST_CASE("reload: a listener on a socket systemd passed names that socket as the one in use") {
+    config::settings in_use;
+    in_use.source = "/etc/stemd/stemd.toml";
+    config::settings fresh = in_use;
+    fresh.webhook.listen.port = 9090;
+    fresh.api.listen.port = 9091;
+    const auto lines = server::restart_only_changes(in_use, fresh, "[::]:8080", "");
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "webhook.listen changed in /etc/stemd/stemd.toml: needs a restart, still "
+                      "using [::]:8080 (the socket systemd passed)");
+    CHECK(lines[1] == "api.listen changed in /etc/stemd/stemd.toml: needs a restart, still "
+                      "using 127.0.0.1:8081");
 }
 
 TEST_CASE("status: the download rate in decimal megabytes per second") {

@@ -203,6 +203,16 @@ TEST_CASE("sqlite_schema: a version 4 database gains events, and its jobs start 
     auto got = ok(store.events("jold", 10));
     REQUIRE(got.size() == 1);
     CHECK(got[0].kind == "retry");
+
+    // The newest event deleted (pruning), the next one still gets a new id.
+    {
+        storage::database db(dir.db_file());
+        db.execute("DELETE FROM events");
+    }
+    ok(store.append_event({"jold", then, "retry", "", "again"}));
+    got = ok(store.events("jold", 10));
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].id > 1);
 }
 
 TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {

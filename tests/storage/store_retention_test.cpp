@@ -52,6 +52,10 @@ TEST_CASE_TEMPLATE("store: pruning deletes final jobs older than the cutoff, and
     const auto submitting = ok(store.create_job(request()));
     const auto t = storage::now_millis();
     const auto later = t + day;
+    ok(store.append_event({done.id, t, "completed", "", "all files"}));
+    ok(store.append_event({failed.id, t, "failed", "", "refused"}));
+    ok(store.append_event({downloading.id, t, "webhook", "", "links"}));
+    CHECK(ok(store.events(done.id, 100)).size() == 1);
 
     // Nothing changed before the cutoff: nothing goes.
     CHECK(ok(store.prunable_jobs(done.updated_at, "", 100)).empty());
@@ -76,6 +80,10 @@ TEST_CASE_TEMPLATE("store: pruning deletes final jobs older than the cutoff, and
     fails_with(store.find(done.id), storage::error::not_found);
     fails_with(store.find("task-done"), storage::error::not_found);
     fails_with(store.find(failed.id), storage::error::not_found);
+    // Their history went with them; the events table is read directly.
+    CHECK(ok(store.events(done.id, 100)).empty());
+    CHECK(ok(store.events(failed.id, 100)).empty());
+    CHECK(ok(store.events(downloading.id, 100)).size() == 1);
 
     // Jobs still under way are never touched, however old the cutoff.
     auto& reopened = fx.reopen();
