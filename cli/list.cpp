@@ -26,6 +26,8 @@ void describe(option_set& o) {
     o.value("since", "WHEN",
             "only jobs created since WHEN: a time ago (90s, 30m, 2h, 1d, 2w) or an RFC 3339 time");
     o.value("limit", "N", "at most N jobs, newest first");
+    o.value("before", "CURSOR",
+            "the page after an earlier one: the CURSOR its last line printed (\"next\" in --json)");
     add_client_options(o);
 }
 
@@ -43,7 +45,7 @@ result<millis> since_time(const std::string& text, millis now) {
     return now - static_cast<millis>(ago->count()) * 1000;
 }
 
-// GET /v1/jobs with the query of --status, --since and --limit.
+// GET /v1/jobs with the query of --status, --since, --limit and --before.
 result<std::string> list_target(const variables_map& vm) {
     std::string query;
     if (auto since_text = optional_string(vm, "since")) {
@@ -60,6 +62,8 @@ result<std::string> list_target(const variables_map& vm) {
             return usage_error("--limit takes a whole number of 1 or more");
         query += "limit=" + std::to_string(*limit) + "&";
     }
+    if (auto before = optional_string(vm, "before"))
+        query += "before=" + percent_encode(*before) + "&";
     if (!query.empty())
         query.pop_back(); // the last '&'
     return "/v1/jobs" + (query.empty() ? "" : "?" + query);
@@ -92,6 +96,9 @@ result<int> run(const variables_map& vm) {
     for (const auto& line :
          job_table(jobs->get_array(), now_millis(), colour_wanted(STDOUT_FILENO)))
         std::cout << line << '\n';
+    // Older jobs follow: the same command with --before shows them.
+    if (const auto* next = listing->if_contains("next"); next && next->is_string())
+        std::cout << "more: --before " << std::string(next->get_string()) << '\n';
     return exit_ok;
 }
 
@@ -100,10 +107,11 @@ result<int> run(const variables_map& vm) {
 const command& list_command() {
     static const command c{
         "list",
-        "[--status S] [--since WHEN] [--limit N] [--json]",
+        "[--status S] [--since WHEN] [--limit N] [--before CURSOR] [--json]",
         "list jobs, newest first",
         "A table: id, status, files done/total, age, task id (shortened). The status is\n"
-        "coloured on a terminal unless NO_COLOR is set.\n",
+        "coloured on a terminal unless NO_COLOR is set. When older jobs follow, a last\n"
+        "line \"more: --before CURSOR\" gives the option that lists them.\n",
         describe,
         run,
     };
