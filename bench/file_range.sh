@@ -114,10 +114,12 @@ wait_for "http://127.0.0.1:$API_PORT/healthz" ||
 "$STEMD" submit --api "http://127.0.0.1:$API_PORT" --token-file "$WORK/var/api-token" \
     --url https://example.com/x.mp3 --stems vocals --wait --timeout 600 --json >"$WORK/job.json" ||
     die "the job failed: $(cat "$WORK/job.json") $(tail -5 "$WORK/serve.log")"
+AUTH="Authorization: Bearer $(cat "$WORK/var/api-token")"
+curl -fsS -H "$AUTH" -o "$WORK/job.json" \
+    "http://127.0.0.1:$API_PORT/v1/jobs/$(jq -rs "last | .id" "$WORK/job.json")" || die "cannot read the job"
 HREF=$(jq -r '.files[0].href' "$WORK/job.json")
 SHA256=$(jq -r '.files[0].sha256' "$WORK/job.json")
 FILE=$(jq -r '.files[0].path' "$WORK/job.json")
-AUTH="Authorization: Bearer $(cat "$WORK/var/api-token")"
 
 fetch() { # TOOL URL RANGE|"" [curl options...]: prints one row
     local tool=$1 url=$2 range=$3 out=$WORK/fetched
@@ -151,6 +153,7 @@ fi
 mkdir -p "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<EOF
 daemon off;
+user $(id -un); # as root, workers would be nobody, who cannot read the private work folder
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log;
 events {}
@@ -165,7 +168,7 @@ EOF
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>"$WORK/nginx/start.log" &
 PIDS+=($!)
 NGINX_URL="http://127.0.0.1:$NGINX_PORT/$(basename "$FILE")"
-wait_for "$NGINX_URL" -r 0-0 || die "nginx did not come up: $(cat "$WORK/nginx/start.log")"
+wait_for "$NGINX_URL" -r 0-0 || die "nginx did not come up: $(cat "$WORK/nginx/start.log" "$WORK/nginx/error.log" 2>/dev/null)"
 for range in "" "$half-" "-1048576"; do
     fetch nginx "$NGINX_URL" "$range"
 done
