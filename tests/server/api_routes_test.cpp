@@ -22,7 +22,10 @@ struct api_fixture : service_fixture {
         const auto req = make_request(method, std::move(target), std::move(body));
         std::optional<listener::response> out;
         net::co_spawn(
-            io, [&]() -> net::awaitable<void> { out = (co_await server::handle_api(*service, req)).message; },
+            io,
+            [&]() -> net::awaitable<void> {
+                out = (co_await server::handle_api(*service, req)).message;
+            },
             [](std::exception_ptr e) {
                 if (e)
                     std::rethrow_exception(e);
