@@ -15,6 +15,9 @@ const boost::system::error_category& error_category() noexcept {
             {int(error::file_refused), "the named file is not opened", condition::invalid},
             {int(error::part_too_large), "a form part is too large", condition::too_large},
             {int(error::upload_unreadable), "the spooled upload cannot be read", condition::io},
+            {int(error::no_such_file), "the job has no such file", condition::not_found},
+            {int(error::file_not_ready), "the file is not downloaded yet", condition::conflict},
+            {int(error::file_withheld), "the file on disk is not served", condition::refused},
         });
     return c;
 }

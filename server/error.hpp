@@ -20,6 +20,9 @@ enum class error {
     file_refused,           // a file a request names that stemd will not open (invalid, 422)
     part_too_large,         // a form part over its own cap (too_large, 413)
     upload_unreadable,      // the spooled upload cannot be opened again (io, 500)
+    no_such_file,           // a job's file that the job does not have, or no longer on disk (404)
+    file_not_ready,         // a job's file not downloaded yet (conflict, 409)
+    file_withheld,          // a stem on disk that is not as recorded, e.g. a link (refused, 403)
 };
 
 const boost::system::error_category& error_category() noexcept;
