@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <thread>
+#include <vector>
 
 namespace json = boost::json;
 using namespace stemd::test;
@@ -120,4 +122,39 @@ TEST_CASE("a stem still downloading has no waveform yet: 409") {
     CHECK_MESSAGE(early.status == 409, early.body);
     job = s.wait_for(id, "completed");
     CHECK(s.api_request("GET", waveform_target(only_file(job), "")).status == 200);
+}
+
+TEST_CASE("decodes run on workers, a few at once: one more is 503 with a reason") {
+    // A 40 MB stem: each decode takes long enough that requests sent
+    // together all arrive while the first ones run. Were decodes made on the
+    // io thread, they would run one after another and none would be refused.
+    stack s("waveform-busy", {.stem_bytes = 40 * 1024 * 1024});
+    s.start_simulator();
+    s.start_serve();
+    auto [status, created] =
+        s.submit(R"({"audio_url":"https://songs.example/track.mp3","stems":["vocals"]})");
+    REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
+    auto job = s.wait_for(str(created, "id"), "completed", 120s);
+    const auto& file = only_file(job);
+    // Different point counts, so none is answered from the cache.
+    std::vector<http_answer> answers(4);
+    std::vector<std::thread> senders;
+    for (std::size_t i = 0; i < answers.size(); ++i)
+        senders.emplace_back([&, i] {
+            answers[i] =
+                s.api_request("GET", waveform_target(file, "?points=" + std::to_string(100 + i)));
+        });
+    for (auto& t : senders)
+        t.join();
+    int ok = 0, busy = 0;
+    for (const auto& a : answers) {
+        ok += a.status == 200;
+        if (a.status == 503) {
+            ++busy;
+            CHECK(a.body.find("waveforms are being computed already") != std::string::npos);
+        }
+    }
+    CHECK(ok >= 2);
+    CHECK(busy >= 1);
+    CHECK(ok + busy == 4);
 }
