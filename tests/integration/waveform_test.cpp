@@ -40,15 +40,21 @@ std::string waveform_target(const json::value& file, const std::string& query) {
     return str(file, "href") + "/waveform" + query;
 }
 
-} // namespace
-
-TEST_CASE("a completed stem's waveform holds the peaks of its samples") {
-    stack s("waveform");
+// Starts both processes and submits a one-stem job; the created job.
+json::value start_and_submit(stack& s) {
     s.start_simulator();
     s.start_serve();
     auto [status, created] =
         s.submit(R"({"audio_url":"https://songs.example/track.mp3","stems":["vocals"]})");
     REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
+    return created;
+}
+
+} // namespace
+
+TEST_CASE("a completed stem's waveform holds the peaks of its samples") {
+    stack s("waveform");
+    const auto created = start_and_submit(s);
     auto job = s.wait_for(str(created, "id"), "completed");
     const auto& file = only_file(job);
     const std::string wav = read_file(str(file, "path"));
@@ -105,11 +111,7 @@ TEST_CASE("a completed stem's waveform holds the peaks of its samples") {
 TEST_CASE("a stem still downloading has no waveform yet: 409") {
     // 128 KiB at 32 KiB/s: four seconds of downloading.
     stack s("waveform-early", {.stem_bytes = 128 * 1024, .rate = 32 * 1024});
-    s.start_simulator();
-    s.start_serve();
-    auto [status, created] =
-        s.submit(R"({"audio_url":"https://songs.example/track.mp3","stems":["vocals"]})");
-    REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
+    const auto created = start_and_submit(s);
     const std::string id = str(created, "id");
     json::value job;
     REQUIRE(wait_until(
@@ -129,11 +131,7 @@ TEST_CASE("decodes run on workers, a few at once: one more is 503 with a reason"
     // together all arrive while the first ones run. Were decodes made on the
     // io thread, they would run one after another and none would be refused.
     stack s("waveform-busy", {.stem_bytes = 40 * 1024 * 1024});
-    s.start_simulator();
-    s.start_serve();
-    auto [status, created] =
-        s.submit(R"({"audio_url":"https://songs.example/track.mp3","stems":["vocals"]})");
-    REQUIRE_MESSAGE(status == 201, json::serialize(created) << s.logs());
+    const auto created = start_and_submit(s);
     auto job = s.wait_for(str(created, "id"), "completed", 120s);
     const auto& file = only_file(job);
     // Different point counts, so none is answered from the cache.
