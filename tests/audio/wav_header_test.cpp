@@ -123,7 +123,7 @@ TEST_CASE("formats stemd does not decode are unsupported, not malformed") {
     CHECK(refused_as("not a wav file at all", error::unsupported));
     CHECK(refused_as("RIFF\x04\x00\x00\x00AVI LIST", error::unsupported));
     CHECK(refused_as(test::wav({.code = 2}, "ab"), error::unsupported)); // ADPCM
-    auto alaw = parse(test::wav({.code = 6, .bits = 32}, "abcd")); // sizes as float's
+    auto alaw = parse(test::wav({.code = 6, .bits = 32}, "abcd"));       // sizes as float's
     REQUIRE_FALSE(alaw.has_value());
     CHECK(alaw.error().message.find("format code 6") != std::string::npos);
     CHECK(refused_as(test::wav({.code = 1, .bits = 12}, "ab"), error::unsupported));
