@@ -13,6 +13,7 @@
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
 #include "server/stem_files.hpp"
+#include "server/session_route.hpp"
 #include "server/upload_form.hpp"
 #include "server/waveform_route.hpp"
 
@@ -154,7 +155,8 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
     if (path.starts_with("/v1/jobs/") && path.ends_with("/waveform") && method == http::verb::get)
         return std::vector<std::string_view>{"points"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/counts" || path == "/v1/prune" ||
-        path == "/v1/doctor" || path.starts_with("/v1/jobs/"))
+        path == "/v1/doctor" || path == "/v1/session" || path == "/v1/session/code" ||
+        path.starts_with("/v1/jobs/"))
         return std::vector<std::string_view>{};
     return std::nullopt;
 }
@@ -322,7 +324,8 @@ listener::response metrics(jobs::service& service) {
     return r;
 }
 
-std::optional<std::string_view> header(const http::request_header<>& req, http::field name) {
+template <class Name>
+std::optional<std::string_view> header(const http::request_header<>& req, Name name) {
     const auto found = req.find(name);
     if (found == req.end())
         return std::nullopt;
@@ -338,7 +341,10 @@ request_facts facts_of(const http::request_header<>& req) {
             header(req, http::field::host),
             header(req, http::field::origin),
             header(req, http::field::authorization),
-            header(req, http::field::content_type)};
+            header(req, http::field::content_type),
+            header(req, http::field::cookie),
+            header(req, "X-CSRF-Token"),
+            header(req, http::field::content_length)};
 }
 
 std::optional<listener::response> refuse_access(const api_access& access,
@@ -395,6 +401,11 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
         if (options.doctor == nullptr)
             co_return error_response(404, "not found");
         co_return co_await handle_doctor(*options.doctor);
+    }
+    if (is_session_route(path)) {
+        if (options.access == nullptr || options.sessions == nullptr)
+            co_return error_response(404, "not found");
+        co_return handle_session(req, path, *options.access, *options.sessions, now_millis());
     }
     if (auto key = key_before(url.encoded_path(), "/retry"); !key.empty()) {
         if (method != http::verb::post)
