@@ -7,6 +7,7 @@
 #include "server/error.hpp"
 #include "server/job_json.hpp"
 #include "server/metrics_page.hpp"
+#include "server/notifications_route.hpp"
 #include "server/prune_route.hpp"
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
@@ -145,6 +146,8 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
                                          : std::vector<std::string_view>{};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
         return std::vector<std::string_view>{"limit"};
+    if (path == "/v1/notifications")
+        return std::vector<std::string_view>{"status", "limit"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/prune" || path == "/v1/doctor" ||
         path.starts_with("/v1/jobs/"))
         return std::vector<std::string_view>{};
@@ -344,6 +347,9 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
             co_return list_jobs(service, *url);
         co_return error_response(405, "use GET or POST on /v1/jobs");
     }
+    if (path == "/v1/notifications")
+        co_return method == http::verb::get ? list_notifications(service, *url)
+                                            : error_response(405, "use GET on /v1/notifications");
     if (path == "/v1/prune") {
         if (method != http::verb::post)
             co_return error_response(405, "use POST on /v1/prune");
