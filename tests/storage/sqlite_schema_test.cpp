@@ -118,6 +118,9 @@ TEST_CASE("sqlite_schema: a version 1 database is migrated and keeps its jobs") 
     CHECK_FALSE(loading.next_poll_at.has_value());
     REQUIRE(loading.files.size() == 1);
     CHECK(loading.files[0].url == "https://cdn.example.com/v");
+    // v6: the outbox exists and a job from before has no events in it.
+    CHECK(loading.notifications.empty());
+    CHECK(ok(store.notifications(std::nullopt, 10)).empty());
 
     auto due = ok(store.jobs_due_for_poll(storage::now_millis(), 10));
     REQUIRE(due.size() == 1);
@@ -223,7 +226,7 @@ TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {
     }
     const auto why = fails_with(sqlite_store::open(dir.db_file()), storage::error::newer_schema);
     CHECK(why.find("99") != std::string::npos);
-    CHECK(why.find("up to 5") != std::string::npos);
+    CHECK(why.find("up to 6") != std::string::npos);
     CHECK(why.find("upgrade stemd") != std::string::npos);
     CHECK(why.find(dir.db_file().string()) != std::string::npos);
 }
