@@ -33,8 +33,9 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.delete_files = s.retention.delete_files;
     o.notify.url = s.notify.url;
     if (!s.notify.url.empty())
-        o.notify.key = webhook_secret_key(s.notify.signing_secret).value_or(
-            std::vector<unsigned char>{}); // the config check made sure it decodes
+        o.notify.key =
+            webhook_secret_key(s.notify.signing_secret)
+                .value_or(std::vector<unsigned char>{}); // the config check made sure it decodes
     o.notify.allow_http = s.notify.allow_http;
     o.notify.ca_file = s.notify.ca_file;
     o.notify.timeout = std::chrono::seconds(s.notify.timeout_seconds);

@@ -79,9 +79,8 @@ public:
     result<store_gauges> gauges() override;
 
     void set_outbox_channels(std::vector<std::string> channels) override;
-    result<std::vector<notification_record>> claim_notifications(std::string_view owner,
-                                                                 millis now, millis lease,
-                                                                 int limit) override;
+    result<std::vector<notification_record>> claim_notifications(std::string_view owner, millis now,
+                                                                 millis lease, int limit) override;
     result<void> end_notification(std::string_view id, std::string_view owner,
                                   const notification_end& e, millis now) override;
     result<std::optional<millis>> next_notification_due() override;
