@@ -75,14 +75,14 @@ sqlite_store open_store(const fs::path& file) {
 
 TEST_CASE("sqlite_schema: opening creates the schema at the current version, 5") {
     temp_dir dir;
-    CHECK(storage::sqlite::schema_version() == 5);
+    CHECK(storage::sqlite::schema_version() == 6);
     { auto store = open_store(dir.db_file()); }
     CHECK(fs::exists(dir.db_file()));
     storage::database db(dir.db_file());
-    CHECK(db.user_version() == 5);
+    CHECK(db.user_version() == 6);
     // Migrating an up-to-date database changes nothing.
     ok(storage::sqlite::migrate(db, dir.db_file()));
-    CHECK(db.user_version() == 5);
+    CHECK(db.user_version() == 6);
 }
 
 TEST_CASE("sqlite_schema: a version 1 database is migrated and keeps its jobs") {
@@ -118,6 +118,9 @@ TEST_CASE("sqlite_schema: a version 1 database is migrated and keeps its jobs") 
     CHECK_FALSE(loading.next_poll_at.has_value());
     REQUIRE(loading.files.size() == 1);
     CHECK(loading.files[0].url == "https://cdn.example.com/v");
+    // v6: the outbox exists and a job from before has no events in it.
+    CHECK(loading.notifications.empty());
+    CHECK(ok(store.notifications(std::nullopt, 10)).empty());
 
     auto due = ok(store.jobs_due_for_poll(storage::now_millis(), 10));
     REQUIRE(due.size() == 1);
@@ -152,7 +155,7 @@ TEST_CASE("sqlite_schema: a version 2 database gains claims, and its work is fre
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 5);
+        CHECK(db.user_version() == 6);
     }
     auto loading = ok(store.find("jloading"));
     REQUIRE(loading.files.size() == 1);
@@ -192,7 +195,7 @@ TEST_CASE("sqlite_schema: a version 4 database gains events, and its jobs start 
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 5);
+        CHECK(db.user_version() == 6);
     }
     auto old = ok(store.find("jold"));
     CHECK(old.status == job_status::completed);
@@ -223,7 +226,7 @@ TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {
     }
     const auto why = fails_with(sqlite_store::open(dir.db_file()), storage::error::newer_schema);
     CHECK(why.find("99") != std::string::npos);
-    CHECK(why.find("up to 5") != std::string::npos);
+    CHECK(why.find("up to 6") != std::string::npos);
     CHECK(why.find("upgrade stemd") != std::string::npos);
     CHECK(why.find(dir.db_file().string()) != std::string::npos);
 }
