@@ -5,6 +5,7 @@
 #include "jobs/service.hpp"
 #include "server/doctor.hpp"
 #include "server/error.hpp"
+#include "server/events_route.hpp"
 #include "server/job_json.hpp"
 #include "server/metrics_page.hpp"
 #include "server/prune_route.hpp"
@@ -145,6 +146,8 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
                                          : std::vector<std::string_view>{};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
         return std::vector<std::string_view>{"limit"};
+    if (path == "/v1/events")
+        return std::vector<std::string_view>{"job", "after"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/prune" || path == "/v1/doctor" ||
         path.starts_with("/v1/jobs/"))
         return std::vector<std::string_view>{};
@@ -372,6 +375,22 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
         co_return find_job(service, job_key(url->encoded_path()));
     }
     co_return error_response(404, "not found");
+}
+
+net::awaitable<listener::reply> api_reply(jobs::service& service, listener::request& req,
+                                          const api_options& options,
+                                          const std::filesystem::path& spooled_body) {
+    const std::string_view target = req.target();
+    if (target.substr(0, target.find('?')) == "/v1/events") {
+        auto url = urls::parse_origin_form(target);
+        if (auto refused = url ? refuse_unknown_query(*url, req.method()) : std::nullopt)
+            co_return listener::reply{std::move(*refused), {}};
+        co_return co_await events_reply(service, req);
+    }
+    // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice
+    // when co_await sits inside a braced initialiser.
+    listener::response answer = co_await handle_api(service, req, options, spooled_body);
+    co_return listener::reply{std::move(answer), {}};
 }
 
 } // namespace stemd::server
