@@ -5,6 +5,7 @@
 #include "jobs/service.hpp"
 #include "server/doctor.hpp"
 #include "server/error.hpp"
+#include "server/events_route.hpp"
 #include "server/file_route.hpp"
 #include "server/job_json.hpp"
 #include "server/list_cursor.hpp"
@@ -153,6 +154,8 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
                    : std::vector<std::string_view>{};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
         return std::vector<std::string_view>{"limit"};
+    if (path == "/v1/events")
+        return std::vector<std::string_view>{"job", "after"};
     if (path == "/v1/notifications")
         return std::vector<std::string_view>{"status", "limit"};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/waveform") && method == http::verb::get)
@@ -444,6 +447,8 @@ net::awaitable<listener::reply> handle_api(jobs::service& service, const listene
             error_response(make_error(error::bad_request, "malformed request target")), {}};
     if (auto refused = refuse_unknown_query(*url, req.method()))
         co_return listener::reply{std::move(*refused), {}};
+    if (url->path() == "/v1/events")
+        co_return co_await events_reply(service, req);
     if (auto file = file_reply(service, req, url->encoded_path()))
         co_return std::move(*file);
     // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice

@@ -38,7 +38,8 @@ struct api_options {
 };
 
 // Routes one request. Only submission awaits (MusicGPT is called); the
-// rest is answered from the store, a job's file streamed from disk.
+// rest is answered from the store; a job's file and GET /v1/events
+// (server/events_route.hpp) are streamed.
 // `spooled_body` is the file the listener wrote a multipart POST /v1/jobs
 // body to (see listener::spool_route).
 boost::asio::awaitable<listener::reply> handle_api(jobs::service& service,
