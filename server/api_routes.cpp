@@ -7,6 +7,7 @@
 #include "server/error.hpp"
 #include "server/job_json.hpp"
 #include "server/metrics_page.hpp"
+#include "server/page_route.hpp"
 #include "server/prune_route.hpp"
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
@@ -328,6 +329,8 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
     if (auto refused = refuse_unknown_query(*url, method))
         co_return std::move(*refused);
 
+    if (is_page_path(path))
+        co_return page_response(req, path);
     if (path == "/healthz")
         co_return json_response(200, json::object{{"ok", true}});
     if (path == "/metrics") {
