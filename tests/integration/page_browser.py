@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import wave
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -163,6 +164,32 @@ def submit_by_keyboard(p, url, untick=()):
     return hash_[len("#/jobs/"):]
 
 
+def submit_upload(p):
+    """A file from this machine, sent as multipart/form-data with upload progress."""
+    song = os.path.join(p.artifacts, "upload-song.wav")
+    with wave.open(song, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(16000))
+    p.one("#nav-submit").click()
+    wait("the submit form", lambda: p.visible("#source-file")).click()
+    wait("the file field", lambda: p.visible("#audio-file")).send_keys(song)
+    p.js("window.__stemd_upload_seen = 0;"
+         "new MutationObserver(() => { const b = document.querySelector('#upload-progress progress');"
+         " if (b && b.value > window.__stemd_upload_seen) window.__stemd_upload_seen = b.value; })"
+         ".observe(document.getElementById('main'), {subtree: true, attributes: true, childList: true});")
+    p.one("#submit-button").click()
+    wait("the job page of the upload", lambda: p.js("return location.hash").startswith("#/jobs/"))
+    source = wait("the uploaded file's name on the job page", lambda: p.js(
+        "const d = [...document.querySelectorAll('#job-facts dd')];"
+        "return d.length && d[0].textContent"))
+    expect(source == "upload-song.wav", f"source {source!r}")
+    seen = p.js("return window.__stemd_upload_seen")
+    expect(seen == 1, f"the upload's progress bar reached {seen}, not 1")
+    print(f"uploaded through the form: {p.js('return location.hash')}")
+
+
 def check_errors_as_worded(p):
     p.one("#nav-submit").click()
     field = wait("the submit form", lambda: p.visible("#audio-url"))
@@ -302,6 +329,7 @@ def main():
     try:
         sign_in(p)
         check_errors_as_worded(p)
+        submit_upload(p)
         job_id = submit_by_keyboard(p, "https://songs.example/song.mp3")
         print(f"submitted through the form: {job_id}")
         job_page(p, job_id)
