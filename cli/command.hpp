@@ -35,6 +35,7 @@ const command& retry_command();
 const command& prune_command();
 const command& logs_command();
 const command& doctor_command();
+const command& open_command();
 
 // All of them, in the order of the overview.
 std::span<const command* const> all_commands();

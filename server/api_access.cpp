@@ -4,6 +4,7 @@
 #include "common/text.hpp"
 #include "config/endpoint.hpp"
 #include "server/error.hpp"
+#include "server/session_book.hpp"
 
 #include <algorithm>
 
@@ -88,13 +89,68 @@ std::span<const std::string_view> accepted_media_types(std::string_view path) {
     return json_only;
 }
 
+std::optional<std::string_view> cookie_value(std::string_view cookie_header,
+                                             std::string_view name) {
+    while (!cookie_header.empty()) {
+        const auto end = cookie_header.find(';');
+        std::string_view pair = trim(cookie_header.substr(0, end));
+        cookie_header =
+            end == std::string_view::npos ? std::string_view() : cookie_header.substr(end + 1);
+        const auto eq = pair.find('=');
+        if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != name)
+            continue;
+        std::string_view value = trim(pair.substr(eq + 1));
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+            value = value.substr(1, value.size() - 2);
+        return value;
+    }
+    return std::nullopt;
+}
+
+bool needs_no_token(std::string_view method, std::string_view path) {
+    const bool read = method == "GET" || method == "HEAD";
+    return (method == "GET" && path == "/healthz") ||
+           (read && (path == "/" || path.starts_with("/assets/"))) ||
+           (method == "POST" && path == "/v1/session");
+}
+
 api_access::api_access(std::string_view token, std::vector<std::string> allowed_hosts,
-                       std::filesystem::path token_file)
+                       std::filesystem::path token_file, session_book* sessions)
     : token_digest_(sha256_hex(token)), allowed_hosts_(std::move(allowed_hosts)),
-      token_file_(std::move(token_file)) {}
+      token_file_(std::move(token_file)), sessions_(sessions) {}
 
 bool api_access::token_matches(std::string_view presented) const {
     return constant_time_equal(sha256_hex(presented), token_digest_);
+}
+
+void api_access::set_token(std::string_view token) {
+    token_digest_ = sha256_hex(token);
+}
+
+result<void> api_access::check_session(const request_facts& r, std::string_view id,
+                                       millis now) const {
+    if (r.path == "/v1/session/code")
+        return make_error(error::unauthorized,
+                          "POST /v1/session/code takes the bearer token only, not a session "
+                          "cookie; run stemd open on the stemd host");
+    const auto csrf = sessions_->csrf_of(id, now);
+    if (!csrf)
+        return make_error(error::unauthorized,
+                          "the session of this stemd_session cookie has ended or is unknown "
+                          "(stemd restarted, signed out, expired or its token changed); sign in "
+                          "again with POST /v1/session");
+    if (r.method == "GET" || r.method == "HEAD")
+        return {};
+    if (!r.csrf)
+        return make_error(error::csrf_mismatch, escape_control(r.method) +
+                                                    " with a session cookie needs the header "
+                                                    "X-CSRF-Token: <csrf of POST or GET "
+                                                    "/v1/session>");
+    if (!constant_time_equal(sha256_hex(trim(*r.csrf)), sha256_hex(*csrf)))
+        return make_error(error::csrf_mismatch,
+                          "X-CSRF-Token is not this session's; send the csrf that GET "
+                          "/v1/session answers");
+    return {};
 }
 
 result<void> api_access::check_token(const request_facts& r) const {
@@ -102,7 +158,8 @@ result<void> api_access::check_token(const request_facts& r) const {
                             token_file_.string() +
                             " on the stemd host (the stemd CLI reads it itself)";
     if (!r.authorization)
-        return make_error(error::unauthorized, "this API needs a token" + fix);
+        return make_error(error::unauthorized,
+                          "this API needs a token (or the page's session cookie)" + fix);
     const auto token = bearer_token(*r.authorization);
     if (!token)
         return make_error(error::unauthorized, "Authorization is not a bearer token" + fix);
@@ -111,7 +168,7 @@ result<void> api_access::check_token(const request_facts& r) const {
     return {};
 }
 
-result<void> api_access::check(const request_facts& r) const {
+result<void> api_access::check(const request_facts& r, millis now) const {
     const std::string_view host = r.host.value_or("");
     if (!host_allowed(host, allowed_hosts_))
         return make_error(error::misdirected,
@@ -122,9 +179,24 @@ result<void> api_access::check(const request_facts& r) const {
         return make_error(error::cross_origin, "requests from web pages are refused: Origin " +
                                                    quoted(*r.origin) + " is not http://" +
                                                    escape_control(host));
-    if (!(r.method == "GET" && r.path == "/healthz"))
-        if (auto token = check_token(r); !token)
-            return token;
+    if (!needs_no_token(r.method, r.path)) {
+        // A bearer token, when sent, decides alone; a cookie is ambient
+        // (the browser adds it), so it carries the CSRF rule with it.
+        const auto id = r.cookie && !r.authorization && sessions_
+                            ? cookie_value(*r.cookie, session_cookie)
+                            : std::nullopt;
+        if (auto who = id ? check_session(r, *id, now) : check_token(r); !who)
+            return who;
+    }
+    if (r.method == "POST" && r.path == "/v1/session") {
+        const auto length = r.content_length.value_or("");
+        if (!all_digits(length) || length.size() > 6 ||
+            std::stoul(std::string(length)) > max_sign_in_body)
+            return make_error(error::body_too_large,
+                              "POST /v1/session takes a JSON body of at most " +
+                                  std::to_string(max_sign_in_body) +
+                                  " bytes, sent with Content-Length");
+    }
     if (r.method != "POST")
         return {};
     const auto accepted = accepted_media_types(r.path);

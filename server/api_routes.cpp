@@ -11,6 +11,7 @@
 #include "server/prune_route.hpp"
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
+#include "server/session_route.hpp"
 #include "server/upload_form.hpp"
 
 #include <boost/json/array.hpp>
@@ -147,7 +148,7 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
     if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
         return std::vector<std::string_view>{"limit"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/prune" || path == "/v1/doctor" ||
-        path.starts_with("/v1/jobs/"))
+        path == "/v1/session" || path == "/v1/session/code" || path.starts_with("/v1/jobs/"))
         return std::vector<std::string_view>{};
     return std::nullopt;
 }
@@ -285,7 +286,8 @@ listener::response metrics(jobs::service& service) {
     return r;
 }
 
-std::optional<std::string_view> header(const http::request_header<>& req, http::field name) {
+template <class Name>
+std::optional<std::string_view> header(const http::request_header<>& req, Name name) {
     const auto found = req.find(name);
     if (found == req.end())
         return std::nullopt;
@@ -301,7 +303,10 @@ request_facts facts_of(const http::request_header<>& req) {
             header(req, http::field::host),
             header(req, http::field::origin),
             header(req, http::field::authorization),
-            header(req, http::field::content_type)};
+            header(req, http::field::content_type),
+            header(req, http::field::cookie),
+            header(req, "X-CSRF-Token"),
+            header(req, http::field::content_length)};
 }
 
 std::optional<listener::response> refuse_access(const api_access& access,
@@ -358,6 +363,11 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
         if (options.doctor == nullptr)
             co_return error_response(404, "not found");
         co_return co_await handle_doctor(*options.doctor);
+    }
+    if (is_session_route(path)) {
+        if (options.access == nullptr || options.sessions == nullptr)
+            co_return error_response(404, "not found");
+        co_return handle_session(req, path, *options.access, *options.sessions, now_millis());
     }
     if (auto key = key_before(url->encoded_path(), "/retry"); !key.empty()) {
         if (method != http::verb::post)

@@ -17,6 +17,7 @@ class service;
 namespace stemd::server {
 
 struct doctor_context;
+class session_book;
 
 // The parts of `req` the access checks read (views into `req`).
 request_facts facts_of(const boost::beast::http::request_header<>& req);
@@ -31,6 +32,9 @@ std::optional<listener::response> refuse_access(const api_access& access,
 struct api_options {
     std::vector<std::filesystem::path> file_roots; // where audio_file may point
     doctor_context* doctor = nullptr;              // POST /v1/doctor (404 when null)
+    // /v1/session and /v1/session/code (404 when either is null).
+    const api_access* access = nullptr;
+    session_book* sessions = nullptr;
 };
 
 // Routes one request. Only submission awaits (MusicGPT is called); the

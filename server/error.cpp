@@ -15,6 +15,10 @@ const boost::system::error_category& error_category() noexcept {
             {int(error::file_refused), "the named file is not opened", condition::invalid},
             {int(error::part_too_large), "a form part is too large", condition::too_large},
             {int(error::upload_unreadable), "the spooled upload cannot be read", condition::io},
+            {int(error::csrf_mismatch), "the request lacks the session's CSRF token",
+             condition::refused},
+            {int(error::body_too_large), "the request body is too large", condition::too_large},
+            {int(error::throttled), "too many failed sign-ins", condition::unavailable},
         });
     return c;
 }

@@ -20,6 +20,9 @@ enum class error {
     file_refused,           // a file a request names that stemd will not open (invalid, 422)
     part_too_large,         // a form part over its own cap (too_large, 413)
     upload_unreadable,      // the spooled upload cannot be opened again (io, 500)
+    csrf_mismatch,          // a cookie request changing state without its CSRF token (refused, 403)
+    body_too_large,         // a sign-in body over its small cap, or of unknown length (413)
+    throttled,              // too many failed sign-ins just now (unavailable, 429)
 };
 
 const boost::system::error_category& error_category() noexcept;

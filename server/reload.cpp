@@ -3,8 +3,12 @@
 #include "client/tls.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
+#include "config/settings.hpp"
 #include "jobs/service.hpp"
+#include "server/api_access.hpp"
+#include "server/api_token.hpp"
 #include "server/notify.hpp"
+#include "server/session_book.hpp"
 #include "server/webhook_handler.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -194,6 +198,32 @@ void reload_retention(reload_targets& t, const config::settings& fresh) {
     t.service.set_retention(r.keep_days, r.delete_files);
 }
 
+// The file api.token_file names is read again (its name needs a restart):
+// a new token takes over at once, and the page's sessions, signed in with
+// the old one, end.
+void reload_api_token(reload_targets& t) {
+    if (t.access == nullptr)
+        return;
+    const auto file = config::api_token_file(t.in_use);
+    std::string token;
+    try {
+        token = load_or_create_api_token(file);
+    } catch (const std::exception& e) {
+        log_error("", std::string("still using the previous API token: ") + e.what());
+        return;
+    }
+    if (t.access->token_matches(token))
+        return;
+    t.access->set_token(token);
+    std::size_t ended = 0;
+    if (auto* sessions = t.access->sessions()) {
+        ended = sessions->sessions();
+        sessions->close_all();
+    }
+    log_info("", "the API token in " + file.string() + " changed: clients must send the new one; " +
+                     std::to_string(ended) + " page sessions ended (sign in again)");
+}
+
 } // namespace
 
 std::vector<key_change> changed_keys(const config::settings& in_use,
@@ -229,6 +259,7 @@ void reload_config(reload_targets& t) {
     t.notifier.reloading();
     if (t.in_use.source == "built-in defaults") {
         log_info("", "received SIGHUP: stemd runs on built-in defaults, no file to re-read");
+        reload_api_token(t);
         t.notifier.reloaded();
         return;
     }
@@ -249,6 +280,7 @@ void reload_config(reload_targets& t) {
     reload_signing(t, *fresh);
     reload_secrets(t, *fresh);
     reload_retention(t, *fresh);
+    reload_api_token(t);
     t.notifier.reloaded();
 }
 

@@ -19,6 +19,7 @@ class service;
 namespace stemd::server {
 
 class systemd_notifier;
+class api_access;
 struct webhook_context;
 
 // What a reload reads from and changes; all outlive the reload coroutine.
@@ -32,12 +33,16 @@ struct reload_targets {
     // stemd bound the configured one: what "still using" names.
     std::string webhook_socket;
     std::string api_socket;
+    // The API's access check, whose token is read again from
+    // api.token_file; null: the token is not reloaded.
+    api_access* access = nullptr;
 };
 
 // Applied without a restart: webhook.tls_cert/tls_key (the files are read
 // again even when their names did not change: a renewal), webhook.
 // signing_secret, webhook.secret, musicgpt.api_key / api_key_file,
-// retention.keep_days / delete_files. Each
+// retention.keep_days / delete_files, and the API token in api.token_file
+// (read again; a new one ends every session of the page). Each
 // change is logged by key name, never by value. Any other key that changed
 // is refused with a line saying it needs a restart and what is still in
 // use; a file that no longer loads changes nothing (its error is logged).

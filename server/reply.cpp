@@ -33,10 +33,9 @@ unsigned http_status(const stemd::error& e) {
         unsigned status;
     };
     static constexpr code_row access_table[] = {
-        {error::unauthorized, 401},
-        {error::misdirected, 421},
-        {error::cross_origin, 403},
-        {error::unsupported_media_type, 415},
+        {error::unauthorized, 401},  {error::misdirected, 421},
+        {error::cross_origin, 403},  {error::unsupported_media_type, 415},
+        {error::csrf_mismatch, 403}, {error::throttled, 429},
     };
     for (const auto& [code, status] : access_table)
         if (e.code == code)

@@ -29,8 +29,8 @@ listener::response error_response(const stemd::error& e);
 // API cannot read (server::error::bad_request) and a webhook body that is
 // not one of MusicGPT's (musicgpt::error) are 400; a signature that does
 // not verify (server::signature_error) is 401; the API's access refusals
-// are 401 (no token), 421 (foreign Host), 403 (foreign Origin) and 415
-// (body type). Then by condition:
+// are 401 (no token), 421 (foreign Host), 403 (foreign Origin or no CSRF
+// token), 415 (body type) and 429 (sign-ins throttled). Then by condition:
 // not_found 404, conflict 409, invalid 422, too_large 413, refused 403,
 // unavailable 503, timeout 504, io and anything else 500.
 unsigned http_status(const stemd::error& e);

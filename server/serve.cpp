@@ -10,6 +10,7 @@
 #include "server/notify.hpp"
 #include "server/reload.hpp"
 #include "server/serve_settings.hpp"
+#include "server/session_book.hpp"
 #include "server/signals.hpp"
 #include "server/store_open.hpp"
 #include "server/webhook_handler.hpp"
@@ -54,8 +55,8 @@ listener::handler webhook_handler(webhook_context& hook) {
 // Access is checked by the listener (make_api_limits' screen), from the
 // header, before any body is read.
 listener::handler api_handler(jobs::service& service, const config::settings& s,
-                              doctor_context& doctor) {
-    return [&service, options = api_options{s.api.file_roots, &doctor}](
+                              doctor_context& doctor, const api_access& access) {
+    return [&service, options = api_options{s.api.file_roots, &doctor, &access, access.sessions()}](
                listener::request& req,
                const listener::peer_info& peer) -> net::awaitable<listener::reply> {
         // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice
@@ -98,7 +99,7 @@ struct listeners {
               const listener::server_limits& limits, const std::filesystem::path& uploads)
         : webhook(open_listener(ex, passed.webhook, s.webhook.listen, webhook_handler(hook), limits,
                                 std::move(webhook_tls), "webhook listener")),
-          api(open_listener(ex, passed.api, s.api.listen, api_handler(service, s, doctor),
+          api(open_listener(ex, passed.api, s.api.listen, api_handler(service, s, doctor, access),
                             make_api_limits(limits, s, uploads, access), nullptr, "API listener")) {
         if (passed.webhook >= 0) {
             webhook_socket = endpoint_text(webhook.local_endpoint());
@@ -138,8 +139,10 @@ int run_serve(const config::settings& settings) {
     warn_about(settings);
     // After the lock: a second daemon must not race this one making the file.
     const auto token_file = config::api_token_file(settings);
-    const api_access access(load_or_create_api_token(token_file), settings.api.allowed_hosts,
-                            token_file);
+    // The page's sessions live in memory only: a restart asks it to sign in again.
+    session_book sessions;
+    api_access access(load_or_create_api_token(token_file), settings.api.allowed_hosts, token_file,
+                      &sessions);
     auto webhook_tls = load_webhook_tls(settings.webhook);
     auto signing = make_signing(settings.webhook);
     config::settings in_use = settings; // what SIGHUP compares with and updates
@@ -176,7 +179,7 @@ int run_serve(const config::settings& settings) {
                   net::detached);
     net::co_spawn(ctx,
                   reload_on_sighup(hangup, {in_use, servers.webhook, hook, service, notifier,
-                                            servers.webhook_socket, servers.api_socket}),
+                                            servers.webhook_socket, servers.api_socket, &access}),
                   net::detached);
     arm_test_fault(ctx);
 

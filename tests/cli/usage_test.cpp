@@ -15,7 +15,7 @@ TEST_CASE("every command is found by its name, in the order of the overview") {
         CHECK(find_command(c->name) == c);
         names += std::string(c->name) + " ";
     }
-    CHECK(names == "serve simulate submit status list wait retry prune logs doctor ");
+    CHECK(names == "serve simulate submit status list wait retry prune logs doctor open ");
     CHECK(find_command("nope") == nullptr);
     CHECK(find_command("") == nullptr);
 }
@@ -24,7 +24,7 @@ TEST_CASE("the short usage lists the commands") {
     std::ostringstream out;
     stemd::cli::print_short_usage(out);
     CHECK(out.str() == "usage: stemd COMMAND [OPTIONS]   (commands: serve simulate submit status "
-                       "list wait retry prune logs doctor)\nRun `stemd --help` for more.\n");
+                       "list wait retry prune logs doctor open)\nRun `stemd --help` for more.\n");
 }
 
 TEST_CASE("the overview has a line per command and the exit codes") {

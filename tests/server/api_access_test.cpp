@@ -1,6 +1,7 @@
 #include "server/api_access.hpp"
 
 #include "server/error.hpp"
+#include "server/session_book.hpp"
 
 #include <doctest/doctest.h>
 
@@ -156,4 +157,175 @@ TEST_CASE("api_access: every route that takes a body accepts JSON") {
         const auto types = accepted_media_types(path);
         CHECK(std::find(types.begin(), types.end(), "application/json") != types.end());
     }
+}
+
+TEST_CASE("api_access: cookie_value finds one cookie by its exact name") {
+    CHECK(cookie_value("stemd_session=abc", "stemd_session") == "abc");
+    CHECK(cookie_value("a=1; stemd_session=abc; b=2", "stemd_session") == "abc");
+    CHECK(cookie_value("a=1;stemd_session=abc", "stemd_session") == "abc");
+    CHECK(cookie_value("  stemd_session = \"abc\" ", "stemd_session") == "abc");
+    CHECK(cookie_value("stemd_session=", "stemd_session") == "");
+    CHECK(cookie_value("x_stemd_session=abc; stemd_session=def", "stemd_session") == "def");
+    CHECK_FALSE(cookie_value("Stemd_Session=abc", "stemd_session"));
+    CHECK_FALSE(cookie_value("stemd_session_x=abc", "stemd_session"));
+    CHECK_FALSE(cookie_value("stemd_session", "stemd_session"));
+    CHECK_FALSE(cookie_value("", "stemd_session"));
+    CHECK_FALSE(cookie_value(";;", "stemd_session"));
+}
+
+TEST_CASE("api_access: the page and signing in need no token, everything else does") {
+    for (auto [method, path] : {std::pair{"GET", "/"},
+                                {"HEAD", "/"},
+                                {"GET", "/assets/app.js"},
+                                {"HEAD", "/assets/style.css"},
+                                {"GET", "/healthz"},
+                                {"POST", "/v1/session"}}) {
+        CAPTURE(path);
+        CHECK(needs_no_token(method, path));
+    }
+    for (auto [method, path] : {std::pair{"POST", "/"},
+                                {"GET", "/v1/jobs"},
+                                {"GET", "/v1/session"},
+                                {"DELETE", "/v1/session"},
+                                {"POST", "/v1/session/code"},
+                                {"GET", "/assets"},
+                                {"POST", "/assets/x"},
+                                {"HEAD", "/healthz"},
+                                {"GET", "/index.html"}}) {
+        CAPTURE(path);
+        CHECK_FALSE(needs_no_token(method, path));
+    }
+}
+
+namespace {
+
+// A request from the signed-in page: the session's cookie, no Authorization.
+struct page_request {
+    std::string cookie;
+    std::string csrf;
+    request_facts facts(std::string_view method, std::string_view path) const {
+        request_facts r{method,           path,
+                        "127.0.0.1:8081", "http://127.0.0.1:8081",
+                        std::nullopt,     "application/json"};
+        r.cookie = cookie;
+        r.csrf = csrf;
+        return r;
+    }
+};
+
+constexpr stemd::millis now = 1'800'000'000'000;
+
+} // namespace
+
+TEST_CASE("api_access: a session cookie passes, with its CSRF token on changes") {
+    session_book sessions;
+    const api_access a(token, {}, "/var/lib/stemd/api-token", &sessions);
+    const auto ticket = sessions.open(now);
+    const page_request page{"theme=dark; stemd_session=" + ticket.id, ticket.csrf};
+
+    CHECK(a.check(page.facts("GET", "/v1/jobs"), now).has_value());
+    CHECK(a.check(page.facts("HEAD", "/v1/jobs"), now).has_value());
+    CHECK(a.check(page.facts("POST", "/v1/jobs"), now).has_value());
+    CHECK(a.check(page.facts("DELETE", "/v1/session"), now).has_value());
+
+    auto r = page.facts("POST", "/v1/jobs");
+    r.csrf = std::nullopt;
+    auto refused = a.check(r, now);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == error::csrf_mismatch);
+    CHECK(refused.error().message.find("X-CSRF-Token") != std::string::npos);
+    const std::string wrong(64, '0');
+    r.csrf = wrong;
+    CHECK(a.check(r, now).error().code == error::csrf_mismatch);
+    // Another session's CSRF token is no better.
+    const auto other = sessions.open(now);
+    r.csrf = other.csrf;
+    CHECK(a.check(r, now).error().code == error::csrf_mismatch);
+    // A GET needs none.
+    r = page.facts("GET", "/v1/jobs");
+    r.csrf = std::nullopt;
+    CHECK(a.check(r, now).has_value());
+
+    // Origin still decides first: another site's page gets nowhere with the cookie.
+    r = page.facts("GET", "/v1/jobs");
+    r.origin = "http://evil.example";
+    CHECK(a.check(r, now).error().code == error::cross_origin);
+}
+
+TEST_CASE("api_access: an unknown or ended session is unauthorized") {
+    session_book sessions;
+    const api_access a(token, {}, "/var/lib/stemd/api-token", &sessions);
+    const auto ticket = sessions.open(now);
+    page_request page{"stemd_session=" + std::string(64, 'f'), ticket.csrf};
+    auto refused = a.check(page.facts("GET", "/v1/jobs"), now);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == error::unauthorized);
+    CHECK(refused.error().message.find("POST /v1/session") != std::string::npos);
+
+    page.cookie = "stemd_session=" + ticket.id;
+    CHECK(a.check(page.facts("GET", "/v1/jobs"), now).has_value());
+    sessions.close_all();
+    CHECK(a.check(page.facts("GET", "/v1/jobs"), now).error().code == error::unauthorized);
+
+    // Without a session book, a cookie is no credential at all.
+    const api_access no_book(token, {}, "/var/lib/stemd/api-token");
+    page.cookie = "stemd_session=" + sessions.open(now).id;
+    CHECK(no_book.check(page.facts("GET", "/v1/jobs"), now).error().code == error::unauthorized);
+}
+
+TEST_CASE("api_access: a bearer token decides alone, and only it gets a sign-in code") {
+    session_book sessions;
+    const api_access a(token, {}, "/var/lib/stemd/api-token", &sessions);
+    const auto ticket = sessions.open(now);
+    page_request page{"stemd_session=" + ticket.id, ticket.csrf};
+
+    auto r = page.facts("POST", "/v1/session/code");
+    auto refused = a.check(r, now);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == error::unauthorized);
+    CHECK(refused.error().message.find("bearer token only") != std::string::npos);
+    r.authorization = bearer;
+    CHECK(a.check(r, now).has_value());
+    // A wrong bearer token is not rescued by a good cookie.
+    r = page.facts("GET", "/v1/jobs");
+    r.authorization = "Bearer wrong";
+    CHECK(a.check(r, now).error().code == error::unauthorized);
+    // The bearer token needs no CSRF token: a browser never adds it by itself.
+    r = page.facts("POST", "/v1/jobs");
+    r.cookie = std::nullopt;
+    r.csrf = std::nullopt;
+    r.authorization = bearer;
+    CHECK(a.check(r, now).has_value());
+}
+
+TEST_CASE("api_access: a new token replaces the old one") {
+    auto a = access_with();
+    const std::string next = "fedcba9876543210fedcba9876543210";
+    a.set_token(next);
+    CHECK(a.token_matches(next));
+    CHECK_FALSE(a.token_matches(token));
+}
+
+TEST_CASE("api_access: POST /v1/session needs no token but a small body of known length") {
+    const auto a = access_with();
+    request_facts r{"POST",       "/v1/session", "127.0.0.1:8081",
+                    std::nullopt, std::nullopt,  "application/json"};
+    r.content_length = "40";
+    CHECK(a.check(r, now).has_value());
+    const std::string most = std::to_string(max_sign_in_body); // outlives the view
+    r.content_length = most;
+    CHECK(a.check(r, now).has_value());
+    for (const char* bad : {"4097", "99999999999", "", "-1", "1e3"}) {
+        CAPTURE(bad);
+        r.content_length = bad;
+        CHECK(a.check(r, now).error().code == error::body_too_large);
+    }
+    r.content_length = std::nullopt; // chunked: its length is not known up front
+    CHECK(a.check(r, now).error().code == error::body_too_large);
+    r.content_length = "40";
+    r.content_type = "text/plain"; // a cross-site form's type
+    CHECK(a.check(r, now).error().code == error::unsupported_media_type);
+    r.content_type = "application/json";
+    r.origin = "http://evil.example";
+    CHECK(a.check(r, now).error().code == error::cross_origin);
 }
