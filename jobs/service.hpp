@@ -81,6 +81,11 @@ public:
     list(std::optional<storage::job_status> status, int limit,
          std::optional<millis> created_since = std::nullopt);
 
+    // One page of that list (see store::list_page).
+    result<storage::job_page> list_page(const storage::page_query& q) {
+        return store_.list_page(q);
+    }
+
     // The job's history, oldest first (the newest `limit`); not_found for
     // an unknown key.
     result<std::vector<storage::event_record>> events(std::string_view key, int limit);

@@ -5,7 +5,9 @@
 #include "jobs/service.hpp"
 #include "server/doctor.hpp"
 #include "server/error.hpp"
+#include "server/file_route.hpp"
 #include "server/job_json.hpp"
+#include "server/list_cursor.hpp"
 #include "server/metrics_page.hpp"
 #include "server/page_route.hpp"
 #include "server/prune_route.hpp"
@@ -35,6 +37,7 @@ struct list_query {
     std::optional<storage::job_status> status;
     int limit = 50;
     std::optional<millis> since;
+    std::optional<storage::job_cursor> before;
 };
 
 // Decodes the {key} path segment; "" when it is not one segment.
@@ -143,12 +146,14 @@ result<int> read_limit(const std::string& text, int most) {
 std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
                                                              std::string_view path) {
     if (path == "/v1/jobs")
-        return method == http::verb::get ? std::vector<std::string_view>{"status", "limit", "since"}
-                                         : std::vector<std::string_view>{};
+        return method == http::verb::get
+                   ? std::vector<std::string_view>{"status", "limit", "since", "before"}
+                   : std::vector<std::string_view>{};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
         return std::vector<std::string_view>{"limit"};
-    if (path == "/healthz" || path == "/metrics" || path == "/v1/prune" || path == "/v1/doctor" ||
-        path == "/v1/session" || path == "/v1/session/code" || path.starts_with("/v1/jobs/"))
+    if (path == "/healthz" || path == "/metrics" || path == "/v1/counts" || path == "/v1/prune" ||
+        path == "/v1/doctor" || path == "/v1/session" || path == "/v1/session/code" ||
+        path.starts_with("/v1/jobs/"))
         return std::vector<std::string_view>{};
     return std::nullopt;
 }
@@ -198,25 +203,55 @@ result<list_query> read_list_query(const urls::url_view& url) {
             if (!q.since)
                 return make_error(error::bad_request,
                                   "since must be an RFC 3339 time such as 2026-11-25T12:00:00Z");
+        } else if (param.key == "before" && !param.value.empty()) {
+            q.before = parse_cursor(param.value);
+            if (!q.before)
+                return make_error(error::bad_request,
+                                  "before \"" + param.value +
+                                      "\" is not a cursor; pass the \"next\" of an earlier "
+                                      "GET /v1/jobs answer as it is");
         }
     }
     return q;
 }
 
-// GET /v1/jobs?status=&limit=
+// GET /v1/jobs?status=&limit=&since=&before=: one page, newest first, and
+// the cursor of the next one (null on the last page).
 listener::response list_jobs(jobs::service& service, const urls::url_view& url) {
     auto query = read_list_query(url);
     if (!query)
         return error_response(query.error());
-    auto jobs = service.list(query->status, query->limit, query->since);
-    if (!jobs) {
-        log_error("", "cannot list jobs: " + jobs.error().message);
+    auto page = service.list_page({.status = query->status,
+                                   .limit = query->limit,
+                                   .before = query->before,
+                                   .created_since = query->since});
+    if (!page) {
+        log_error("", "cannot list jobs: " + page.error().message);
         return error_response(500, "cannot read jobs from the database; see the stemd log");
     }
     json::array out;
-    for (const auto& j : *jobs)
+    for (const auto& j : page->jobs)
         out.push_back(job_to_json(j, &service.progress()));
-    return json_response(200, json::object{{"jobs", std::move(out)}});
+    return json_response(200,
+                         json::object{{"jobs", std::move(out)},
+                                      {"next", page->next ? json::value(cursor_text(*page->next))
+                                                          : json::value(nullptr)}});
+}
+
+// GET /v1/counts: how many jobs there are, by status (the page's filter).
+listener::response job_counts(jobs::service& service) {
+    auto gauges = service.gauges();
+    if (!gauges) {
+        log_error("", "cannot count jobs: " + gauges.error().message);
+        return error_response(500, "cannot read jobs from the database; see the stemd log");
+    }
+    json::object counts;
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < storage::job_statuses.size(); ++i) {
+        counts[storage::to_string(storage::job_statuses[i])] = gauges->jobs[i];
+        total += gauges->jobs[i];
+    }
+    return json_response(200, json::object{{"ok", true}, {"total", total}, {"counts", counts}});
 }
 
 // GET /v1/jobs/{key}
@@ -323,16 +358,13 @@ bool is_upload(const http::request_header<>& header) {
            media_type(header[http::field::content_type]) == "multipart/form-data";
 }
 
-net::awaitable<listener::response> handle_api(jobs::service& service, const listener::request& req,
-                                              const api_options& options,
-                                              const std::filesystem::path& spooled_body) {
-    auto url = urls::parse_origin_form(req.target());
-    if (!url)
-        co_return error_response(make_error(error::bad_request, "malformed request target"));
-    const std::string path = url->path();
+namespace {
+
+net::awaitable<listener::response> route(jobs::service& service, const listener::request& req,
+                                         const urls::url_view& url, const api_options& options,
+                                         const std::filesystem::path& spooled_body) {
+    const std::string path = url.path();
     const auto method = req.method();
-    if (auto refused = refuse_unknown_query(*url, method))
-        co_return std::move(*refused);
 
     if (is_page_path(path))
         co_return page_response(req, path);
@@ -349,8 +381,13 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
         if (method == http::verb::post)
             co_return co_await create_job(service, req, options);
         if (method == http::verb::get)
-            co_return list_jobs(service, *url);
+            co_return list_jobs(service, url);
         co_return error_response(405, "use GET or POST on /v1/jobs");
+    }
+    if (path == "/v1/counts") {
+        if (method != http::verb::get)
+            co_return error_response(405, "use GET on /v1/counts");
+        co_return job_counts(service);
     }
     if (path == "/v1/prune") {
         if (method != http::verb::post)
@@ -369,22 +406,41 @@ net::awaitable<listener::response> handle_api(jobs::service& service, const list
             co_return error_response(404, "not found");
         co_return handle_session(req, path, *options.access, *options.sessions, now_millis());
     }
-    if (auto key = key_before(url->encoded_path(), "/retry"); !key.empty()) {
+    if (auto key = key_before(url.encoded_path(), "/retry"); !key.empty()) {
         if (method != http::verb::post)
             co_return error_response(405, "use POST on /v1/jobs/{key}/retry");
         co_return retry_job(service, key);
     }
-    if (auto key = key_before(url->encoded_path(), "/events"); !key.empty()) {
+    if (auto key = key_before(url.encoded_path(), "/events"); !key.empty()) {
         if (method != http::verb::get)
             co_return error_response(405, "use GET on /v1/jobs/{key}/events");
-        co_return job_events(service, key, *url);
+        co_return job_events(service, key, url);
     }
     if (path.starts_with("/v1/jobs/")) {
         if (method != http::verb::get)
             co_return error_response(405, "use GET on /v1/jobs/{key}");
-        co_return find_job(service, job_key(url->encoded_path()));
+        co_return find_job(service, job_key(url.encoded_path()));
     }
     co_return error_response(404, "not found");
+}
+
+} // namespace
+
+net::awaitable<listener::reply> handle_api(jobs::service& service, const listener::request& req,
+                                           const api_options& options,
+                                           const std::filesystem::path& spooled_body) {
+    auto url = urls::parse_origin_form(req.target());
+    if (!url)
+        co_return listener::reply{
+            error_response(make_error(error::bad_request, "malformed request target")), {}};
+    if (auto refused = refuse_unknown_query(*url, req.method()))
+        co_return listener::reply{std::move(*refused), {}};
+    if (auto file = file_reply(service, req, url->encoded_path()))
+        co_return std::move(*file);
+    // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice
+    // when co_await sits inside a braced initialiser.
+    listener::response answer = co_await route(service, req, *url, options, spooled_body);
+    co_return listener::reply{std::move(answer), {}};
 }
 
 } // namespace stemd::server

@@ -38,9 +38,9 @@ struct api_options {
 };
 
 // Routes one request. Only submission awaits (MusicGPT is called); the
-// rest is answered from the store. `spooled_body` is the file the listener
+// rest is answered from the store, a job's file streamed from disk. `spooled_body` is the file the listener
 // wrote a multipart POST /v1/jobs body to (see listener::spool_route).
-boost::asio::awaitable<listener::response>
+boost::asio::awaitable<listener::reply>
 handle_api(jobs::service& service, const listener::request& req, const api_options& options = {},
            const std::filesystem::path& spooled_body = {});
 

@@ -19,6 +19,9 @@ const boost::system::error_category& error_category() noexcept {
              condition::refused},
             {int(error::body_too_large), "the request body is too large", condition::too_large},
             {int(error::throttled), "too many failed sign-ins", condition::unavailable},
+            {int(error::no_such_file), "the job has no such file", condition::not_found},
+            {int(error::file_not_ready), "the file is not downloaded yet", condition::conflict},
+            {int(error::file_withheld), "the file on disk is not served", condition::refused},
         });
     return c;
 }

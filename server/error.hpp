@@ -23,6 +23,9 @@ enum class error {
     csrf_mismatch,          // a cookie request changing state without its CSRF token (refused, 403)
     body_too_large,         // a sign-in body over its small cap, or of unknown length (413)
     throttled,              // too many failed sign-ins just now (unavailable, 429)
+    no_such_file,           // a job's file that the job does not have, or no longer on disk (404)
+    file_not_ready,         // a job's file not downloaded yet (conflict, 409)
+    file_withheld,          // a stem on disk that is not as recorded, e.g. a link (refused, 403)
 };
 
 const boost::system::error_category& error_category() noexcept;

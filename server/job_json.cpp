@@ -1,7 +1,9 @@
 #include "server/job_json.hpp"
 
+#include "client/media_type.hpp"
 #include "client/url.hpp"
 #include "common/time.hpp"
+#include "server/stem_files.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
@@ -28,8 +30,10 @@ json::value json_list(const std::string& text) {
 
 json::object file_to_json(const storage::file_record& f, const jobs::progress_table* progress) {
     json::object o{
-        {"name", f.subdir.empty() ? f.name : f.subdir + "/" + f.name},
+        {"name", file_name_of(f)},
         {"path", f.path},
+        {"href", file_href(f)},
+        {"media_type", client::audio_content_type(f.path)},
         {"bytes", f.bytes},
         {"sha256", f.sha256},
         {"status", storage::to_string(f.status)},

@@ -28,8 +28,9 @@ std::vector<std::string_view> components(std::string_view path) {
     return out;
 }
 
-stemd::error refused(std::string_view path, const std::string& why) {
-    return make_error(error::file_refused, "audio_file \"" + std::string(path) + "\" " + why);
+stemd::error refused(const beneath_names& names, std::string_view path, const std::string& why) {
+    return make_error(error::file_refused,
+                      std::string(names.what) + " \"" + std::string(path) + "\" " + why);
 }
 
 std::string roots_list(std::span<const std::filesystem::path> roots) {
@@ -71,12 +72,14 @@ std::string kind_of(mode_t mode) {
 
 // The descriptor of the last folder on the way, every step without
 // following a link.
-result<unique_fd> walk(std::string_view path, const std::filesystem::path& root,
+result<unique_fd> walk(const beneath_names& names, std::string_view path,
+                       const std::filesystem::path& root,
                        const std::vector<std::string_view>& parts, std::size_t from) {
     unique_fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir)
-        return refused(path, "cannot be read: its api.file_roots folder " + root.string() +
-                                 " cannot be opened (" + std::strerror(errno) + ")");
+        return refused(names, path,
+                       "cannot be read: its " + std::string(names.roots) + " folder " +
+                           root.string() + " cannot be opened (" + std::strerror(errno) + ")");
     for (std::size_t i = from; i + 1 < parts.size(); ++i) {
         const std::string name(parts[i]);
         unique_fd next(
@@ -84,10 +87,13 @@ result<unique_fd> walk(std::string_view path, const std::filesystem::path& root,
         if (!next) {
             const int e = errno;
             if (e == ELOOP || e == ENOTDIR)
-                return refused(path, "passes through \"" + name +
-                                         "\", which is a symbolic link or not a folder; stemd "
-                                         "follows no links beneath api.file_roots");
-            return refused(path, "cannot be opened at \"" + name + "\": " + std::strerror(e));
+                return refused(names, path,
+                               "passes through \"" + name +
+                                   "\", which is a symbolic link or not a folder; stemd "
+                                   "follows no links beneath " +
+                                   std::string(names.roots));
+            return refused(names, path,
+                           "cannot be opened at \"" + name + "\": " + std::strerror(e));
         }
         dir = std::move(next);
     }
@@ -97,23 +103,25 @@ result<unique_fd> walk(std::string_view path, const std::filesystem::path& root,
 } // namespace
 
 result<rooted_file> open_beneath(std::span<const std::filesystem::path> roots,
-                                 std::string_view path) {
+                                 std::string_view path, const beneath_names& names) {
     if (roots.empty())
-        return refused(path, "is not accepted: api.file_roots lists no folder. Upload the file "
-                             "instead (multipart/form-data; `stemd submit --file` does), or add "
-                             "its folder to api.file_roots");
+        return refused(names, path,
+                       "is not accepted: api.file_roots lists no folder. Upload the file "
+                       "instead (multipart/form-data; `stemd submit --file` does), or add "
+                       "its folder to api.file_roots");
     if (path.empty() || path.front() != '/')
-        return refused(path, "is not an absolute path");
+        return refused(names, path, "is not an absolute path");
     const auto parts = components(path);
     for (auto part : parts)
         if (part == "." || part == "..")
-            return refused(path, "holds a \".\" or \"..\" component; give the plain path");
+            return refused(names, path, "holds a \".\" or \"..\" component; give the plain path");
     const std::filesystem::path* root = nullptr;
     const std::size_t depth = covering_root(roots, parts, &root);
     if (root == nullptr)
-        return refused(path, "is not beneath a folder of api.file_roots (" + roots_list(roots) +
-                                 "); move it there or upload it");
-    auto dir = walk(path, *root, parts, depth);
+        return refused(names, path,
+                       "is not beneath a folder of " + std::string(names.roots) + " (" +
+                           roots_list(roots) + "); move it there or upload it");
+    auto dir = walk(names, path, *root, parts, depth);
     if (!dir)
         return dir.error();
     const std::string name(parts.back());
@@ -122,17 +130,18 @@ result<rooted_file> open_beneath(std::span<const std::filesystem::path> roots,
     if (!fd) {
         const int e = errno;
         if (e == ELOOP)
-            return refused(path, "is a symbolic link; stemd follows no links beneath "
-                                 "api.file_roots, so give the file's own path");
-        return refused(path, std::string("cannot be opened: ") + std::strerror(e));
+            return refused(names, path,
+                           "is a symbolic link; stemd follows no links beneath " +
+                               std::string(names.roots));
+        return refused(names, path, std::string("cannot be opened: ") + std::strerror(e));
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
-        return refused(path, std::string("cannot be examined: ") + std::strerror(errno));
+        return refused(names, path, std::string("cannot be examined: ") + std::strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return refused(path, "is " + kind_of(st.st_mode) + ", not a regular file");
+        return refused(names, path, "is " + kind_of(st.st_mode) + ", not a regular file");
     if (st.st_size == 0)
-        return refused(path, "is empty");
+        return refused(names, path, "is empty");
     return rooted_file{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
 }
 

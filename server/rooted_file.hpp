@@ -21,6 +21,13 @@ struct rooted_file {
     std::uint64_t size = 0;
 };
 
+// How refusals name the file and its roots: the request field and the
+// setting the roots come from (a served stem is "file", storage.output_dir).
+struct beneath_names {
+    std::string_view what = "audio_file";
+    std::string_view roots = "api.file_roots";
+};
+
 // `path` must be absolute, hold no "." or ".." component, and lie beneath one
 // of `roots` (absolute, as config checks them); each component below the
 // root is opened with openat(O_NOFOLLOW), the last one also with O_NONBLOCK
@@ -28,6 +35,6 @@ struct rooted_file {
 // server::error::file_refused (condition::invalid) with a message naming
 // the path, the reason and what to do.
 result<rooted_file> open_beneath(std::span<const std::filesystem::path> roots,
-                                 std::string_view path);
+                                 std::string_view path, const beneath_names& names = {});
 
 } // namespace stemd::server

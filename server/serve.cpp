@@ -59,10 +59,7 @@ listener::handler api_handler(jobs::service& service, const config::settings& s,
     return [&service, options = api_options{s.api.file_roots, &doctor, &access, access.sessions()}](
                listener::request& req,
                const listener::peer_info& peer) -> net::awaitable<listener::reply> {
-        // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice
-        // when co_await sits inside a braced initialiser.
-        listener::response answer = co_await handle_api(service, req, options, peer.spooled_body);
-        co_return listener::reply{std::move(answer), {}};
+        co_return co_await handle_api(service, req, options, peer.spooled_body);
     };
 }
 

@@ -79,6 +79,28 @@ struct job_record {
     std::vector<file_record> files; // ordered by subdir, name
 };
 
+// Where a page of the jobs list ends: the last job's created_at and rowid
+// (the order is created_at, then rowid, both descending), so the next page
+// starts exactly after it however many jobs share a created_at.
+struct job_cursor {
+    millis created_at = 0;
+    std::int64_t rowid = 0;
+    bool operator==(const job_cursor&) const = default;
+};
+
+// Which page of the jobs list (store::list_page).
+struct page_query {
+    std::optional<job_status> status;
+    int limit = 50;                      // clamped to [1, 1000]
+    std::optional<job_cursor> before;    // nullopt: the newest jobs
+    std::optional<millis> created_since; // jobs created at or after it
+};
+
+struct job_page {
+    std::vector<job_record> jobs;
+    std::optional<job_cursor> next; // nullopt: this was the last page
+};
+
 // What one batch of pruning removed: final jobs with their files (so the
 // caller can remove the files on disk), and how many webhook-ids the
 // replay guard no longer needed.

@@ -5,6 +5,7 @@
 #include "storage/sqlite_rows.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace stemd::storage::sqlite {
@@ -199,6 +200,46 @@ result<std::vector<job_record>> list(database& db, std::optional<job_status> sta
         s.bind_null(3);
     }
     return read_jobs_with_files(db, s);
+}
+
+const std::string& page_sql(bool by_status) {
+    // Written so that the index range is created_at alone (since ..
+    // cursor) and the rowid tie-break only filters the rows of the cursor's
+    // own created_at; the index order (created_at, then rowid) is the sort.
+    static const std::string where =
+        " AND created_at >= ?3 AND created_at <= ?4 AND (created_at < ?4 OR rowid < ?5) "
+        "ORDER BY created_at DESC, rowid DESC LIMIT ?1";
+    static const std::string any =
+        sql({"SELECT ", job_columns, ", rowid FROM jobs WHERE 1", where});
+    static const std::string one =
+        sql({"SELECT ", job_columns, ", rowid FROM jobs WHERE status = ?2", where});
+    return by_status ? one : any;
+}
+
+result<job_page> list_page(database& db, const page_query& q) {
+    const int limit = std::clamp(q.limit, 1, max_list);
+    statement s(db, page_sql(q.status.has_value()));
+    s.bind(1, limit + 1); // one more tells whether another page follows
+    if (q.status) {
+        s.bind(2, to_string(*q.status));
+    }
+    s.bind(3, q.created_since.value_or(std::numeric_limits<millis>::min()));
+    s.bind(4, q.before ? q.before->created_at : std::numeric_limits<millis>::max());
+    s.bind(5, q.before ? q.before->rowid : std::numeric_limits<std::int64_t>::max());
+    job_page page;
+    std::int64_t last_rowid = 0;
+    while (s.step()) {
+        if (static_cast<int>(page.jobs.size()) == limit) {
+            page.next = job_cursor{page.jobs.back().created_at, last_rowid};
+            break;
+        }
+        page.jobs.push_back(read_job(s));
+        last_rowid = s.column_int(static_cast<int>(job_column_count));
+    }
+    for (auto& job : page.jobs) {
+        job.files = select_files(db, job.id);
+    }
+    return page;
 }
 
 namespace {

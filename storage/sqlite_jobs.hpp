@@ -29,6 +29,10 @@ result<job_record> find_by_token_hash(database& db, std::string_view token_hash)
 result<std::string> token_hash(database& db, std::string_view job_id);
 result<std::vector<job_record>> list(database& db, std::optional<job_status> status, int limit,
                                      std::optional<millis> created_since);
+result<job_page> list_page(database& db, const page_query& q);
+// The statement list_page runs, with or without a status (for the query
+// plan test).
+const std::string& page_sql(bool by_status);
 result<job_record> adopt(database& db, std::string_view task_id, std::string_view conversion_id);
 result<std::vector<job_record>> stale_submitting(database& db, millis created_before);
 result<std::vector<job_record>> longest_waiting_open_jobs(database& db, int limit);

@@ -21,6 +21,8 @@ inline constexpr std::string_view job_columns =
     "conversion_cost, conversion_duration, error, upstream_status, audio_url, audio_file, "
     "stems_json, preprocessing_options_json, eco_mode, next_poll_at, poll_attempts, "
     "poll_owner, poll_until";
+// How many columns job_columns lists (read_job reads them from column 0).
+inline constexpr std::size_t job_column_count = 21;
 
 inline constexpr std::string_view file_columns =
     "files.id, files.job_id, files.name, files.subdir, files.url, files.path, files.status, "

@@ -82,6 +82,10 @@ result<std::vector<job_record>> sqlite_store::list(std::optional<job_status> sta
     return guarded([&] { return sqlite::list(*db_, status, limit, created_since); });
 }
 
+result<job_page> sqlite_store::list_page(const page_query& q) {
+    return guarded([&] { return sqlite::list_page(*db_, q); });
+}
+
 result<job_record> sqlite_store::adopt(std::string_view task_id, std::string_view conversion_id) {
     return guarded([&] { return sqlite::adopt(*db_, task_id, conversion_id); });
 }

@@ -36,6 +36,7 @@ public:
     using store::list;
     result<std::vector<job_record>> list(std::optional<job_status> status, int limit,
                                          std::optional<millis> created_since) override;
+    result<job_page> list_page(const page_query& q) override;
     result<job_record> adopt(std::string_view task_id, std::string_view conversion_id) override;
     result<job_record> apply(std::string_view job_id, const musicgpt::report& r,
                              const std::vector<std::string>& paths) override;

@@ -73,6 +73,11 @@ public:
     result<std::vector<job_record>> list(std::optional<job_status> status, int limit) {
         return list(status, limit, std::nullopt);
     }
+    // One page of that list, newest first, each job with its files: the
+    // jobs strictly after `before` in (created_at, rowid) descending order,
+    // and the cursor of the page's last job when more follow. Served by an
+    // index (jobs_by_created, or jobs_by_status with a status) at any depth.
+    virtual result<job_page> list_page(const page_query& q) = 0;
 
     // The job for a task stemd did not submit (webhook secret path): found
     // by task_id (else conversion_id), or created in `submitted` with the

@@ -22,7 +22,7 @@ struct api_fixture : service_fixture {
         const auto req = make_request(method, std::move(target), std::move(body));
         std::optional<listener::response> out;
         net::co_spawn(
-            io, [&]() -> net::awaitable<void> { out = co_await server::handle_api(*service, req); },
+            io, [&]() -> net::awaitable<void> { out = (co_await server::handle_api(*service, req)).message; },
             [](std::exception_ptr e) {
                 if (e)
                     std::rethrow_exception(e);
@@ -82,7 +82,7 @@ TEST_CASE_FIXTURE(api_fixture, "api: list with filters, and bad query parameters
     CHECK(refused(call(http::verb::get, "/v1/jobs?limit=5x"), 400) ==
           "limit must be a number from 1 to 1000");
     CHECK(refused(call(http::verb::get, "/v1/jobs?statsu=failed"), 400) ==
-          "unknown query parameter \"statsu\" on /v1/jobs; use status, limit or since");
+          "unknown query parameter \"statsu\" on /v1/jobs; use status, limit, since or before");
     // An empty status (a form's "any") is no filter.
     auto any = call(http::verb::get, "/v1/jobs?status=&limit=5");
     CHECK(any.result_int() == 200);

@@ -1,5 +1,6 @@
 #include "store_fixture.hpp"
 
+#include "storage/database.hpp"
 #include "storage/sqlite_store.hpp"
 
 #include <cstdlib>
@@ -10,6 +11,23 @@ namespace stemd::storage::testing {
 std::unique_ptr<store> sqlite_engine::open(const temp_dir& dir) {
     auto opened = sqlite_store::open(dir.db_file());
     return std::make_unique<sqlite_store>(ok(std::move(opened)));
+}
+
+void sqlite_engine::insert_jobs(const temp_dir& dir, int count,
+                                const std::function<millis(int)>& created_at,
+                                const std::function<job_status(int)>& status) {
+    database db(dir.db_file());
+    transaction tx(db);
+    statement s(db,
+                "INSERT INTO jobs (id, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)");
+    for (int i = 0; i < count; ++i) {
+        s.reset();
+        s.bind(1, "bulk-" + std::to_string(i));
+        s.bind(2, to_string(status(i)));
+        s.bind(3, created_at(i));
+        s.exec();
+    }
+    tx.commit();
 }
 
 void ok(result<void> r) {

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,12 @@ public:
 // after a reopen).
 struct sqlite_engine {
     static std::unique_ptr<store> open(const temp_dir& dir);
+    // Adds `count` bare jobs (no files, no token) straight to the engine's
+    // storage in one transaction, as fast as it goes: job i gets the id
+    // "bulk-<i>", created_at(i) and status(i). For tests at scale.
+    static void insert_jobs(const temp_dir& dir, int count,
+                            const std::function<millis(int)>& created_at,
+                            const std::function<job_status(int)>& status);
 };
 
 #define STORE_ENGINES stemd::storage::testing::sqlite_engine
