@@ -14,7 +14,9 @@
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
 #include "server/session_route.hpp"
+#include "server/stem_files.hpp"
 #include "server/upload_form.hpp"
+#include "server/waveform_route.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/url/parse.hpp>
@@ -151,6 +153,8 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
                    : std::vector<std::string_view>{};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
         return std::vector<std::string_view>{"limit"};
+    if (path.starts_with("/v1/jobs/") && path.ends_with("/waveform") && method == http::verb::get)
+        return std::vector<std::string_view>{"points"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/counts" || path == "/v1/prune" ||
         path == "/v1/doctor" || path == "/v1/session" || path == "/v1/session/code" ||
         path.starts_with("/v1/jobs/"))
@@ -416,6 +420,8 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
             co_return error_response(405, "use GET on /v1/jobs/{key}/events");
         co_return job_events(service, key, url);
     }
+    if (auto t = parse_file_target(url.encoded_path()); t && t->rest == "waveform")
+        co_return co_await waveform(service, method, t->key, t->file, url);
     if (path.starts_with("/v1/jobs/")) {
         if (method != http::verb::get)
             co_return error_response(405, "use GET on /v1/jobs/{key}");
