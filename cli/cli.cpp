@@ -36,7 +36,7 @@ std::span<const command* const> all_commands() {
     static const command* const commands[] = {
         &serve_command(), &simulate_command(), &submit_command(), &status_command(),
         &list_command(),  &wait_command(),     &retry_command(),  &prune_command(),
-        &logs_command(),   &doctor_command(),     &open_command(),
+        &logs_command(),  &doctor_command(),   &open_command(),   &notify_command(),
     };
     return commands;
 }

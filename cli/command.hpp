@@ -36,6 +36,7 @@ const command& prune_command();
 const command& logs_command();
 const command& doctor_command();
 const command& open_command();
+const command& notify_command();
 
 // All of them, in the order of the overview.
 std::span<const command* const> all_commands();

@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include "common/signing.hpp"
 #include "common/text.hpp"
 #include "config/quoted.hpp"
 #include "config/toml_table.hpp"
@@ -89,6 +90,64 @@ std::optional<std::string> tls_pair(const webhook_settings& w) {
     return "webhook.tls_cert and webhook.tls_key go together: set both for HTTPS, or neither";
 }
 
+// Unlike the base URLs, the receiver's URL is used exactly as written: a
+// query (e.g. a routing key) and a trailing slash are the receiver's own.
+std::optional<std::string> check_notify_url(std::string& value) {
+    const std::string_view text = value;
+    const auto scheme_end = text.find("://");
+    const std::string_view scheme = text.substr(0, scheme_end);
+    if (value.empty()) {
+        return std::nullopt;
+    }
+    if (scheme_end == std::string_view::npos || (scheme != "https" && scheme != "http")) {
+        return "is not an http(s) URL: write it like https://host/path";
+    }
+    const std::string_view rest = text.substr(scheme_end + 3);
+    if (rest.substr(0, rest.find_first_of("/?#")).empty()) {
+        return "has no host: write it like https://host/path";
+    }
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= 0x20 || byte == 0x7f) {
+            return "contains a space or control character: percent-encode it or remove it";
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_notify_secret(std::string& value) {
+    if (value.empty() || webhook_secret_key(value)) {
+        return std::nullopt;
+    }
+    return "is not a Standard Webhooks secret: expected \"whsec_\" followed by base64 (e.g. "
+           "\"whsec_\" and the output of `openssl rand -base64 32`)";
+}
+
+std::optional<std::string> check_command(std::string& value) {
+    if (!value.empty()) {
+        return std::nullopt;
+    }
+    return "holds an empty string: give the program and its arguments, e.g. "
+           "[\"/usr/local/bin/on-stems\", \"--quiet\"]";
+}
+
+std::optional<std::string> notify_rules(const notify_settings& n) {
+    if (n.url.empty()) {
+        return std::nullopt;
+    }
+    if (!n.url.starts_with("https://") && !n.allow_http) {
+        return "notify.url = " + toml_quoted(n.url) +
+               " is not https: events carry file paths and are signed, not encrypted; give an "
+               "https URL, or set notify.allow_http = true for a receiver on this machine";
+    }
+    if (n.signing_secret.empty()) {
+        return "notify.url = " + toml_quoted(n.url) +
+               " needs notify.signing_secret (\"whsec_\" + base64) so the receiver can check "
+               "each event came from stemd";
+    }
+    return std::nullopt;
+}
+
 // ---------------------------------------------------------------------------
 // Every table and key stemd knows, in the order the documentation lists
 // them, bound to the members of `s` they set.
@@ -154,6 +213,17 @@ std::vector<table_spec> tables_of(settings& s) {
         {"retention",
          {{"keep_days", int_value(s.retention.keep_days, 0, 36500)},
           {"delete_files", bool_value(s.retention.delete_files)}}},
+        {"notify",
+         {{"url", text_value(s.notify.url, check_notify_url)},
+          {"signing_secret", secret_value(s.notify.signing_secret, check_notify_secret)},
+          {"allow_http", bool_value(s.notify.allow_http)},
+          {"ca_file", text_value(s.notify.ca_file)},
+          {"timeout_seconds", int_value(s.notify.timeout_seconds, 1, 600)},
+          {"command", text_list_value(s.notify.command, check_command)},
+          {"command_timeout_seconds", int_value(s.notify.command_timeout_seconds, 1, 86400)}},
+         [&n = s.notify] {
+             return notify_rules(n);
+         }},
     };
 }
 

@@ -110,6 +110,19 @@ struct retention_settings {
     bool delete_files = false;
 };
 
+// Telling the user's own app when a job completes or fails: a Standard
+// Webhooks POST to `url`, and/or running `command`. Neither set: no
+// notifications are recorded.
+struct notify_settings {
+    std::string url;            // https, unless allow_http
+    std::string signing_secret; // "whsec_" + base64; required with url
+    bool allow_http = false;
+    std::string ca_file; // a PEM file of extra trust anchors (a private CA)
+    int timeout_seconds = 10;
+    std::vector<std::string> command; // argv, no shell
+    int command_timeout_seconds = 60;
+};
+
 struct settings {
     musicgpt_settings musicgpt;
     webhook_settings webhook;
@@ -119,6 +132,7 @@ struct settings {
     limits_settings limits;
     reconcile_settings reconcile;
     retention_settings retention;
+    notify_settings notify;
 
     // Where these settings came from: a file path, or "built-in defaults".
     std::string source = "built-in defaults";

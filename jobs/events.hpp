@@ -25,6 +25,12 @@ inline constexpr std::string_view link_expired = "link_expired";
 inline constexpr std::string_view retry = "retry"; // `stemd retry`
 inline constexpr std::string_view completed = "completed";
 inline constexpr std::string_view failed = "failed";
+// The user's app told (notify): delivered, refused (a 4xx), to be tried
+// again, given up.
+inline constexpr std::string_view notify_delivered = "notify_delivered";
+inline constexpr std::string_view notify_refused = "notify_refused";
+inline constexpr std::string_view notify_retry = "notify_retry";
+inline constexpr std::string_view notify_failed = "notify_failed";
 } // namespace event_kind
 
 // Appends one event at now_millis(). `detail` must already be free of

@@ -55,6 +55,10 @@ struct daemon_metrics {
                                                      "not_recorded"}};
     stemd::metrics::labelled_counter rate_limited{"call", {"submit", "status"}};
 
+    // Attempts to tell the user's app ([notify]), by how each ended.
+    stemd::metrics::labelled_counter notifications{"outcome",
+                                                   {"delivered", "refused", "retry", "failed"}};
+
     void webhook_refused(std::string_view reason);
     void webhook_accepted();
 };

@@ -9,8 +9,30 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace stemd::jobs {
+
+// Telling the user's app when a job completes or fails ([notify]).
+struct notify_options {
+    std::string url;                // "" = no webhook
+    std::vector<unsigned char> key; // the signing secret's key bytes
+    bool allow_http = false;
+    std::string ca_file;
+    std::chrono::milliseconds timeout{10'000};
+    std::vector<std::string> command; // argv; empty = none
+    std::chrono::milliseconds command_timeout{60'000};
+
+    // The outbox channels these enable ("url", "command").
+    std::vector<std::string> channels() const {
+        std::vector<std::string> out;
+        if (!url.empty())
+            out.emplace_back("url");
+        if (!command.empty())
+            out.emplace_back("command");
+        return out;
+    }
+};
 
 struct service_options {
     std::string public_url;           // "" = MusicGPT is given no webhook_url
@@ -44,6 +66,8 @@ struct service_options {
     // last change (0: for ever), and whether its files go with it.
     int keep_days = 90;
     bool delete_files = false;
+
+    notify_options notify;
 };
 
 } // namespace stemd::jobs

@@ -11,6 +11,7 @@
 #include "jobs/events.hpp"
 #include "jobs/file_layout.hpp"
 #include "jobs/metrics.hpp"
+#include "jobs/notifier.hpp"
 #include "jobs/poll_plan.hpp"
 #include "jobs/poller.hpp"
 #include "jobs/retention.hpp"
@@ -82,6 +83,11 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
     options_.download.on_bytes = [](std::uint64_t n) {
         meters().bytes_downloaded.add(n);
     };
+    // From here on, a job that becomes completed or failed gets its outbox
+    // events in the same transaction.
+    store_.set_outbox_channels(options_.notify.channels());
+    if (!options_.notify.channels().empty())
+        notifier_ = std::make_unique<notifier>(ex, store, options_.notify, owner_);
 }
 
 service::~service() = default;
@@ -369,6 +375,9 @@ void service::start() {
                   [](std::exception_ptr e) { log_exception("stale submissions", e); });
     net::co_spawn(ex_, heartbeat_->run(), [](std::exception_ptr e) { log_exception("claims", e); });
     net::co_spawn(ex_, pruner_->run(), [](std::exception_ptr e) { log_exception("retention", e); });
+    if (notifier_)
+        net::co_spawn(ex_, notifier_->run(),
+                      [](std::exception_ptr e) { log_exception("notifier", e); });
 }
 
 net::awaitable<result<prune_summary>> service::prune(const prune_order& order) {
@@ -381,6 +390,8 @@ void service::stop() {
     stale_->stop();
     heartbeat_->stop();
     pruner_->stop();
+    if (notifier_)
+        notifier_->stop();
 }
 
 void service::wake() {

@@ -32,6 +32,7 @@ class status_poller;
 class stale_submissions;
 class heartbeat;
 class pruner;
+class notifier;
 
 // Where a report came from, for the job's history.
 enum class report_source { webhook, lookup };
@@ -93,6 +94,11 @@ public:
     void note(const std::string& job_id, std::string_view kind, std::string detail);
     // The downloads in flight and how far each has come.
     const progress_table& progress() const;
+    // The outbox, newest first (GET /v1/notifications); `status` filters.
+    result<std::vector<storage::notification_record>>
+    notifications(std::optional<std::string_view> status, int limit) {
+        return store_.notifications(status, limit);
+    }
     // The store's counts for GET /metrics.
     result<storage::store_gauges> gauges() { return store_.gauges(); }
     // Jobs not yet final, the longest waiting first (doctor's stuck jobs).
@@ -179,6 +185,7 @@ private:
     std::unique_ptr<stale_submissions> stale_;
     std::unique_ptr<heartbeat> heartbeat_;
     std::unique_ptr<pruner> pruner_;
+    std::unique_ptr<notifier> notifier_; // when [notify] sets a URL or a command
     bool running_ = false;
     // Jobs whose submission is in flight: created, MusicGPT not answered yet.
     std::set<std::string, std::less<>> submitting_;

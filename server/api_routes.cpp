@@ -10,6 +10,7 @@
 #include "server/list_cursor.hpp"
 #include "server/metrics_page.hpp"
 #include "server/page_route.hpp"
+#include "server/notifications_route.hpp"
 #include "server/prune_route.hpp"
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
@@ -155,6 +156,8 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
         return std::vector<std::string_view>{"limit"};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/waveform") && method == http::verb::get)
         return std::vector<std::string_view>{"points"};
+    if (path == "/v1/notifications")
+        return std::vector<std::string_view>{"status", "limit"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/counts" || path == "/v1/prune" ||
         path == "/v1/doctor" || path == "/v1/session" || path == "/v1/session/code" ||
         path.starts_with("/v1/jobs/"))
@@ -393,6 +396,9 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
             co_return error_response(405, "use GET on /v1/counts");
         co_return job_counts(service);
     }
+    if (path == "/v1/notifications")
+        co_return method == http::verb::get ? list_notifications(service, url)
+                                            : error_response(405, "use GET on /v1/notifications");
     if (path == "/v1/prune") {
         if (method != http::verb::post)
             co_return error_response(405, "use POST on /v1/prune");

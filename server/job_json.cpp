@@ -52,6 +52,21 @@ json::object file_to_json(const storage::file_record& f, const jobs::progress_ta
 
 } // namespace
 
+json::object notification_to_json(const storage::notification_record& n) {
+    const auto time_or_null = [](const std::optional<millis>& t) {
+        return t ? json::value(rfc3339(*t)) : json::value(nullptr);
+    };
+    return json::object{
+        {"id", n.id},
+        {"event", n.type},
+        {"status", n.status},
+        {"attempts", n.attempts},
+        {"last_error", n.last_error},
+        {"next_attempt_at", time_or_null(n.next_attempt_at)},
+        {"delivered_at", time_or_null(n.delivered_at)},
+    };
+}
+
 json::object event_to_json(const storage::event_record& e) {
     return json::object{
         {"id", e.id},     {"at", rfc3339(e.at)}, {"kind", e.kind},
@@ -85,6 +100,10 @@ json::object job_to_json(const storage::job_record& job, const jobs::progress_ta
     for (const auto& f : job.files)
         files.push_back(file_to_json(f, progress));
     o["files"] = std::move(files);
+    json::array notifications;
+    for (const auto& n : job.notifications)
+        notifications.push_back(notification_to_json(n));
+    o["notifications"] = std::move(notifications);
     return o;
 }
 

@@ -16,6 +16,10 @@ namespace stemd::server {
 boost::json::object job_to_json(const storage::job_record& job,
                                 const jobs::progress_table* progress = nullptr);
 
+// One outbox event of a job ("notifications" in the job, and with its
+// job_id, channel and created_at in GET /v1/notifications).
+boost::json::object notification_to_json(const storage::notification_record& n);
+
 // One event of a job's history as GET /v1/jobs/{key}/events shows it.
 boost::json::object event_to_json(const storage::event_record& e);
 

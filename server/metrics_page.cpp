@@ -29,6 +29,10 @@ std::vector<m::family> store_families(const metrics_facts& f) {
         m::gauge_family("stemd_oldest_unfinished_job_age_seconds",
                         "Age of the oldest job that is neither completed nor failed; 0 when none.",
                         std::max(0.0, seconds(f.now - oldest))),
+        m::gauge_family("stemd_notifications_pending",
+                        "Events for the user's app ([notify]) not yet delivered, refused or "
+                        "given up.",
+                        static_cast<double>(f.store.pending_notifications)),
     };
 }
 
@@ -85,6 +89,10 @@ std::vector<m::family> musicgpt_families(const jobs::daemon_metrics& d) {
                           d.status_retries),
         m::counter_family("stemd_musicgpt_rate_limited_total",
                           "HTTP 429 answers from MusicGPT, by call.", d.rate_limited),
+        m::counter_family("stemd_notifications_total",
+                          "Attempts to deliver an event to the user's app ([notify]), by how "
+                          "each ended.",
+                          d.notifications),
     };
 }
 

@@ -1,6 +1,7 @@
 #include "server/reload.hpp"
 
 #include "client/tls.hpp"
+#include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "config/settings.hpp"
@@ -106,6 +107,20 @@ const std::vector<known_key>& known_keys() {
         STEMD_KEY(reconcile, unknown_task_after, false),
         STEMD_KEY(retention, keep_days, true),
         STEMD_KEY(retention, delete_files, true),
+        STEMD_KEY(notify, url, false),
+        // Restart-only like the rest of [notify], and shown by a digest so
+        // that "still using ..." never prints the secret.
+        known_key{"notify.signing_secret",
+                  [](const config::settings& s) {
+                      return "(the secret whose SHA-256 begins " +
+                             sha256_hex(s.notify.signing_secret).substr(0, 8) + ")";
+                  },
+                  false},
+        STEMD_KEY(notify, allow_http, false),
+        STEMD_KEY(notify, ca_file, false),
+        STEMD_KEY(notify, timeout_seconds, false),
+        STEMD_KEY(notify, command, false),
+        STEMD_KEY(notify, command_timeout_seconds, false),
     };
     return keys;
 }

@@ -1,6 +1,7 @@
 #include "server/serve_settings.hpp"
 
 #include "common/log.hpp"
+#include "common/signing.hpp"
 #include "listener/admission.hpp"
 #include "server/api_routes.hpp"
 
@@ -30,6 +31,15 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.unknown_task_after = std::chrono::seconds(s.reconcile.unknown_task_after);
     o.keep_days = s.retention.keep_days;
     o.delete_files = s.retention.delete_files;
+    o.notify.url = s.notify.url;
+    if (!s.notify.url.empty())
+        o.notify.key = webhook_secret_key(s.notify.signing_secret).value_or(
+            std::vector<unsigned char>{}); // the config check made sure it decodes
+    o.notify.allow_http = s.notify.allow_http;
+    o.notify.ca_file = s.notify.ca_file;
+    o.notify.timeout = std::chrono::seconds(s.notify.timeout_seconds);
+    o.notify.command = s.notify.command;
+    o.notify.command_timeout = std::chrono::seconds(s.notify.command_timeout_seconds);
     return o;
 }
 

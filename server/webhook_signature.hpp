@@ -5,6 +5,7 @@
 // key inside a "whsec_" secret, sent base64-encoded as "v1,<signature>".
 
 #include "common/error.hpp"
+#include "common/signing.hpp"
 
 #include <boost/system/error_code.hpp>
 
@@ -55,9 +56,8 @@ private:
     std::vector<unsigned char> key_;
 };
 
-// Standard base64 (RFC 4648 section 4), padding optional; nullopt on any
-// other character or an impossible length.
-std::optional<std::vector<unsigned char>> decode_base64(std::string_view text);
+// Standard base64 (common/signing.hpp), kept under this name for callers.
+using stemd::decode_base64;
 
 } // namespace stemd::server
 

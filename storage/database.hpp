@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -88,11 +90,19 @@ public:
     int changes() const;
 
     sqlite3* handle() const noexcept { return db_.get(); }
+
+    // The channels an outbox event is written for when a job becomes final
+    // (store::set_outbox_channels): set once, read by every such write.
+    void set_outbox_channels(std::vector<std::string> channels) {
+        outbox_channels_ = std::move(channels);
+    }
+    const std::vector<std::string>& outbox_channels() const noexcept { return outbox_channels_; }
     // Turns a result code into an exception carrying SQLite's message.
     void check(int rc) const;
 
 private:
     std::unique_ptr<sqlite3, connection_closer> db_;
+    std::vector<std::string> outbox_channels_;
 };
 
 // BEGIN IMMEDIATE on construction (take the write lock up front so two

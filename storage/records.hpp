@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stemd::storage {
@@ -49,6 +50,39 @@ struct file_record {
     }
 };
 
+// One event of the outbox: what stemd tells the user's app about a job
+// that became completed or failed, through one channel, and how far its
+// delivery has come.
+namespace notification_status {
+inline constexpr std::string_view pending = "pending";     // to be (re)tried
+inline constexpr std::string_view delivered = "delivered"; // 2xx, or the command exited 0
+inline constexpr std::string_view refused = "refused";     // a 4xx that ends it
+inline constexpr std::string_view failed = "failed";       // retries spent
+} // namespace notification_status
+
+struct notification_record {
+    std::string id; // "msg_<random>": the webhook-id, stable across retries
+    std::string job_id;
+    std::string type;    // "job.completed" or "job.failed"
+    std::string channel; // "url" or "command"
+    std::string body;    // the JSON event, exactly as sent
+    std::string status;  // one of notification_status
+    int attempts = 0;
+    std::string last_error;
+    std::optional<millis> next_attempt_at; // pending ones only
+    std::optional<millis> delivered_at;
+    millis created_at = 0;
+    std::string claim_owner; // "" when nobody is delivering it
+    millis claim_until = 0;
+};
+
+// How a claimed delivery ended (store::end_notification).
+struct notification_end {
+    std::string_view status; // delivered, refused, failed, or pending (retry at next_attempt_at)
+    std::string_view error;  // why it did not work ("" when delivered)
+    millis next_attempt_at = 0;
+};
+
 struct job_record {
     std::string id; // stemd's own id
     std::string task_id;
@@ -77,6 +111,8 @@ struct job_record {
     std::string poll_owner;
     millis poll_until = 0;
     std::vector<file_record> files; // ordered by subdir, name
+    // Its outbox events, oldest first (none when notifications are off).
+    std::vector<notification_record> notifications;
 };
 
 // Where a page of the jobs list ends: the last job's created_at and rowid

@@ -1,5 +1,7 @@
 #include "storage/sqlite_gauges.hpp"
 
+#include "storage/sqlite_outbox.hpp"
+
 #include "storage/database.hpp"
 
 #include <algorithm>
@@ -60,6 +62,7 @@ result<store_gauges> gauges(database& db) {
             add_job_row(g, *job, count, counts.column_int(3));
         // else: the schema's CHECK keeps this from happening
     }
+    g.pending_notifications = pending_notifications(db);
     return g;
 }
 

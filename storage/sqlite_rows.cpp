@@ -1,5 +1,7 @@
 #include "storage/sqlite_rows.hpp"
 
+#include "storage/sqlite_outbox.hpp"
+
 #include <sqlite3.h>
 
 #include <utility>
@@ -169,6 +171,7 @@ std::optional<file_record> select_file(database& db, std::int64_t id) {
 
 job_record with_files(database& db, job_record j) {
     j.files = select_files(db, j.id);
+    j.notifications = select_notifications(db, j.id);
     return j;
 }
 
@@ -191,8 +194,12 @@ std::vector<job_record> read_jobs_with_files(database& db, statement& s) {
     return jobs;
 }
 
+// The one place a job becomes completed or failed, so the one place its
+// outbox event is written, in the same transaction.
 void set_job_status(database& db, std::string_view id, job_status status, std::string_view error,
                     millis now) {
+    const auto before = select_job(db, id);
+    const bool becomes_final = is_final(status) && before && before->status != status;
     statement s(db, R"sql(
 UPDATE jobs SET status = ?2, error = ?3, updated_at = ?4,
                 next_poll_at = CASE WHEN ?5 THEN NULL ELSE next_poll_at END
@@ -200,6 +207,8 @@ WHERE id = ?1
 )sql");
     s.bind(1, id).bind(2, to_string(status)).bind(3, error).bind(4, now);
     s.bind(5, is_final(status) ? 1 : 0).exec();
+    if (becomes_final)
+        write_outbox_events(db, id, now);
 }
 
 void touch_job(database& db, std::string_view id, millis now) {

@@ -13,7 +13,7 @@ namespace {
 
 // Each entry brings the schema from version i to i + 1. Never edit an entry
 // that has shipped; append a new one instead.
-constexpr std::array<std::string_view, 5> migrations = {
+constexpr std::array<std::string_view, 6> migrations = {
     R"sql(
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY NOT NULL,
@@ -103,6 +103,30 @@ CREATE TABLE events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX events_by_job ON events (job_id, id);
+)sql",
+    // 6: the outbox: what stemd tells the user's app when a job completes
+    // or fails, written in the transaction that makes it so and delivered
+    // (at least once) from here, across restarts.
+    R"sql(
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY NOT NULL,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    type TEXT NOT NULL CHECK (type IN ('job.completed', 'job.failed')),
+    body TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('url', 'command')),
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'delivered', 'refused', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    claim_owner TEXT,
+    claim_until INTEGER,
+    last_error TEXT NOT NULL DEFAULT '',
+    delivered_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_by_job ON outbox (job_id, created_at);
+CREATE INDEX outbox_by_created ON outbox (created_at);
 )sql",
 };
 

@@ -8,6 +8,7 @@
 #include "storage/sqlite_files.hpp"
 #include "storage/sqlite_gauges.hpp"
 #include "storage/sqlite_jobs.hpp"
+#include "storage/sqlite_outbox.hpp"
 #include "storage/sqlite_polls.hpp"
 #include "storage/sqlite_reports.hpp"
 #include "storage/sqlite_retention.hpp"
@@ -143,7 +144,8 @@ result<int> sqlite_store::renew_claims(std::string_view owner, millis now, milli
 result<int> sqlite_store::release_all_claims() {
     return guarded([&]() -> result<int> {
         transaction tx(*db_);
-        const int released = sqlite::release_file_claims(*db_) + sqlite::release_poll_claims(*db_);
+        const int released = sqlite::release_file_claims(*db_) + sqlite::release_poll_claims(*db_) +
+                             sqlite::release_notification_claims(*db_);
         tx.commit();
         return released;
     });
@@ -242,6 +244,29 @@ result<bool> sqlite_store::use_incremental_vacuum() {
 
 result<activity> sqlite_store::activity_since(millis since) {
     return guarded([&] { return sqlite::activity_since(*db_, since); });
+}
+
+void sqlite_store::set_outbox_channels(std::vector<std::string> channels) {
+    db_->set_outbox_channels(std::move(channels));
+}
+
+result<std::vector<notification_record>>
+sqlite_store::claim_notifications(std::string_view owner, millis now, millis lease, int limit) {
+    return guarded([&] { return sqlite::claim_notifications(*db_, owner, now, lease, limit); });
+}
+
+result<void> sqlite_store::end_notification(std::string_view id, std::string_view owner,
+                                            const notification_end& e, millis now) {
+    return guarded([&] { return sqlite::end_notification(*db_, id, owner, e, now); });
+}
+
+result<std::optional<millis>> sqlite_store::next_notification_due() {
+    return guarded([&] { return sqlite::next_notification_due(*db_); });
+}
+
+result<std::vector<notification_record>>
+sqlite_store::notifications(std::optional<std::string_view> status, int limit) {
+    return guarded([&] { return sqlite::notifications(*db_, status, limit); });
 }
 
 } // namespace stemd::storage

@@ -79,6 +79,16 @@ public:
     result<bool> seen_delivery(std::string_view webhook_id) override;
     result<store_gauges> gauges() override;
 
+    void set_outbox_channels(std::vector<std::string> channels) override;
+    result<std::vector<notification_record>> claim_notifications(std::string_view owner,
+                                                                 millis now, millis lease,
+                                                                 int limit) override;
+    result<void> end_notification(std::string_view id, std::string_view owner,
+                                  const notification_end& e, millis now) override;
+    result<std::optional<millis>> next_notification_due() override;
+    result<std::vector<notification_record>> notifications(std::optional<std::string_view> status,
+                                                           int limit) override;
+
     result<std::vector<job_record>> prunable_jobs(millis cutoff, std::string_view after_id,
                                                   int limit) override;
     result<prune_batch> prune_final_jobs(millis cutoff, millis now, int limit) override;

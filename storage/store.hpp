@@ -35,6 +35,7 @@ struct store_gauges {
     // claimed (due, backing off, or waiting for a fresh link) or downloading.
     std::int64_t queued_files = 0;
     std::optional<millis> oldest_unfinished; // created_at of the oldest job not final
+    std::int64_t pending_notifications = 0;  // outbox events not yet delivered or ended
 };
 
 class store {
@@ -229,6 +230,28 @@ public:
     // Whether a delivery with this webhook-id was already recorded (read
     // only: a replay is recognised before anything is applied).
     virtual result<bool> seen_delivery(std::string_view webhook_id) = 0;
+
+    // --- The outbox (telling the user's app) ----------------------------------
+
+    // The channels ("url", "command") an event is written for whenever a
+    // job becomes completed or failed, inside the transaction that makes it
+    // so; none (the default) writes nothing. Set once, after opening.
+    virtual void set_outbox_channels(std::vector<std::string> channels) = 0;
+    // Takes up to `limit` pending events due at `now` for `owner` until
+    // now + lease (expired claims are taken over), each with attempts + 1;
+    // earliest first.
+    virtual result<std::vector<notification_record>>
+    claim_notifications(std::string_view owner, millis now, millis lease, int limit) = 0;
+    // The end of a claimed delivery: delivered (at `now`), refused or
+    // failed (final), or pending again at e.next_attempt_at; releases the
+    // claim. claim_lost when `owner` does not hold it.
+    virtual result<void> end_notification(std::string_view id, std::string_view owner,
+                                          const notification_end& e, millis now) = 0;
+    // When claim_notifications may next have something, if ever.
+    virtual result<std::optional<millis>> next_notification_due() = 0;
+    // Newest first; `status` filters when given; limit clamped to [1, 1000].
+    virtual result<std::vector<notification_record>>
+    notifications(std::optional<std::string_view> status, int limit) = 0;
 
     // --- Monitoring ------------------------------------------------------------
 

@@ -181,6 +181,8 @@ void stack::write_config() {
                        "allow_private_addresses = " +
                        std::string(options_.allow_private_addresses ? "true" : "false") + "\n" +
                        options_.extra_config;
+    if (!options_.notify_config.empty())
+        text += "[notify]\n" + options_.notify_config;
     ws_.write("stemd.toml", text);
     std::filesystem::permissions(config_file(), std::filesystem::perms(0600));
 }

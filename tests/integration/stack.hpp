@@ -46,6 +46,7 @@ struct stack_options {
     std::string signing_secret; // webhook.signing_secret when not empty
     std::string limits_config;  // lines of the [limits] table
     std::string api_config;     // lines of the [api] table after listen
+    std::string notify_config;  // lines of a [notify] table (none when empty)
     // webhook.public_url left empty: stemd sends no webhook_url and learns
     // results only through byId.
     bool poll_only = false;

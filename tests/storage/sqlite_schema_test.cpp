@@ -75,14 +75,14 @@ sqlite_store open_store(const fs::path& file) {
 
 TEST_CASE("sqlite_schema: opening creates the schema at the current version, 5") {
     temp_dir dir;
-    CHECK(storage::sqlite::schema_version() == 5);
+    CHECK(storage::sqlite::schema_version() == 6);
     { auto store = open_store(dir.db_file()); }
     CHECK(fs::exists(dir.db_file()));
     storage::database db(dir.db_file());
-    CHECK(db.user_version() == 5);
+    CHECK(db.user_version() == 6);
     // Migrating an up-to-date database changes nothing.
     ok(storage::sqlite::migrate(db, dir.db_file()));
-    CHECK(db.user_version() == 5);
+    CHECK(db.user_version() == 6);
 }
 
 TEST_CASE("sqlite_schema: a version 1 database is migrated and keeps its jobs") {
@@ -152,7 +152,7 @@ TEST_CASE("sqlite_schema: a version 2 database gains claims, and its work is fre
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 5);
+        CHECK(db.user_version() == 6);
     }
     auto loading = ok(store.find("jloading"));
     REQUIRE(loading.files.size() == 1);
@@ -192,7 +192,7 @@ TEST_CASE("sqlite_schema: a version 4 database gains events, and its jobs start 
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 5);
+        CHECK(db.user_version() == 6);
     }
     auto old = ok(store.find("jold"));
     CHECK(old.status == job_status::completed);

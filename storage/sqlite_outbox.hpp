@@ -1,0 +1,36 @@
+#pragma once
+
+// The outbox on SQLite: events written when a job becomes completed or
+// failed (from set_job_status, inside the caller's transaction), and their
+// claimed deliveries.
+
+#include "common/error.hpp"
+#include "storage/database.hpp"
+#include "storage/records.hpp"
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace stemd::storage::sqlite {
+
+// One event per channel of db.outbox_channels() for the job, which has just
+// become final; its body is built from the job as it now is. Runs inside
+// the caller's transaction.
+void write_outbox_events(database& db, std::string_view job_id, millis now);
+
+// The job's events, oldest first.
+std::vector<notification_record> select_notifications(database& db, std::string_view job_id);
+
+result<std::vector<notification_record>> claim_notifications(database& db, std::string_view owner,
+                                                             millis now, millis lease, int limit);
+result<void> end_notification(database& db, std::string_view id, std::string_view owner,
+                              const notification_end& e, millis now);
+result<std::optional<millis>> next_notification_due(database& db);
+result<std::vector<notification_record>>
+notifications(database& db, std::optional<std::string_view> status, int limit);
+// Inside the caller's transaction; returns how many were released.
+int release_notification_claims(database& db);
+std::int64_t pending_notifications(database& db);
+
+} // namespace stemd::storage::sqlite
