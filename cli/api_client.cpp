@@ -9,13 +9,17 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <chrono>
 #include <exception>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace stemd::cli {
 
@@ -121,7 +125,139 @@ post_form(client::http_url url, http::request<http::empty_body> req,
     co_return answer;
 }
 
+// The text/event-stream format, fed bytes in any split: complete events
+// come back; comments and unknown fields are dropped.
+class event_parser {
+public:
+    std::vector<stream_event> feed(std::string_view bytes) {
+        std::vector<stream_event> out;
+        pending_ += bytes;
+        std::size_t start = 0;
+        for (auto end = pending_.find('\n'); end != std::string::npos;
+             end = pending_.find('\n', start)) {
+            std::string_view line(pending_.data() + start, end - start);
+            start = end + 1;
+            if (line.ends_with('\r'))
+                line.remove_suffix(1);
+            take(line, out);
+        }
+        pending_.erase(0, start);
+        return out;
+    }
+
+private:
+    void take(std::string_view line, std::vector<stream_event>& out) {
+        if (line.empty()) {
+            if (any_)
+                out.push_back(std::exchange(current_, {}));
+            any_ = false;
+            return;
+        }
+        if (line.front() == ':')
+            return;
+        const auto colon = line.find(':');
+        const auto field = line.substr(0, colon);
+        auto value = colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1);
+        if (value.starts_with(' '))
+            value.remove_prefix(1);
+        any_ = true;
+        if (field == "id")
+            current_.id = value;
+        else if (field == "event")
+            current_.event = value;
+        else if (field == "data")
+            current_.data += (current_.data.empty() ? "" : "\n") + std::string(value);
+    }
+
+    std::string pending_;
+    stream_event current_;
+    bool any_ = false;
+};
+
+struct stream_outcome {
+    boost::system::error_code failed; // no connection, or it broke before the header
+    unsigned status = 0;
+    std::string body; // a refusal's body (bounded)
+    bool stopped = false;
+};
+
+net::awaitable<stream_outcome>
+read_stream(client::http_url url, http::request<http::string_body> req,
+            client::connect_options options, std::shared_ptr<net::ssl::context> tls,
+            const std::function<bool()>& on_open,
+            const std::function<bool(const stream_event&)>& on_event) {
+    stream_outcome out;
+    auto conn = co_await client::connection::open(url, options, *tls);
+    if (!conn) {
+        out.failed = conn.error();
+        co_return out;
+    }
+    if (auto written = co_await conn->write(req); !written) {
+        out.failed = written.error();
+        co_return out;
+    }
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none); // open-ended: bounded by what is read per event instead
+    if (auto header = co_await conn->read_header(parser); !header) {
+        out.failed = header.error();
+        co_return out;
+    }
+    out.status = parser.get().result_int();
+    event_parser events;
+    std::array<char, 16 * 1024> buffer{};
+    const bool streaming = out.status == 200;
+    if (streaming && !on_open()) {
+        out.stopped = true;
+        co_return out;
+    }
+    while (!parser.is_done()) {
+        auto n = co_await conn->read_some(parser, buffer);
+        if (!n || *n == 0)
+            break; // dropped, or the end: the caller reconnects
+        const std::string_view got(buffer.data(), *n);
+        if (!streaming) {
+            if (out.body.size() < 64 * 1024)
+                out.body += got;
+            continue;
+        }
+        for (const auto& e : events.feed(got)) {
+            if (!on_event(e)) {
+                out.stopped = true;
+                co_return out;
+            }
+        }
+    }
+    co_return out;
+}
+
 } // namespace
+
+result<stream_end> api_client::read_events(const std::string& target,
+                                           const std::string& last_event_id,
+                                           std::chrono::milliseconds silence,
+                                           const std::function<bool()>& on_open,
+                                           const std::function<bool(const stream_event&)>& on_event,
+                                           std::string_view action) const {
+    http::request<http::string_body> req{http::verb::get, prefix_ + target, 11};
+    req.set(http::field::host, base_.host_header());
+    req.set(http::field::user_agent, "stemd/" STEMD_VERSION);
+    req.set(http::field::accept, "text/event-stream");
+    req.set(http::field::authorization, "Bearer " + token_);
+    if (!last_event_id.empty())
+        req.set("Last-Event-ID", last_event_id);
+    auto options = options_for(method::get);
+    options.io_timeout = silence;
+    auto out =
+        run_to_completion(read_stream(base_, std::move(req), options, tls_, on_open, on_event));
+    if (out.failed)
+        return transport_failure(out.failed, where());
+    if (out.status == 404)
+        return failure(error::no_job,
+                       "no job for " + std::string(action) + "; `stemd list` shows the known jobs");
+    if (out.status != 200)
+        return refusal(answer{out.status, std::move(out.body)}, action);
+    return out.stopped ? stream_end::stopped : stream_end::dropped;
+}
 
 result<answer> api_client::upload(const std::string& target,
                                   const client::multipart_form& form) const {

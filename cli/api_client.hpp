@@ -10,6 +10,8 @@
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +30,20 @@ struct answer {
 
 enum class method { get, post };
 
+// One event of a text/event-stream (GET /v1/events): its id: (or ""),
+// event: and data: fields; comments (": ping") are not passed on.
+struct stream_event {
+    std::string id;
+    std::string event;
+    std::string data;
+};
+
+// How an event stream read by api_client::read_events ended.
+enum class stream_end {
+    stopped, // on_event asked to stop
+    dropped, // the server closed it, or it went silent for longer than `silence`
+};
+
 class api_client {
 public:
     // Every request carries `token` as "Authorization: Bearer".
@@ -45,6 +61,17 @@ public:
     // refusal(`action` KEY) on anything but 200.
     result<answer> call_job(method m, const std::string& key, std::string_view suffix,
                             std::string_view action) const;
+
+    // GET `target` as an event stream (with "Last-Event-ID: last_event_id"
+    // when not empty): on_open once its header says 200, then on_event for
+    // each event until on_event returns false or the stream ends. A
+    // non-200 answer is refusal(`action`) (404: no_job); no connection at
+    // all is error::unreachable.
+    result<stream_end> read_events(const std::string& target, const std::string& last_event_id,
+                                   std::chrono::milliseconds silence,
+                                   const std::function<bool()>& on_open,
+                                   const std::function<bool(const stream_event&)>& on_event,
+                                   std::string_view action) const;
 
     // The answer's body as a JSON object.
     result<boost::json::object> object_of(const answer& a) const;

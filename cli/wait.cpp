@@ -8,6 +8,9 @@
 #include "cli/job_view.hpp"
 #include "cli/progress_view.hpp"
 
+#include "common/text.hpp"
+
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <unistd.h>
@@ -34,9 +37,6 @@ public:
         : key_(std::move(key)), as_json_(as_json),
           live_(!as_json && is_terminal(STDERR_FILENO) && term_can_redraw(std::getenv("TERM"))),
           view_(std::cerr, terminal_width) {}
-
-    // The interval between look-ups: a live view redraws a few times a second.
-    std::chrono::milliseconds interval() const { return live_ ? 250ms : 500ms; }
 
     // A final job is printed whole after this, so only the live view shows
     // it (its last frame: every file's end).
@@ -116,38 +116,124 @@ result<int> run(const boost::program_options::variables_map& vm) {
 
 } // namespace
 
+namespace {
+
+// How many times in a row the event stream may drop (or not open) before
+// `stemd wait` gives up; each is tried again after a pause this much longer.
+constexpr int stream_attempts = 5;
+constexpr auto stream_pause = 500ms;
+// The API pings every 15 s: this much silence means the stream is gone.
+constexpr auto stream_silence = 45s;
+
+// A progress event's bytes put into the job's file of that name, so the
+// live view redraws without asking for the job again.
+void merge_progress(boost::json::object& job, const std::string& data) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(data, ec);
+    if (ec || !v.is_object())
+        return;
+    const auto& p = v.as_object();
+    auto* files = job.if_contains("files");
+    if (!files || !files->is_array())
+        return;
+    for (auto& f : files->as_array()) {
+        if (!f.is_object() || text_field(f.as_object(), "name") != text_field(p, "file"))
+            continue;
+        if (const auto* r = p.if_contains("received_bytes"))
+            f.as_object()["received_bytes"] = *r;
+        if (const auto* t = p.if_contains("total_bytes"))
+            f.as_object()["total_bytes"] = *t;
+    }
+}
+
+// The job as the API shows it now, and whether it is final.
+struct job_state {
+    answer raw;
+    boost::json::object job;
+    bool final = false;
+};
+
+result<job_state> read_job(const api_client& api, const std::string& key) {
+    auto a = api.call_job(method::get, key, "", "show job");
+    if (!a)
+        return a.error();
+    auto job = api.object_of(*a);
+    if (!job)
+        return job.error();
+    const bool final = is_final(text_field(*job, "status"));
+    return job_state{std::move(*a), std::move(*job), final};
+}
+
+} // namespace
+
 result<int> wait_for_job(const api_client& api, const std::string& key,
                          std::optional<std::chrono::milliseconds> timeout, bool as_json) {
     // No timeout waits until the end of (steady) time.
     const auto deadline = timeout ? clock::now() + *timeout : clock::time_point::max();
     watcher watch(key, as_json);
-    for (;;) {
-        auto a = api.call_job(method::get, key, "", "show job");
-        if (!a)
-            return a.error();
-        auto job = api.object_of(*a);
-        if (!job)
-            return job.error();
-        const auto status = text_field(*job, "status");
-        watch.show(*job, is_final(status));
-        if (is_final(status)) {
-            watch.done();
-            show_job(std::cout, a->body, *job, as_json);
-            return final_outcome(key, *job);
+    auto state = read_job(api, key);
+    if (!state)
+        return state.error();
+    const std::string target = "/v1/events?job=" + percent_encode(text_field(state->job, "id"));
+    std::string last_id;
+    int dropped = 0;
+    std::optional<stemd::error> problem;
+    // The job is read again once the stream is open (what happened before
+    // it opened) and after each of its job events; progress only redraws.
+    const auto refresh = [&] {
+        auto now = read_job(api, key);
+        if (!now) {
+            problem = now.error();
+            return false;
         }
-        const auto now = clock::now();
-        if (now >= deadline) {
-            watch.done();
-            show_job(std::cout, a->body, *job, as_json);
-            return failure(error::timed_out, "job " + printable(key, 100) + " is still " + status +
-                                                 " after " + seconds_text(*timeout) +
-                                                 " s; run `stemd wait " + printable(key, 100) +
-                                                 "` to keep waiting");
+        state = std::move(now);
+        watch.show(state->job, state->final);
+        return !state->final && clock::now() < deadline;
+    };
+    const auto on_event = [&](const stream_event& e) {
+        if (!e.id.empty())
+            last_id = e.id;
+        dropped = 0; // the stream works: a later drop starts a new count
+        if (e.event == "job")
+            return refresh();
+        if (e.event == "progress") {
+            merge_progress(state->job, e.data);
+            watch.show(state->job, false);
         }
-        const auto pause = std::min<clock::duration>(
-            std::chrono::duration_cast<clock::duration>(watch.interval()), deadline - now);
-        std::this_thread::sleep_for(pause);
+        return clock::now() < deadline;
+    };
+    while (!state->final && clock::now() < deadline) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        auto ended =
+            api.read_events(target, last_id,
+                            std::min<std::chrono::milliseconds>(
+                                stream_silence, std::max(left, std::chrono::milliseconds(1000))),
+                            refresh, on_event, "stream the events of job " + printable(key, 100));
+        if (problem)
+            return *problem;
+        if (!ended && ended.error().code != error::unreachable)
+            return ended.error();
+        if (ended && *ended == stream_end::stopped)
+            break;
+        if (++dropped >= stream_attempts)
+            return failure(error::unreachable,
+                           "the event stream of job " + printable(key, 100) + " ended " +
+                               std::to_string(dropped) + " times in a row" +
+                               (ended ? std::string() : " (" + ended.error().message + ")") +
+                               "; is `stemd serve` still running? `stemd wait " +
+                               printable(key, 100) + "` waits again");
+        std::this_thread::sleep_for(
+            std::min<clock::duration>(stream_pause * dropped, deadline - clock::now()));
     }
+    watch.done();
+    show_job(std::cout, state->raw.body, state->job, as_json);
+    if (state->final)
+        return final_outcome(key, state->job);
+    return failure(error::timed_out, "job " + printable(key, 100) + " is still " +
+                                         text_field(state->job, "status") + " after " +
+                                         seconds_text(*timeout) + " s; run `stemd wait " +
+                                         printable(key, 100) + "` to keep waiting");
 }
 
 const command& wait_command() {

@@ -9,9 +9,11 @@
 
 namespace stemd::cli {
 
-// Polls the job every 500 ms, with a line on stderr each time it moves on
-// (unless as_json), until it is final or `timeout` has passed; then prints
-// it. The exit code is 0 when it completed; failure job_failed when it
+// Follows the job's events (GET /v1/events?job=, reconnecting with
+// Last-Event-ID when the stream drops, a few times in a row at most) and
+// reads the job again after each, with a line on stderr each time it
+// moves on (unless as_json), until it is final or `timeout` has passed;
+// then prints it. The exit code is 0 when it completed; failure job_failed when it
 // failed, timed_out when the timeout passed first.
 result<int> wait_for_job(const api_client& api, const std::string& key,
                          std::optional<std::chrono::milliseconds> timeout, bool as_json);

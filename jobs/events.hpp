@@ -13,6 +13,8 @@
 namespace stemd::jobs {
 
 namespace event_kind {
+inline constexpr std::string_view created =
+    "created"; // a job appeared (submitted here, or adopted)
 inline constexpr std::string_view submitted = "submitted"; // MusicGPT accepted it
 inline constexpr std::string_view refused = "refused"; // MusicGPT refused it (or was unreachable)
 inline constexpr std::string_view webhook = "webhook"; // a delivery recorded
@@ -33,8 +35,9 @@ inline constexpr std::string_view notify_retry = "notify_retry";
 inline constexpr std::string_view notify_failed = "notify_failed";
 } // namespace event_kind
 
-// Appends one event at now_millis(). `detail` must already be free of
-// secrets and signed links' queries (client::redact).
+// Appends one event at now_millis() and publishes it to the live readers
+// (event_hub.hpp) with the job's status after it. `detail` must already be
+// free of secrets and signed links' queries (client::redact).
 void note_event(storage::store& store, const std::string& job_id, std::string_view kind,
                 std::string_view file, std::string detail);
 

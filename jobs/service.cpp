@@ -123,6 +123,8 @@ net::awaitable<result<submit_result>> service::submit(const job_request& r) {
         co_return created.error();
     const std::string id = created->id;
     const in_flight guard(submitting_, id);
+    note_event(store_, id, event_kind::created, "",
+               r.audio_file.empty() ? client::redact(r.audio_url) : "file " + r.audio_file);
     log_info(id, "submitting " +
                      (r.audio_file.empty() ? client::redact(r.audio_url) : "file " + r.audio_file) +
                      " to MusicGPT " + options_.musicgpt.api_version);
@@ -296,7 +298,7 @@ result<storage::job_record> service::job_for_delivery(std::optional<storage::job
     if (!by_token) {
         if (auto free = no_submission_racing(p); !free)
             return free.error();
-        return store_.adopt(p.task_id, p.conversion_id);
+        return adopt(p);
     }
     const auto& job = *by_token;
     if (job.status == storage::job_status::submitting && submitting_.contains(job.id))
@@ -313,6 +315,19 @@ result<storage::job_record> service::job_for_delivery(std::optional<storage::job
         return make_error(error::foreign_ids, "conversion_id " + p.conversion_id +
                                                   " does not belong to this webhook URL");
     return std::move(*by_token);
+}
+
+// The job of a task stemd did not submit; a `created` event when it is new.
+result<storage::job_record> service::adopt(const musicgpt::report& p) {
+    const auto has = [this](const std::string& key) {
+        return !key.empty() && store_.find(key).has_value();
+    };
+    const bool known = has(p.task_id) || has(p.conversion_id);
+    auto job = store_.adopt(p.task_id, p.conversion_id);
+    if (job && !known)
+        note_event(store_, job->id, event_kind::created, "",
+                   "adopted from a webhook for task " + p.task_id);
+    return job;
 }
 
 // A shared-secret delivery may be for the very task a submission in flight

@@ -90,6 +90,13 @@ public:
     // The job's history, oldest first (the newest `limit`); not_found for
     // an unknown key.
     result<std::vector<storage::event_record>> events(std::string_view key, int limit);
+    // Stored events with an id above `after`, of every job or of `job_id`,
+    // oldest first (see store::events_after), and the newest id stored.
+    result<std::vector<storage::event_record>> events_after(std::int64_t after,
+                                                            std::string_view job_id, int limit) {
+        return store_.events_after(after, job_id, limit);
+    }
+    result<std::int64_t> newest_event_id() { return store_.newest_event_id(); }
     // Adds one event to a job's history (see events.hpp).
     void note(const std::string& job_id, std::string_view kind, std::string detail);
     // The downloads in flight and how far each has come.
@@ -171,6 +178,7 @@ private:
     result<void> refused(const std::string& job_id, const musicgpt::refusal& f);
     result<void> accepted(const std::string& job_id, const musicgpt::submit_answer& a);
     result<void> no_submission_racing(const musicgpt::report& p);
+    result<storage::job_record> adopt(const musicgpt::report& p);
     void note_report(const storage::job_record& before, const storage::job_record& after,
                      const musicgpt::report& p, report_source source);
     musicgpt::report without_own_links(const std::string& job_id, const musicgpt::report& p) const;

@@ -69,7 +69,8 @@ reply error_reply(unsigned status, std::string_view reason) {
 struct http_server::state {
     struct conn {
         beast::tcp_stream* stream = nullptr;
-        bool idle = true; // waiting for the next request: safe to close on stop
+        bool idle = true;       // waiting for the next request: safe to close on stop
+        bool streaming = false; // sending an open-ended reply: ended on stop
     };
 
     net::any_io_executor ex;
@@ -82,11 +83,15 @@ struct http_server::state {
     admission admitted;
     accept_backoff backoff;
     bool stopping = false;
+    // Expires when stop() runs: what an open-ended stream's next chunk is
+    // raced against (a wait started after stop() completes at once).
+    net::steady_timer stopped;
 
     state(net::any_io_executor e, handler h, server_limits l, std::shared_ptr<ssl::context> t,
           std::string n)
         : ex(e), acceptor(e), handle(std::move(h)), limits(l), tls(std::move(t)),
-          name(std::move(n)), admitted(l.max_connections, l.max_connections_per_address) {}
+          name(std::move(n)), admitted(l.max_connections, l.max_connections_per_address),
+          stopped(e, net::steady_timer::time_point::max()) {}
 };
 
 namespace {
@@ -126,9 +131,25 @@ bool pending(beast::ssl_stream<beast::tcp_stream&>& s) {
     return ::SSL_pending(ssl) > 0 || ::BIO_ctrl_pending(::SSL_get_rbio(ssl)) > 0;
 }
 
+// The next chunk of an open-ended stream, or nullopt once the server stops
+// or the peer closes (a stream's reader sends nothing after its request, so
+// anything readable is its end: noticed now, not at the next write).
+net::awaitable<std::optional<std::string>> next_chunk(reply& r, beast::tcp_stream& tcp,
+                                                      net::steady_timer* stopped) {
+    using namespace net::experimental::awaitable_operators;
+    if (!stopped)
+        co_return co_await r.stream();
+    auto next = co_await (r.stream() || stopped->async_wait(use_tuple) ||
+                          tcp.socket().async_wait(tcp::socket::wait_read, use_tuple));
+    if (next.index() != 0)
+        co_return std::nullopt;
+    co_return std::get<0>(std::move(next));
+}
+
+// `stopped` is set for an open-ended reply.
 template <class Stream>
 net::awaitable<bool> send(Stream& stream, beast::tcp_stream& tcp, reply& r,
-                          const server_limits& limits) {
+                          const server_limits& limits, net::steady_timer* stopped = nullptr) {
     if (!r.stream) {
         tcp.expires_after(limits.write_timeout);
         auto [ec, n] = co_await http::async_write(stream, r.message, use_tuple);
@@ -142,13 +163,15 @@ net::awaitable<bool> send(Stream& stream, beast::tcp_stream& tcp, reply& r,
     if (auto [ec, n] = co_await http::async_write_header(stream, sr, use_tuple); ec)
         co_return false;
     for (;;) {
-        std::string chunk = co_await r.stream();
-        if (chunk.empty()) {
+        auto chunk = co_await next_chunk(r, tcp, stopped);
+        if (!chunk)
+            co_return false; // stopping, or the peer left: the connection closes
+        if (chunk->empty()) {
             res.body().data = nullptr;
             res.body().more = false;
         } else {
-            res.body().data = chunk.data();
-            res.body().size = chunk.size();
+            res.body().data = chunk->data();
+            res.body().size = chunk->size();
         }
         tcp.expires_after(limits.write_timeout);
         auto [ec, n] = co_await http::async_write(stream, sr, use_tuple);
@@ -249,9 +272,10 @@ net::awaitable<ending> serve_requests(state_ptr st, Stream& stream, beast::tcp_s
             r = co_await answer(st, in.req, about);
         }
         r.message.version(in.req.version());
-        r.message.keep_alive(!in.body_unread && in.req.keep_alive() && !st->stopping &&
-                             served + 1 < st->limits.max_requests_per_connection);
-        if (!co_await send(stream, tcp, r, st->limits))
+        r.message.keep_alive(!r.open_ended && !in.body_unread && in.req.keep_alive() &&
+                             !st->stopping && served + 1 < st->limits.max_requests_per_connection);
+        entry.streaming = r.open_ended && r.stream;
+        if (!co_await send(stream, tcp, r, st->limits, entry.streaming ? &st->stopped : nullptr))
             co_return ending::done;
         if (in.body_unread)
             co_return ending::refused;
@@ -407,8 +431,9 @@ void http_server::stop() {
     state_->stopping = true;
     error_code ec;
     state_->acceptor.close(ec);
+    state_->stopped.expires_at(net::steady_timer::time_point::min());
     for (auto& c : state_->conns)
-        if (c.idle)
+        if (c.idle || c.streaming)
             c.stream->socket().cancel(ec);
 }
 

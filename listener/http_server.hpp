@@ -66,10 +66,15 @@ struct server_limits {
 // What a handler answers. When `stream` is set, `message`'s header is sent
 // (with the Content-Length the handler set) and then the chunks `stream`
 // returns, until it returns an empty string; the handler may co_await inside
-// it (e.g. to pace the body).
+// it (e.g. to pace the body). An `open_ended` stream has no length (the
+// handler sets none): its body ends when `stream` returns "" or the server
+// stops (stop() cancels a `stream` waiting for its next chunk), and the
+// connection closes after it. Each chunk must be written within
+// write_timeout, so a peer that stops reading is dropped.
 struct reply {
     response message;
     std::function<boost::asio::awaitable<std::string>()> stream;
+    bool open_ended = false;
 };
 
 struct peer_info {
@@ -110,7 +115,8 @@ public:
     // Starts accepting.
     void start();
     // Stops accepting; idle connections close; a request being handled is
-    // answered (with Connection: close) and then its connection closes.
+    // answered (with Connection: close) and then its connection closes; an
+    // open-ended stream ends at once.
     void stop();
     std::size_t open_connections() const;
     // Swaps the TLS context for connections accepted from now on (a renewed

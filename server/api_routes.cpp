@@ -6,6 +6,7 @@
 #include "server/doctor.hpp"
 #include "server/error.hpp"
 #include "server/file_route.hpp"
+#include "server/events_route.hpp"
 #include "server/job_json.hpp"
 #include "server/list_cursor.hpp"
 #include "server/metrics_page.hpp"
@@ -156,6 +157,8 @@ std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
         return std::vector<std::string_view>{"limit"};
     if (path.starts_with("/v1/jobs/") && path.ends_with("/waveform") && method == http::verb::get)
         return std::vector<std::string_view>{"points"};
+    if (path == "/v1/events")
+        return std::vector<std::string_view>{"job", "after"};
     if (path == "/v1/notifications")
         return std::vector<std::string_view>{"status", "limit"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/counts" || path == "/v1/prune" ||
@@ -437,6 +440,19 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
 }
 
 } // namespace
+
+net::awaitable<listener::reply> api_reply(jobs::service& service, listener::request& req,
+                                          const api_options& options,
+                                          const std::filesystem::path& spooled_body) {
+    const std::string_view target = req.target();
+    if (target.substr(0, target.find('?')) == "/v1/events") {
+        auto url = urls::parse_origin_form(target);
+        if (auto refused = url ? refuse_unknown_query(*url, req.method()) : std::nullopt)
+            co_return listener::reply{std::move(*refused), {}};
+        co_return co_await events_reply(service, req);
+    }
+    co_return co_await handle_api(service, req, options, spooled_body);
+}
 
 net::awaitable<listener::reply> handle_api(jobs::service& service, const listener::request& req,
                                            const api_options& options,

@@ -44,6 +44,12 @@ boost::asio::awaitable<listener::reply>
 handle_api(jobs::service& service, const listener::request& req, const api_options& options = {},
            const std::filesystem::path& spooled_body = {});
 
+// handle_api, and GET /v1/events (server/events_route.hpp), whose reply
+// is a stream.
+boost::asio::awaitable<listener::reply> api_reply(jobs::service& service, listener::request& req,
+                                                  const api_options& options = {},
+                                                  const std::filesystem::path& spooled_body = {});
+
 // Whether a request is an upload (multipart POST /v1/jobs), whose body the
 // listener spools to disk.
 bool is_upload(const boost::beast::http::request_header<>& header);

@@ -59,7 +59,7 @@ listener::handler api_handler(jobs::service& service, const config::settings& s,
     return [&service, options = api_options{s.api.file_roots, &doctor, &access, access.sessions()}](
                listener::request& req,
                const listener::peer_info& peer) -> net::awaitable<listener::reply> {
-        co_return co_await handle_api(service, req, options, peer.spooled_body);
+        co_return co_await api_reply(service, req, options, peer.spooled_body);
     };
 }
 

@@ -174,6 +174,8 @@ struct new_event {
 
 // How many events are kept per job: the newest.
 inline constexpr int max_events_per_job = 500;
+// The most events one store::events_after call returns.
+inline constexpr int max_events_after = 1000;
 
 // What a client asked for; the job starts in `submitting`.
 struct new_job {

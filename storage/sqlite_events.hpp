@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "storage/records.hpp"
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -15,7 +16,10 @@ class database;
 
 namespace stemd::storage::sqlite {
 
-result<void> append_event(database& db, const new_event& e);
+result<std::int64_t> append_event(database& db, const new_event& e);
 result<std::vector<event_record>> events(database& db, std::string_view job_id, int limit);
+result<std::vector<event_record>> events_after(database& db, std::int64_t after,
+                                               std::string_view job_id, int limit);
+result<std::int64_t> newest_event_id(database& db);
 
 } // namespace stemd::storage::sqlite

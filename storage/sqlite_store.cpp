@@ -209,12 +209,21 @@ result<bool> sqlite_store::remember_delivery(std::string_view webhook_id, millis
     return guarded([&] { return sqlite::remember_delivery(*db_, webhook_id, now); });
 }
 
-result<void> sqlite_store::append_event(const new_event& e) {
+result<std::int64_t> sqlite_store::append_event(const new_event& e) {
     return guarded([&] { return sqlite::append_event(*db_, e); });
 }
 
 result<std::vector<event_record>> sqlite_store::events(std::string_view job_id, int limit) {
     return guarded([&] { return sqlite::events(*db_, job_id, limit); });
+}
+
+result<std::vector<event_record>> sqlite_store::events_after(std::int64_t after,
+                                                             std::string_view job_id, int limit) {
+    return guarded([&] { return sqlite::events_after(*db_, after, job_id, limit); });
+}
+
+result<std::int64_t> sqlite_store::newest_event_id() {
+    return guarded([&] { return sqlite::newest_event_id(*db_); });
 }
 
 result<bool> sqlite_store::seen_delivery(std::string_view webhook_id) {

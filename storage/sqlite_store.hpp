@@ -103,8 +103,11 @@ public:
 
     result<activity> activity_since(millis since) override;
 
-    result<void> append_event(const new_event& e) override;
+    result<std::int64_t> append_event(const new_event& e) override;
     result<std::vector<event_record>> events(std::string_view job_id, int limit) override;
+    result<std::vector<event_record>> events_after(std::int64_t after, std::string_view job_id,
+                                                   int limit) override;
+    result<std::int64_t> newest_event_id() override;
 
 private:
     explicit sqlite_store(std::unique_ptr<database> db);

@@ -286,11 +286,18 @@ public:
     // Appends one event to the job's history, in its own short transaction;
     // only the newest max_events_per_job of a job are kept. The caller
     // words `detail` and keeps secrets and signed links' queries out of it.
-    // not_found when the job does not exist.
-    virtual result<void> append_event(const new_event& e) = 0;
+    // not_found when the job does not exist. Returns the event's id.
+    virtual result<std::int64_t> append_event(const new_event& e) = 0;
     // The job's newest `limit` events (clamped to [1, max_events_per_job]),
     // oldest first.
     virtual result<std::vector<event_record>> events(std::string_view job_id, int limit) = 0;
+    // The events with an id above `after`, of every job (or only of
+    // `job_id` when it is not ""), oldest first, at most `limit` (clamped
+    // to [1, max_events_after]): what GET /v1/events replays.
+    virtual result<std::vector<event_record>> events_after(std::int64_t after,
+                                                           std::string_view job_id, int limit) = 0;
+    // The id of the newest event stored, 0 when there is none.
+    virtual result<std::int64_t> newest_event_id() = 0;
 };
 
 } // namespace stemd::storage

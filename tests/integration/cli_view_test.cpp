@@ -269,7 +269,8 @@ TEST_CASE("cli: stemd logs shows a failed-then-retried download in order, no lin
         return std::find(kinds.begin(), kinds.end(), kind) - kinds.begin();
     };
     REQUIRE(kinds.size() >= 6);
-    CHECK(kinds.front() == "submitted");
+    CHECK(kinds.front() == "created");
+    CHECK(position("created") < position("submitted"));
     CHECK(position("submitted") < position("webhook"));
     CHECK(position("webhook") < position("download_retry"));
     CHECK(position("download_retry") < position("download_done"));
@@ -283,7 +284,7 @@ TEST_CASE("cli: stemd logs shows a failed-then-retried download in order, no lin
     auto machine = s.cli({"logs", id, "--json"});
     const auto events = json::parse(machine.out).at("events").as_array();
     REQUIRE(events.size() == kinds.size());
-    CHECK(events.front().at("kind") == "submitted");
+    CHECK(events.front().at("kind") == "created");
     CHECK(events.front().at("id").is_int64());
     CHECK(s.api_request("GET", "/v1/jobs/" + id + "/events?limit=2").status == 200);
     CHECK(s.api_request("GET", "/v1/jobs/" + id + "/events?lmit=2").status == 400);

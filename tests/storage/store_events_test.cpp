@@ -91,3 +91,50 @@ TEST_CASE_TEMPLATE("store: list keeps jobs created since a time", E, STORE_ENGIN
     CHECK(since.front().id == b.id);
     CHECK(ok(store.list(job_status::failed, 10, a.created_at)).empty());
 }
+
+TEST_CASE_TEMPLATE("store: events after an id, across jobs or for one, oldest first", E,
+                   STORE_ENGINES) {
+    fixture<E> fx;
+    std::string a;
+    std::string b;
+    std::int64_t first = 0;
+    {
+        auto& store = fx.store();
+        CHECK(ok(store.newest_event_id()) == 0);
+        a = submitted_job(store, "task-a").id;
+        b = submitted_job(store, "task-b").id;
+        first = ok(store.append_event(event(a, 10, "created")));
+        const auto second = ok(store.append_event(event(b, 20, "created")));
+        CHECK(second > first);
+        ok(store.append_event(event(a, 30, "submitted")));
+        ok(store.append_event(event(b, 40, "completed")));
+    }
+    auto& store = fx.reopen();
+    const auto all = ok(store.events_after(0, "", 100));
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].id == first);
+    for (std::size_t i = 1; i < all.size(); ++i)
+        CHECK(all[i - 1].id < all[i].id);
+    CHECK(all[1].job_id == b);
+    CHECK(all[3].kind == "completed");
+    CHECK(ok(store.newest_event_id()) == all[3].id);
+
+    // Strictly after the id given.
+    const auto later = ok(store.events_after(all[1].id, "", 100));
+    REQUIRE(later.size() == 2);
+    CHECK(later[0].id == all[2].id);
+    CHECK(ok(store.events_after(all[3].id, "", 100)).empty());
+
+    // One job only.
+    const auto of_a = ok(store.events_after(0, a, 100));
+    REQUIRE(of_a.size() == 2);
+    CHECK(of_a[0].kind == "created");
+    CHECK(of_a[1].kind == "submitted");
+    CHECK(ok(store.events_after(of_a[0].id, a, 100)).size() == 1);
+
+    // A limit keeps the oldest of those after the id (a page), clamped.
+    const auto page = ok(store.events_after(0, "", 2));
+    REQUIRE(page.size() == 2);
+    CHECK(page[1].id == all[1].id);
+    CHECK(ok(store.events_after(0, "", 0)).size() == 1);
+}

@@ -1,0 +1,31 @@
+#pragma once
+
+// GET /v1/events: the job events as Server-Sent Events. Stored events
+// (store::events_after) first when the client names where it stopped
+// (Last-Event-ID, or ?after=N), then live ones from the event hub
+// (jobs/event_hub.hpp); download progress sampled at most 4 times a second
+// per file (not stored, no id); a ": ping" comment every 15 s. Included
+// only by .cpp files.
+
+#include "listener/http_server.hpp"
+
+#include <chrono>
+
+namespace stemd::jobs {
+class service;
+}
+
+namespace stemd::server {
+
+struct events_pacing {
+    std::chrono::milliseconds ping{15'000};
+    std::chrono::milliseconds progress{250}; // at most one progress event per file per this
+};
+
+// The stream, or a refusal: 400 for a bad job/after/Last-Event-ID, 404 for
+// an unknown job, 503 when the hub's limit of open streams is reached.
+// The query parameters are checked by the caller (api_routes.cpp).
+boost::asio::awaitable<listener::reply>
+events_reply(jobs::service& service, const listener::request& req, events_pacing pacing = {});
+
+} // namespace stemd::server
