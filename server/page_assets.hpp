@@ -22,10 +22,6 @@ std::span<const page_asset> page_assets();
 // The asset served at `path`, or null.
 const page_asset* find_page_asset(std::string_view path);
 
-// Whether an If-None-Match value names `etag` (a list, or "*"); weak
-// comparison, as RFC 9110 asks for If-None-Match.
-bool etag_matches(std::string_view if_none_match, std::string_view etag);
-
 // The headers every page answer carries: what the page may load (itself
 // only), no framing, no sniffing, no referrer.
 inline constexpr std::string_view page_security_policy =

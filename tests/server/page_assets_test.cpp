@@ -1,6 +1,7 @@
 #include "server/page_assets.hpp"
 
 #include "server/page_route.hpp"
+#include "server/reply.hpp"
 #include "server_fixture.hpp"
 
 #include <doctest/doctest.h>
