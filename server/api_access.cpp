@@ -23,6 +23,18 @@ std::string quoted(std::string_view value) {
            "\"";
 }
 
+// Anyone may post a sign-in, so its body is held to a few KiB, known up
+// front: a chunked body of unknown length is refused too.
+result<void> check_sign_in_length(std::optional<std::string_view> content_length) {
+    const auto length = content_length.value_or("");
+    if (all_digits(length) && length.size() <= 6 &&
+        std::stoul(std::string(length)) <= max_sign_in_body)
+        return {};
+    return make_error(error::body_too_large, "POST /v1/session takes a JSON body of at most " +
+                                                 std::to_string(max_sign_in_body) +
+                                                 " bytes, sent with Content-Length");
+}
+
 } // namespace
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
@@ -188,15 +200,9 @@ result<void> api_access::check(const request_facts& r, millis now) const {
         if (auto who = id ? check_session(r, *id, now) : check_token(r); !who)
             return who;
     }
-    if (r.method == "POST" && r.path == "/v1/session") {
-        const auto length = r.content_length.value_or("");
-        if (!all_digits(length) || length.size() > 6 ||
-            std::stoul(std::string(length)) > max_sign_in_body)
-            return make_error(error::body_too_large,
-                              "POST /v1/session takes a JSON body of at most " +
-                                  std::to_string(max_sign_in_body) +
-                                  " bytes, sent with Content-Length");
-    }
+    if (r.method == "POST" && r.path == "/v1/session")
+        if (auto small = check_sign_in_length(r.content_length); !small)
+            return small;
     if (r.method != "POST")
         return {};
     const auto accepted = accepted_media_types(r.path);

@@ -97,8 +97,8 @@ listener::response open_session(const listener::request& req, const api_access& 
         sessions.close(*old);
     const auto ticket = sessions.open(now);
     log_info("", std::string("a page signed in to the API with ") +
-                     (asked->by_code ? "a one-time code" : "the token") + " (" +
-                     std::to_string(sessions.sessions()) + " sessions open)");
+                     (asked->by_code ? "a one-time code" : "the token") +
+                     "; sessions open: " + std::to_string(sessions.sessions()));
     auto r = private_json(200, json::object{{"ok", true}, {"csrf", ticket.csrf}});
     r.set(http::field::set_cookie, session_cookie_header(ticket.id));
     return r;
