@@ -10,6 +10,7 @@
 #include "server/job_json.hpp"
 #include "server/list_cursor.hpp"
 #include "server/metrics_page.hpp"
+#include "server/page_route.hpp"
 #include "server/notifications_route.hpp"
 #include "server/prune_route.hpp"
 #include "server/reply.hpp"
@@ -375,6 +376,8 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
     const std::string path = url.path();
     const auto method = req.method();
 
+    if (is_page_path(path))
+        co_return page_response(req, path);
     if (path == "/healthz")
         co_return json_response(200, json::object{{"ok", true}});
     if (path == "/metrics") {

@@ -40,24 +40,6 @@ std::optional<std::uint64_t> read_number(std::string_view text) {
     return n;
 }
 
-// If-None-Match: "*" or a list of entity tags, compared weakly.
-bool none_match_hits(std::string_view header, std::string_view etag) {
-    while (!header.empty()) {
-        const auto comma = header.find(',');
-        auto tag = trim(header.substr(0, comma));
-        if (tag == "*")
-            return true;
-        if (tag.starts_with("W/"))
-            tag.remove_prefix(2);
-        if (tag == etag)
-            return true;
-        if (comma == std::string_view::npos)
-            break;
-        header.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
 // If-Range: the range applies only when it is this strong ETag; a date
 // (there is no Last-Modified to compare it with) or another tag means the
 // whole file.
@@ -115,7 +97,7 @@ listener::response base_header(const std::string& etag, unsigned status) {
 listener::reply serve(stem_file f, const listener::request& req) {
     const std::string etag = "\"" + f.record.sha256 + "\"";
     if (const auto inm = req.find(http::field::if_none_match);
-        inm != req.end() && none_match_hits(inm->value(), etag))
+        inm != req.end() && etag_matches(inm->value(), etag))
         return {base_header(etag, 304), {}};
     byte_range range;
     if (const auto h = req.find(http::field::range); h != req.end() && if_range_holds(req, etag))

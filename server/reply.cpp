@@ -1,5 +1,6 @@
 #include "server/reply.hpp"
 
+#include "common/text.hpp"
 #include "jobs/error.hpp"
 #include "musicgpt/error.hpp"
 #include "server/error.hpp"
@@ -53,6 +54,23 @@ unsigned http_status(const stemd::error& e) {
         if (e.is(cond))
             return status;
     return 500;
+}
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+    while (!if_none_match.empty()) {
+        const auto comma = if_none_match.find(',');
+        auto tag = trim(if_none_match.substr(0, comma));
+        if (tag == "*")
+            return true;
+        if (tag.starts_with("W/"))
+            tag.remove_prefix(2);
+        if (tag == etag)
+            return true;
+        if (comma == std::string_view::npos)
+            break;
+        if_none_match.remove_prefix(comma + 1);
+    }
+    return false;
 }
 
 } // namespace stemd::server

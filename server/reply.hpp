@@ -35,4 +35,8 @@ listener::response error_response(const stemd::error& e);
 // unavailable 503, timeout 504, io and anything else 500.
 unsigned http_status(const stemd::error& e);
 
+// Whether an If-None-Match value ("*" or a list of entity tags) names
+// `etag`; compared weakly, as RFC 9110 asks for If-None-Match.
+bool etag_matches(std::string_view if_none_match, std::string_view etag);
+
 } // namespace stemd::server
