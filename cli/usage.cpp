@@ -9,6 +9,22 @@
 
 namespace stemd::cli {
 
+namespace {
+
+// Every command but the two that are a daemon: the rest talk to the API,
+// so a new one is listed without anyone remembering to.
+std::string client_command_names() {
+    std::string out;
+    for (const auto* c : all_commands()) {
+        if (c->name == "serve" || c->name == "simulate")
+            continue;
+        out += (out.empty() ? "" : ", ") + std::string(c->name);
+    }
+    return out;
+}
+
+} // namespace
+
 void print_short_usage(std::ostream& out) {
     out << "usage: stemd COMMAND [OPTIONS]   (commands:";
     for (const auto* c : all_commands())
@@ -30,7 +46,9 @@ void print_overview(std::ostream& out) {
            "  --config FILE, else $STEMD_CONFIG, else ./stemd.toml, else /etc/stemd/stemd.toml,\n"
            "  else built-in defaults. The MusicGPT API key is musicgpt.api_key, else\n"
            "  $MUSICGPT_API_KEY, else the contents of musicgpt.api_key_file.\n\n"
-           "client commands (submit, status, list, wait, retry, prune, logs, doctor, open)\n"
+           "client commands\n  ("
+        << client_command_names()
+        << ")\n"
            "  talk to `stemd serve` at --api URL, else at http://<api.listen> (default\n"
            "  http://127.0.0.1:8081), with the API token from --token-file FILE, else\n"
            "  $STEMD_API_TOKEN, else api.token_file (default: api-token beside\n"

@@ -137,6 +137,25 @@ bool api_access::token_matches(std::string_view presented) const {
 
 void api_access::set_token(std::string_view token) {
     token_digest_ = sha256_hex(token);
+    ++token_generation_;
+}
+
+std::optional<std::string_view> api_access::session_id_of(const request_facts& r) const {
+    // A bearer token, when sent, decides alone; a cookie is ambient (the
+    // browser adds it), so it carries the CSRF rule with it.
+    if (!r.cookie || r.authorization || !sessions_)
+        return std::nullopt;
+    return cookie_value(*r.cookie, session_cookie);
+}
+
+std::function<bool(millis)> api_access::credential_watch(const request_facts& r) const {
+    if (auto id = session_id_of(r))
+        return [sessions = sessions_, id = std::string(*id)](millis now) {
+            return sessions->alive(id, now);
+        };
+    return [this, generation = token_generation_](millis) {
+        return token_generation_ == generation;
+    };
 }
 
 result<void> api_access::check_session(const request_facts& r, std::string_view id,
@@ -146,6 +165,10 @@ result<void> api_access::check_session(const request_facts& r, std::string_view 
                           "POST /v1/session/code takes the bearer token only, not a session "
                           "cookie; run stemd open on the stemd host");
     const auto csrf = sessions_->csrf_of(id, now);
+    // Signing out of an ended session changes nothing, and its answer
+    // clears the stale cookie; a live one still needs its CSRF token.
+    if (!csrf && r.method == "DELETE" && r.path == "/v1/session")
+        return {};
     if (!csrf)
         return make_error(error::unauthorized,
                           "the session of this stemd_session cookie has ended or is unknown "
@@ -192,11 +215,7 @@ result<void> api_access::check(const request_facts& r, millis now) const {
                                                    quoted(*r.origin) + " is not http://" +
                                                    escape_control(host));
     if (!needs_no_token(r.method, r.path)) {
-        // A bearer token, when sent, decides alone; a cookie is ambient
-        // (the browser adds it), so it carries the CSRF rule with it.
-        const auto id = r.cookie && !r.authorization && sessions_
-                            ? cookie_value(*r.cookie, session_cookie)
-                            : std::nullopt;
+        const auto id = session_id_of(r);
         if (auto who = id ? check_session(r, *id, now) : check_token(r); !who)
             return who;
     }

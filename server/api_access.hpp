@@ -10,7 +10,9 @@
 #include "common/error.hpp"
 #include "common/time.hpp"
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -97,13 +99,21 @@ public:
     bool token_matches(std::string_view presented) const;
     // A new token (re-read on SIGHUP); the caller ends the sessions.
     void set_token(std::string_view token);
+    // For a request check() let in: whether what let it in still holds at
+    // `now` (its session is live; or the token is the one in use then), for
+    // an answer that outlives the request (GET /v1/events). Must not outlive
+    // this object.
+    std::function<bool(millis now)> credential_watch(const request_facts& r) const;
     session_book* sessions() const { return sessions_; }
 
 private:
     result<void> check_token(const request_facts& r) const;
     result<void> check_session(const request_facts& r, std::string_view id, millis now) const;
+    // The session cookie's value when it is what identifies `r`.
+    std::optional<std::string_view> session_id_of(const request_facts& r) const;
 
     std::string token_digest_;
+    std::uint64_t token_generation_ = 0; // counts set_token calls
     std::vector<std::string> allowed_hosts_;
     std::filesystem::path token_file_;
     session_book* sessions_;

@@ -10,13 +10,13 @@
 #include "server/job_json.hpp"
 #include "server/list_cursor.hpp"
 #include "server/metrics_page.hpp"
-#include "server/page_route.hpp"
 #include "server/notifications_route.hpp"
+#include "server/page_route.hpp"
 #include "server/prune_route.hpp"
 #include "server/reply.hpp"
 #include "server/rooted_file.hpp"
-#include "server/stem_files.hpp"
 #include "server/session_route.hpp"
+#include "server/stem_files.hpp"
 #include "server/upload_form.hpp"
 #include "server/waveform_route.hpp"
 
@@ -146,25 +146,26 @@ result<int> read_limit(const std::string& text, int most) {
 // The query parameters each API route takes, nullopt for a path that is no
 // route (its 404 follows). One list for all routes: a misspelt or stray
 // parameter would otherwise be ignored, and the answer look like what was
-// asked for (or, on POST /v1/prune, do what was not).
+// asked for (or, on POST /v1/prune, do what was not). A method the route
+// does not take is given the parameters of the one it does, so that its
+// 405 is what it hears, not a 400 about the query.
 std::optional<std::vector<std::string_view>> query_params_of(http::verb method,
                                                              std::string_view path) {
+    using params = std::vector<std::string_view>;
     if (path == "/v1/jobs")
-        return method == http::verb::get
-                   ? std::vector<std::string_view>{"status", "limit", "since", "before"}
-                   : std::vector<std::string_view>{};
-    if (path.starts_with("/v1/jobs/") && path.ends_with("/events") && method == http::verb::get)
-        return std::vector<std::string_view>{"limit"};
+        return method == http::verb::post ? params{} : params{"status", "limit", "since", "before"};
     if (path == "/v1/events")
-        return std::vector<std::string_view>{"job", "after"};
+        return params{"job", "after"};
     if (path == "/v1/notifications")
-        return std::vector<std::string_view>{"status", "limit"};
-    if (path.starts_with("/v1/jobs/") && path.ends_with("/waveform") && method == http::verb::get)
-        return std::vector<std::string_view>{"points"};
+        return params{"status", "limit"};
+    if (path.starts_with("/v1/jobs/") && path.ends_with("/events"))
+        return params{"limit"};
+    if (path.starts_with("/v1/jobs/") && path.ends_with("/waveform"))
+        return params{"points"};
     if (path == "/healthz" || path == "/metrics" || path == "/v1/counts" || path == "/v1/prune" ||
         path == "/v1/doctor" || path == "/v1/session" || path == "/v1/session/code" ||
         path.starts_with("/v1/jobs/"))
-        return std::vector<std::string_view>{};
+        return params{};
     return std::nullopt;
 }
 
@@ -177,15 +178,11 @@ std::optional<listener::response> refuse_unknown_query(const urls::url_view& url
     for (auto param : url.params()) {
         if (std::find(allowed->begin(), allowed->end(), param.key) != allowed->end())
             continue;
-        std::string known = allowed->empty() ? std::string("it takes none") : "use ";
-        for (std::size_t i = 0; i < allowed->size(); ++i)
-            known += std::string(i == 0                     ? ""
-                                 : i + 1 == allowed->size() ? " or "
-                                                            : ", ") +
-                     std::string((*allowed)[i]);
+        const std::string known =
+            allowed->empty() ? std::string("it takes none") : "use " + spoken_list(*allowed);
         return error_response(
             make_error(error::bad_request, "unknown query parameter \"" + param.key + "\" on " +
-                                               std::string(url.path()) + "; " + known));
+                                               std::string(url.encoded_path()) + "; " + known));
     }
     return std::nullopt;
 }
@@ -373,7 +370,11 @@ namespace {
 net::awaitable<listener::response> route(jobs::service& service, const listener::request& req,
                                          const urls::url_view& url, const api_options& options,
                                          const std::filesystem::path& spooled_body) {
-    const std::string path = url.path();
+    // The encoded path, as the access checks (facts_of) and the query
+    // check read it: a fixed part spelt with %XX is no route (404), so no
+    // check can be passed under one spelling and the route reached under
+    // another. Only {key} and {file} segments are decoded.
+    const std::string_view path = url.encoded_path();
     const auto method = req.method();
 
     if (is_page_path(path))
@@ -382,7 +383,7 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
         co_return json_response(200, json::object{{"ok", true}});
     if (path == "/metrics") {
         if (method != http::verb::get)
-            co_return error_response(405, "use GET on /metrics");
+            co_return method_not_allowed({"GET"}, "/metrics");
         co_return metrics(service);
     }
     if (path == "/v1/jobs") {
@@ -392,24 +393,24 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
             co_return co_await create_job(service, req, options);
         if (method == http::verb::get)
             co_return list_jobs(service, url);
-        co_return error_response(405, "use GET or POST on /v1/jobs");
+        co_return method_not_allowed({"GET", "POST"}, "/v1/jobs");
     }
     if (path == "/v1/counts") {
         if (method != http::verb::get)
-            co_return error_response(405, "use GET on /v1/counts");
+            co_return method_not_allowed({"GET"}, "/v1/counts");
         co_return job_counts(service);
     }
     if (path == "/v1/notifications")
         co_return method == http::verb::get ? list_notifications(service, url)
-                                            : error_response(405, "use GET on /v1/notifications");
+                                            : method_not_allowed({"GET"}, "/v1/notifications");
     if (path == "/v1/prune") {
         if (method != http::verb::post)
-            co_return error_response(405, "use POST on /v1/prune");
+            co_return method_not_allowed({"POST"}, "/v1/prune");
         co_return co_await prune_jobs(service, req);
     }
     if (path == "/v1/doctor") {
         if (method != http::verb::post)
-            co_return error_response(405, "use POST on /v1/doctor");
+            co_return method_not_allowed({"POST"}, "/v1/doctor");
         if (options.doctor == nullptr)
             co_return error_response(404, "not found");
         co_return co_await handle_doctor(*options.doctor);
@@ -421,19 +422,19 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
     }
     if (auto key = key_before(url.encoded_path(), "/retry"); !key.empty()) {
         if (method != http::verb::post)
-            co_return error_response(405, "use POST on /v1/jobs/{key}/retry");
+            co_return method_not_allowed({"POST"}, "/v1/jobs/{key}/retry");
         co_return retry_job(service, key);
     }
     if (auto key = key_before(url.encoded_path(), "/events"); !key.empty()) {
         if (method != http::verb::get)
-            co_return error_response(405, "use GET on /v1/jobs/{key}/events");
+            co_return method_not_allowed({"GET"}, "/v1/jobs/{key}/events");
         co_return job_events(service, key, url);
     }
     if (auto t = parse_file_target(url.encoded_path()); t && t->rest == "waveform")
         co_return co_await waveform(service, method, t->key, t->file, url);
     if (path.starts_with("/v1/jobs/")) {
         if (method != http::verb::get)
-            co_return error_response(405, "use GET on /v1/jobs/{key}");
+            co_return method_not_allowed({"GET"}, "/v1/jobs/{key}");
         co_return find_job(service, job_key(url.encoded_path()));
     }
     co_return error_response(404, "not found");
@@ -450,8 +451,14 @@ net::awaitable<listener::reply> handle_api(jobs::service& service, const listene
             error_response(make_error(error::bad_request, "malformed request target")), {}};
     if (auto refused = refuse_unknown_query(*url, req.method()))
         co_return listener::reply{std::move(*refused), {}};
-    if (url->path() == "/v1/events")
-        co_return co_await events_reply(service, req);
+    if (url->encoded_path() == "/v1/events") {
+        // Not a ?: in the co_await's arguments: GCC 12 called
+        // credential_watch there with a null access.
+        std::function<bool(millis)> still_allowed;
+        if (options.access != nullptr)
+            still_allowed = options.access->credential_watch(facts_of(req));
+        co_return co_await events_reply(service, req, {}, std::move(still_allowed));
+    }
     if (auto file = file_reply(service, req, url->encoded_path()))
         co_return std::move(*file);
     // Not `reply{co_await ...}`: GCC 12 destroys the awaited value twice

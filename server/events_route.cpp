@@ -60,6 +60,7 @@ struct event_stream {
     steady::time_point next_ping;
     steady::time_point next_progress;
     std::map<std::int64_t, shown_file> files; // by file id
+    std::function<bool(millis)> still_allowed;
 
     event_stream(jobs::service& s, net::any_io_executor ex, events_pacing p)
         : service(s), pacing(p), wake(ex), next_ping(steady::now() + p.ping),
@@ -151,6 +152,12 @@ std::string event_stream::progress() {
 
 net::awaitable<std::string> event_stream::next() {
     for (;;) {
+        // Authorised when it opened, but it outlives that request: a
+        // signed-out page or a rotated token must stop receiving at once.
+        if (still_allowed && !still_allowed(now_millis())) {
+            log_info("", "GET /v1/events: a stream ended: its session or API token ended");
+            co_return std::string();
+        }
         if (catching_up || sub->resync) {
             if (auto text = from_store(); !text.empty())
                 co_return text;
@@ -219,9 +226,10 @@ result<events_query> read_query(const listener::request& req, const urls::url_vi
 } // namespace
 
 net::awaitable<listener::reply> events_reply(jobs::service& service, const listener::request& req,
-                                             events_pacing pacing) {
+                                             events_pacing pacing,
+                                             std::function<bool(millis)> still_allowed) {
     if (req.method() != http::verb::get)
-        co_return listener::reply{error_response(405, "use GET on /v1/events"), {}};
+        co_return listener::reply{method_not_allowed({"GET"}, "/v1/events"), {}};
     auto url = urls::parse_origin_form(req.target());
     auto query = url ? read_query(req, *url)
                      : result<events_query>(make_error(error::bad_request, "malformed target"));
@@ -230,6 +238,7 @@ net::awaitable<listener::reply> events_reply(jobs::service& service, const liste
 
     const auto ex = co_await net::this_coro::executor;
     auto s = std::make_shared<event_stream>(service, ex, pacing);
+    s->still_allowed = std::move(still_allowed);
     if (!query->job_key.empty()) {
         auto job = service.find(query->job_key);
         if (!job) {

@@ -7,9 +7,11 @@
 // per file (not stored, no id); a ": ping" comment every 15 s. Included
 // only by .cpp files.
 
+#include "common/time.hpp"
 #include "listener/http_server.hpp"
 
 #include <chrono>
+#include <functional>
 
 namespace stemd::jobs {
 class service;
@@ -25,7 +27,11 @@ struct events_pacing {
 // The stream, or a refusal: 400 for a bad job/after/Last-Event-ID, 404 for
 // an unknown job, 503 when the hub's limit of open streams is reached.
 // The query parameters are checked by the caller (api_routes.cpp).
+// `still_allowed` (api_access::credential_watch) is asked on every wake-up,
+// at least once per pacing.progress: the stream ends as soon as the session
+// or token that opened it has ended (sign-out, expiry, a new token).
 boost::asio::awaitable<listener::reply>
-events_reply(jobs::service& service, const listener::request& req, events_pacing pacing = {});
+events_reply(jobs::service& service, const listener::request& req, events_pacing pacing = {},
+             std::function<bool(millis)> still_allowed = nullptr);
 
 } // namespace stemd::server

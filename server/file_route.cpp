@@ -91,6 +91,9 @@ listener::response base_header(const std::string& etag, unsigned status) {
     r.set(http::field::etag, etag);
     r.set(http::field::accept_ranges, "bytes");
     r.set(http::field::cache_control, "private, no-cache");
+    // A stem is served on the page's own origin: a browser must not take it
+    // for HTML or script, whatever its bytes look like.
+    r.set("X-Content-Type-Options", "nosniff");
     return r;
 }
 
@@ -164,8 +167,8 @@ std::optional<listener::reply> file_reply(jobs::service& service, const listener
     if (!target || !target->rest.empty())
         return std::nullopt;
     if (req.method() != http::verb::get && req.method() != http::verb::head)
-        return listener::reply{
-            error_response(405, "use GET or HEAD on /v1/jobs/{key}/files/{file}"), {}};
+        return listener::reply{method_not_allowed({"GET", "HEAD"}, "/v1/jobs/{key}/files/{file}"),
+                               {}};
     auto file = open_stem(service, target->key, target->file);
     if (!file) {
         if (http_status(file.error()) == 500) {

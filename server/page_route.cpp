@@ -30,9 +30,7 @@ bool is_page_path(std::string_view path) {
 listener::response page_response(const listener::request& req, std::string_view path) {
     const auto method = req.method();
     if (method != http::verb::get && method != http::verb::head) {
-        auto r = error_response(405, "use GET or HEAD on " + std::string(path));
-        r.set(http::field::allow, "GET, HEAD");
-        return r;
+        return method_not_allowed({"GET", "HEAD"}, path);
     }
     const page_asset* asset = find_page_asset(path);
     if (asset == nullptr) {

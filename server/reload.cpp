@@ -1,6 +1,7 @@
 #include "server/reload.hpp"
 
 #include "client/tls.hpp"
+#include "client/url.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
@@ -47,6 +48,28 @@ template <class T> std::string shown(const std::vector<T>& items) {
     for (const auto& i : items)
         out.push_back(shown(i));
     return "[" + join(out, ", ") + "]";
+}
+
+// A URL whose query may carry a routing key or token: shown without it
+// (client::redact), and the query by a digest, so that a change to it alone
+// is still a change.
+std::string shown_url(const std::string& url) {
+    const std::string cut = client::redact(url);
+    if (url.empty() || cut == url)
+        return shown(url);
+    return cut + " (query withheld; SHA-256 of the URL begins " + sha256_hex(url).substr(0, 8) +
+           ")";
+}
+
+// A command's arguments may carry secrets: only the program is shown.
+std::string shown_command(const std::vector<std::string>& argv) {
+    if (argv.empty())
+        return "[]";
+    std::string joined;
+    for (const auto& a : argv)
+        joined += a + '\0';
+    return "[" + argv.front() + ", " + std::to_string(argv.size() - 1) +
+           " arguments withheld] (SHA-256 begins " + sha256_hex(joined).substr(0, 8) + ")";
 }
 
 struct known_key {
@@ -107,7 +130,8 @@ const std::vector<known_key>& known_keys() {
         STEMD_KEY(reconcile, unknown_task_after, false),
         STEMD_KEY(retention, keep_days, true),
         STEMD_KEY(retention, delete_files, true),
-        STEMD_KEY(notify, url, false),
+        known_key{"notify.url", [](const config::settings& s) { return shown_url(s.notify.url); },
+                  false},
         // Restart-only like the rest of [notify], and shown by a digest so
         // that "still using ..." never prints the secret.
         known_key{"notify.signing_secret",
@@ -119,7 +143,8 @@ const std::vector<known_key>& known_keys() {
         STEMD_KEY(notify, allow_http, false),
         STEMD_KEY(notify, ca_file, false),
         STEMD_KEY(notify, timeout_seconds, false),
-        STEMD_KEY(notify, command, false),
+        known_key{"notify.command",
+                  [](const config::settings& s) { return shown_command(s.notify.command); }, false},
         STEMD_KEY(notify, command_timeout_seconds, false),
     };
     return keys;

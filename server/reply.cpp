@@ -22,6 +22,28 @@ listener::response error_response(const stemd::error& e) {
     return error_response(http_status(e), e.message);
 }
 
+std::string spoken_list(std::span<const std::string_view> items) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out += std::string(i == 0                  ? ""
+                           : i + 1 == items.size() ? " or "
+                                                   : ", ") +
+               std::string(items[i]);
+    return out;
+}
+
+listener::response method_not_allowed(std::initializer_list<std::string_view> allowed,
+                                      std::string_view route) {
+    const std::span<const std::string_view> methods(allowed.begin(), allowed.size());
+    auto r = error_response(405, "use " + spoken_list(methods) +
+                                     (route.empty() ? "" : " on " + std::string(route)));
+    std::string allow;
+    for (auto m : methods)
+        allow += (allow.empty() ? "" : ", ") + std::string(m);
+    r.set(boost::beast::http::field::allow, allow);
+    return r;
+}
+
 unsigned http_status(const stemd::error& e) {
     const auto& category = e.code.category();
     if (e.code == jobs::error::malformed_request || e.code == error::bad_request ||

@@ -9,6 +9,9 @@
 
 #include <boost/json/object.hpp>
 
+#include <initializer_list>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace stemd::server {
@@ -23,6 +26,15 @@ using listener::error_body;
 listener::response error_response(unsigned status, std::string_view reason);
 // An error_body reply with the failure's message, at http_status(e).
 listener::response error_response(const stemd::error& e);
+
+// "a", "a or b", "a, b or c": a list as a message reads it.
+std::string spoken_list(std::span<const std::string_view> items);
+
+// 405 "use GET or HEAD on <route>" (just "use POST" when `route` is empty)
+// with the Allow header RFC 9110 requires of a 405: every 405 goes
+// through here.
+listener::response method_not_allowed(std::initializer_list<std::string_view> allowed,
+                                      std::string_view route);
 
 // The HTTP status a failure is answered with. Specific codes first:
 // a body that is not JSON (jobs::error::malformed_request), a request the

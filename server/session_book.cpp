@@ -45,6 +45,18 @@ std::optional<std::string> session_book::csrf_of(std::string_view id, millis now
     return found->second.csrf;
 }
 
+bool session_book::alive(std::string_view id, millis now) {
+    const std::lock_guard lock(mutex_);
+    const auto found = sessions_.find(sha256_hex(id));
+    if (found == sessions_.end())
+        return false;
+    if (expired(found->second, now)) {
+        sessions_.erase(found);
+        return false;
+    }
+    return true;
+}
+
 bool session_book::close(std::string_view id) {
     const std::lock_guard lock(mutex_);
     return sessions_.erase(sha256_hex(id)) > 0;

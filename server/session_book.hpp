@@ -47,6 +47,9 @@ public:
     // when it is unknown, idle too long or older than its lifetime (and then
     // ended).
     std::optional<std::string> csrf_of(std::string_view id, millis now);
+    // Whether `id` is a live session, without counting as a use (an open
+    // event stream asking does not keep an idle page signed in).
+    bool alive(std::string_view id, millis now);
     // Ends the session `id`; false when there was none.
     bool close(std::string_view id);
     // Ends every session (the API token changed).

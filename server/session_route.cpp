@@ -131,7 +131,7 @@ listener::response handle_session(const listener::request& req, std::string_view
     const auto method = req.method();
     if (path == "/v1/session/code") {
         if (method != http::verb::post)
-            return error_response(405, "use POST on /v1/session/code");
+            return method_not_allowed({"POST"}, "/v1/session/code");
         const auto code = sessions.issue_code(now);
         log_info("", "issued a one-time sign-in code for the page");
         return private_json(200, json::object{{"ok", true},
@@ -144,7 +144,7 @@ listener::response handle_session(const listener::request& req, std::string_view
         return show_session(req, sessions, now);
     if (method == http::verb::delete_)
         return end_session(req, sessions);
-    return error_response(405, "use POST, GET or DELETE on /v1/session");
+    return method_not_allowed({"POST", "GET", "DELETE"}, "/v1/session");
 }
 
 } // namespace stemd::server

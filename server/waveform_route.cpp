@@ -162,7 +162,7 @@ net::awaitable<listener::response> waveform(jobs::service& service, http::verb m
                                             std::string_view key, std::string_view file,
                                             const boost::urls::url_view& url) {
     if (method != http::verb::get)
-        co_return error_response(405, "use GET on /v1/jobs/{key}/files/{file}/waveform");
+        co_return method_not_allowed({"GET"}, "/v1/jobs/{key}/files/{file}/waveform");
     auto points = read_points(url);
     if (!points)
         co_return error_response(points.error());

@@ -4,8 +4,8 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "jobs/error.hpp"
-#include "jobs/metrics.hpp"
 #include "jobs/events.hpp"
+#include "jobs/metrics.hpp"
 #include "jobs/service.hpp"
 #include "musicgpt/webhook.hpp"
 #include "server/reply.hpp"
@@ -71,9 +71,7 @@ std::variant<listener::response, addressee> identify(webhook_context& ctx,
     }
     if (req.method() != http::verb::post) {
         jobs::meters().listener_refused.add("method_not_allowed");
-        auto r = error_response(405, "use POST");
-        r.set(http::field::allow, "POST");
-        return r;
+        return method_not_allowed({"POST"}, "");
     }
     // Any failure to find the token's job leaves only the secret path.
     auto job = ctx.service.find_by_token(token);

@@ -23,8 +23,9 @@ TEST_CASE("every command is found by its name, in the order of the overview") {
 TEST_CASE("the short usage lists the commands") {
     std::ostringstream out;
     stemd::cli::print_short_usage(out);
-    CHECK(out.str() == "usage: stemd COMMAND [OPTIONS]   (commands: serve simulate submit status "
-                       "list wait retry prune logs doctor open notify)\nRun `stemd --help` for more.\n");
+    CHECK(out.str() ==
+          "usage: stemd COMMAND [OPTIONS]   (commands: serve simulate submit status "
+          "list wait retry prune logs doctor open notify)\nRun `stemd --help` for more.\n");
 }
 
 TEST_CASE("the overview has a line per command and the exit codes") {
@@ -35,6 +36,9 @@ TEST_CASE("the overview has a line per command and the exit codes") {
     CHECK(text.find("\n  wait      wait until a job has completed or failed\n") !=
           std::string::npos);
     CHECK(text.find("  2  usage error: unknown command or option") != std::string::npos);
+    // Every command but serve and simulate talks to the API: all are named.
+    CHECK(text.find("client commands\n  (submit, status, list, wait, retry, prune, logs, doctor, "
+                    "open, notify)\n  talk to `stemd serve`") != std::string::npos);
 }
 
 TEST_CASE("a usage error is reported with the command's usage line and exit code 2") {

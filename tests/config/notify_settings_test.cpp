@@ -70,3 +70,17 @@ TEST_CASE("config: [notify] refusals name the file, key and value") {
     CHECK(contains(empty_arg.error().message, "notify.command"));
     CHECK_FALSE(parse("[notify]\ntimeout_seconds = 0\n", "n.toml").has_value());
 }
+
+TEST_CASE("config: a [notify] refusal never shows the URL's query") {
+    auto plain = parse("[notify]\nurl = \"http://127.0.0.1:9/h?key=routing-key\"\n"
+                       "signing_secret = \"" +
+                           secret + "\"\n",
+                       "n.toml");
+    REQUIRE_FALSE(plain.has_value());
+    CHECK(contains(plain.error().message, "notify.url = \"http://127.0.0.1:9/h?...\""));
+    CHECK_FALSE(contains(plain.error().message, "routing-key"));
+    auto unsigned_url =
+        parse("[notify]\nurl = \"https://a.example/h?key=routing-key\"\n", "n.toml");
+    REQUIRE_FALSE(unsigned_url.has_value());
+    CHECK_FALSE(contains(unsigned_url.error().message, "routing-key"));
+}

@@ -104,6 +104,7 @@ TEST_CASE("a completed job's stem is served whole and by range, with validators"
     CHECK(header_value(whole.headers, "Accept-Ranges") == "bytes");
     CHECK(header_value(whole.headers, "Content-Type") == "audio/wav");
     CHECK(header_value(whole.headers, "Cache-Control") == "private, no-cache");
+    CHECK(header_value(whole.headers, "X-Content-Type-Options") == "nosniff");
     CHECK(header_value(whole.headers, "Content-Disposition") == "inline; filename=\"vocals.wav\"");
 
     const auto size = j.bytes_on_disk.size();

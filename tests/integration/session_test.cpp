@@ -4,6 +4,7 @@
 // the sessions a SIGHUP with a new API token ends.
 
 #include "integration/stack.hpp"
+#include "support/sse_reader.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,6 +14,7 @@
 #include <strings.h>
 
 #include <csignal>
+#include <cstdio>
 
 namespace json = boost::json;
 using namespace stemd::test;
@@ -137,6 +139,19 @@ TEST_CASE("session: the token signs the page in, and the cookie needs its CSRF t
           "stemd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     CHECK(as_page(s, "GET", "/v1/jobs", page, "").status == 401);
     CHECK(as_page(s, "GET", "/v1/session", page, "").status == 401);
+
+    // Signing out again with the stale cookie still clears it (CSRF or not).
+    for (const std::string& csrf : {page.csrf, std::string()}) {
+        const auto again = as_page(s, "DELETE", "/v1/session", page, csrf);
+        CHECK_MESSAGE(again.status == 200, again.body);
+        CHECK(header_value(again, "Set-Cookie") ==
+              "stemd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    }
+    // A live session still needs its CSRF token to sign out.
+    const auto live = sign_in(s, token_body(s.api_token()));
+    REQUIRE(live.answer.status == 200);
+    CHECK(as_page(s, "DELETE", "/v1/session", live, "").status == 403);
+    CHECK(as_page(s, "GET", "/v1/session", live, "").status == 200);
 }
 
 TEST_CASE("session: a wrong token is 401, and more than 10 a minute are 429") {
@@ -228,5 +243,97 @@ TEST_CASE("session: a restart or a new API token on SIGHUP ends every session") 
         REQUIRE(s.serve().wait(10s) == 0);
         s.start_serve();
         CHECK(as_page(s, "GET", "/v1/jobs", page, "").status == 401);
+    }
+}
+
+TEST_CASE("session: a fixed path spelt with %XX is no route, so no access check is passed by "
+          "it") {
+    stack s("session-encoded");
+    s.start_simulator();
+    s.start_serve();
+    const auto page = sign_in(s, token_body(s.api_token()));
+    REQUIRE(page.answer.status == 200);
+
+    // A cookie may not mint codes under any spelling of /v1/session/code.
+    CHECK(as_page(s, "POST", "/v1/session/code", page, page.csrf, "{}").status == 401);
+    const auto encoded = as_page(s, "POST", "/v1/session/%63ode", page, page.csrf, "{}");
+    CHECK_MESSAGE(encoded.status == 404, encoded.body);
+    CHECK(encoded.body.find("\"code\"") == std::string::npos);
+    // The query check reads the same path as the router.
+    CHECK(s.api_request("GET", "/v1/events?bogus=1", "", "").status == 400);
+    CHECK(s.api_request("GET", "/v1/%65vents?bogus=1", "", "").status == 404);
+    CHECK(s.api_request("GET", "/v1/%6Aobs", "", "").status == 404);
+    // A wrong method on the session routes is 405 with Allow.
+    const auto put = s.api_request("PUT", "/v1/session", "", "");
+    CHECK(put.status == 405);
+    CHECK(header_value(put, "Allow") == "POST, GET, DELETE");
+    const auto get_code = s.api_request("GET", "/v1/session/code", "", "");
+    CHECK(get_code.status == 405);
+    CHECK(header_value(get_code, "Allow") == "POST");
+
+    // A {key} segment is still decoded: a job id with an encoded letter finds the job.
+    const auto made = s.api_request("POST", "/v1/jobs", job_body);
+    REQUIRE_MESSAGE(made.status == 201, made.body);
+    const std::string id = str(json::parse(made.body), "id");
+    REQUIRE(id.size() > 1);
+    char hex[4];
+    std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(id[0]));
+    const std::string spelt = std::string(hex) + id.substr(1);
+    const auto found = s.api_request("GET", "/v1/jobs/" + spelt, "", "");
+    CHECK_MESSAGE(found.status == 200, found.body);
+    CHECK(str(json::parse(found.body), "id") == id);
+    CHECK(s.api_request("GET", "/v1/jobs/" + spelt + "/events", "", "").status == 200);
+}
+
+namespace {
+
+// Reads `r` until the server closes it or `timeout` passes; the job events
+// seen on the way.
+std::size_t job_events_until_closed(sse_reader& r, std::chrono::milliseconds timeout) {
+    std::size_t jobs = 0;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!r.closed() && std::chrono::steady_clock::now() < deadline)
+        if (auto e = r.next(100ms); e && e->event == "job")
+            ++jobs;
+    return jobs;
+}
+
+} // namespace
+
+TEST_CASE("session: an event stream ends when the session or token that opened it ends") {
+    stack s("session-stream");
+    s.start_simulator();
+    s.start_serve();
+    const auto page = sign_in(s, token_body(s.api_token()));
+    REQUIRE(page.answer.status == 200);
+    const std::string cookie = "Cookie: " + page.cookie + "\r\n";
+
+    SUBCASE("signing out ends the page's stream before any later event") {
+        sse_reader stream(s.api_port(), "/v1/events", cookie);
+        REQUIRE(stream.status() == 200);
+        REQUIRE(as_page(s, "DELETE", "/v1/session", page, page.csrf).status == 200);
+        REQUIRE(s.api_request("POST", "/v1/jobs", job_body).status == 201);
+        CHECK(job_events_until_closed(stream, 5s) == 0);
+        CHECK(stream.closed());
+        // A bearer stream opened alongside is not touched by a sign-out.
+        sse_reader cli(s.api_port(), "/v1/events",
+                       "Authorization: Bearer " + s.api_token() + "\r\n");
+        REQUIRE(cli.status() == 200);
+        REQUIRE(s.api_request("POST", "/v1/jobs", job_body).status == 201);
+        CHECK(cli.next_job(10s).has_value());
+    }
+    SUBCASE("a new token on SIGHUP ends cookie and bearer streams alike") {
+        sse_reader by_cookie(s.api_port(), "/v1/events", cookie);
+        sse_reader by_token(s.api_port(), "/v1/events",
+                            "Authorization: Bearer " + s.api_token() + "\r\n");
+        REQUIRE(by_cookie.status() == 200);
+        REQUIRE(by_token.status() == 200);
+        s.ws().write("var/api-token", std::string(64, '7') + "\n");
+        s.serve().signal(SIGHUP);
+        CHECK(job_events_until_closed(by_cookie, 5s) == 0);
+        CHECK(by_cookie.closed());
+        CHECK(job_events_until_closed(by_token, 5s) == 0);
+        CHECK(by_token.closed());
+        CHECK(s.serve().running());
     }
 }

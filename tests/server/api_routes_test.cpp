@@ -235,3 +235,33 @@ TEST_CASE_FIXTURE(api_fixture, "api: POST /v1/prune checks its body, then prunes
     CHECK_FALSE(store.find(job.id).has_value());
     CHECK(store.find(busy.id).has_value());
 }
+
+TEST_CASE_FIXTURE(api_fixture, "api: every 405 names the methods in Allow, whatever the query") {
+    struct wrong {
+        http::verb method;
+        std::string target;
+        std::string allow;
+    };
+    const std::vector<wrong> cases{
+        {http::verb::put, "/v1/jobs?status=failed", "GET, POST"},
+        {http::verb::post, "/metrics", "GET"},
+        {http::verb::post, "/v1/counts", "GET"},
+        {http::verb::post, "/v1/notifications?limit=1", "GET"},
+        {http::verb::get, "/v1/prune", "POST"},
+        {http::verb::get, "/v1/doctor", "POST"},
+        {http::verb::post, "/v1/events?after=1", "GET"},
+        {http::verb::get, "/v1/jobs/abc/retry", "POST"},
+        {http::verb::post, "/v1/jobs/abc/events?limit=1", "GET"},
+        {http::verb::delete_, "/v1/jobs/abc", "GET"},
+        {http::verb::post, "/v1/jobs/abc/files/vocals.wav", "GET, HEAD"},
+        {http::verb::head, "/v1/jobs/abc/files/vocals.wav/waveform?points=100", "GET"},
+        {http::verb::post, "/v1/jobs/abc/files/vocals.wav/waveform?points=100", "GET"},
+        {http::verb::post, "/assets/app.js", "GET, HEAD"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.target);
+        const auto r = call(c.method, c.target);
+        CHECK(r.result_int() == 405);
+        CHECK(std::string(r[http::field::allow]) == c.allow);
+    }
+}

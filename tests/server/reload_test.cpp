@@ -132,3 +132,29 @@ TEST_CASE("status: the download rate in decimal megabytes per second") {
     CHECK(server::megabytes_per_second(9'960'000) == "10 MB/s");
     CHECK(server::megabytes_per_second(41'200'000) == "41 MB/s");
 }
+
+TEST_CASE("reload: a restart-only notify.url or notify.command is logged without its query or "
+          "arguments") {
+    const std::string secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3";
+    const auto in_use = config::parse("[notify]\nurl = \"https://hooks.example/in?key=old-key\"\n"
+                                      "signing_secret = \"" +
+                                          secret + "\"\ncommand = [\"/bin/on\", \"--token=old\"]\n",
+                                      "/etc/stemd/stemd.toml");
+    REQUIRE(in_use.has_value());
+    // Only the queries and the argument change: still seen, never shown.
+    const auto fresh = config::parse("[notify]\nurl = \"https://hooks.example/in?key=new-key\"\n"
+                                     "signing_secret = \"" +
+                                         secret + "\"\ncommand = [\"/bin/on\", \"--token=new\"]\n",
+                                     "/etc/stemd/stemd.toml");
+    REQUIRE(fresh.has_value());
+    const auto lines = server::restart_only_changes(*in_use, *fresh);
+    std::string all;
+    for (const auto& l : lines)
+        all += l + "\n";
+    CHECK_MESSAGE(all.find("notify.url changed in") != std::string::npos, all);
+    CHECK_MESSAGE(all.find("notify.command changed in") != std::string::npos, all);
+    CHECK_MESSAGE(all.find("https://hooks.example/in") != std::string::npos, all);
+    CHECK_MESSAGE(all.find("/bin/on") != std::string::npos, all);
+    for (const char* hidden : {"old-key", "new-key", "key=", "--token"})
+        CHECK_MESSAGE(all.find(hidden) == std::string::npos, std::string(hidden) + "\n" + all);
+}
