@@ -8,8 +8,7 @@
 #include "server/events_route.hpp"
 #include "server/file_route.hpp"
 #include "server/job_json.hpp"
-#include "server/list_cursor.hpp"
-#include "server/metrics_page.hpp"
+#include "server/jobs_list_route.hpp"
 #include "server/notifications_route.hpp"
 #include "server/page_route.hpp"
 #include "server/prune_route.hpp"
@@ -36,13 +35,6 @@ namespace json = boost::json;
 namespace urls = boost::urls;
 
 namespace {
-
-struct list_query {
-    std::optional<storage::job_status> status;
-    int limit = 50;
-    std::optional<millis> since;
-    std::optional<storage::job_cursor> before;
-};
 
 // Decodes the {key} path segment; "" when it is not one segment.
 std::string job_key(std::string_view path) {
@@ -126,23 +118,6 @@ net::awaitable<listener::response> create_uploaded_job(jobs::service& service,
     co_return co_await submit_job(service, *parsed);
 }
 
-result<int> read_limit(const std::string& text, int most) {
-    const auto bad =
-        make_error(error::bad_request, "limit must be a number from 1 to " + std::to_string(most));
-    int limit = 0;
-    try {
-        std::size_t used = 0;
-        limit = std::stoi(text, &used);
-        if (used != text.size())
-            return bad;
-    } catch (const std::exception&) {
-        return bad;
-    }
-    if (limit < 1 || limit > most)
-        return bad;
-    return limit;
-}
-
 // The query parameters each API route takes, nullopt for a path that is no
 // route (its 404 follows). One list for all routes: a misspelt or stray
 // parameter would otherwise be ignored, and the answer look like what was
@@ -185,80 +160,6 @@ std::optional<listener::response> refuse_unknown_query(const urls::url_view& url
                                                std::string(url.encoded_path()) + "; " + known));
     }
     return std::nullopt;
-}
-
-result<list_query> read_list_query(const urls::url_view& url) {
-    list_query q;
-    for (auto param : url.params()) {
-        // An empty status (a form's "any" choice) is no filter.
-        if (param.key == "status" && param.value.empty()) {
-            q.status.reset();
-        } else if (param.key == "status") {
-            q.status = storage::parse_job_status(param.value);
-            if (!q.status)
-                return make_error(error::bad_request,
-                                  "unknown status \"" + param.value +
-                                      "\"; use submitting, submitted, downloading, completed "
-                                      "or failed");
-        } else if (param.key == "limit") {
-            auto limit = read_limit(param.value, 1000);
-            if (!limit)
-                return limit.error();
-            q.limit = *limit;
-        } else if (param.key == "since") {
-            q.since = parse_rfc3339(param.value);
-            if (!q.since)
-                return make_error(error::bad_request,
-                                  "since must be an RFC 3339 time such as 2026-11-25T12:00:00Z");
-        } else if (param.key == "before" && !param.value.empty()) {
-            q.before = parse_cursor(param.value);
-            if (!q.before)
-                return make_error(error::bad_request,
-                                  "before \"" + param.value +
-                                      "\" is not a cursor; pass the \"next\" of an earlier "
-                                      "GET /v1/jobs answer as it is");
-        }
-    }
-    return q;
-}
-
-// GET /v1/jobs?status=&limit=&since=&before=: one page, newest first, and
-// the cursor of the next one (null on the last page).
-listener::response list_jobs(jobs::service& service, const urls::url_view& url) {
-    auto query = read_list_query(url);
-    if (!query)
-        return error_response(query.error());
-    auto page = service.list_page({.status = query->status,
-                                   .limit = query->limit,
-                                   .before = query->before,
-                                   .created_since = query->since});
-    if (!page) {
-        log_error("", "cannot list jobs: " + page.error().message);
-        return error_response(500, "cannot read jobs from the database; see the stemd log");
-    }
-    json::array out;
-    for (const auto& j : page->jobs)
-        out.push_back(job_to_json(j, &service.progress()));
-    return json_response(200,
-                         json::object{{"jobs", std::move(out)},
-                                      {"next", page->next ? json::value(cursor_text(*page->next))
-                                                          : json::value(nullptr)}});
-}
-
-// GET /v1/counts: how many jobs there are, by status (the page's filter).
-listener::response job_counts(jobs::service& service) {
-    auto gauges = service.gauges();
-    if (!gauges) {
-        log_error("", "cannot count jobs: " + gauges.error().message);
-        return error_response(500, "cannot read jobs from the database; see the stemd log");
-    }
-    json::object counts;
-    std::int64_t total = 0;
-    for (std::size_t i = 0; i < storage::job_statuses.size(); ++i) {
-        counts[storage::to_string(storage::job_statuses[i])] = gauges->jobs[i];
-        total += gauges->jobs[i];
-    }
-    return json_response(200, json::object{{"ok", true}, {"total", total}, {"counts", counts}});
 }
 
 // GET /v1/jobs/{key}
@@ -311,23 +212,6 @@ std::string key_before(std::string_view encoded_path, std::string_view suffix) {
     return job_key(encoded_path);
 }
 
-// GET /metrics: the Prometheus text format, the store read at scrape time.
-listener::response metrics(jobs::service& service) {
-    auto gauges = service.gauges();
-    if (!gauges) {
-        log_error("", "cannot read the metrics from the database: " + gauges.error().message);
-        return error_response(500, "cannot read the database for /metrics; see the stemd log");
-    }
-    listener::response r{http::status::ok, 11};
-    r.set(http::field::content_type, stemd::metrics::content_type);
-    r.body() = metrics_page(jobs::meters(), {.store = *gauges,
-                                             .now = now_millis(),
-                                             .started_at = process_start(),
-                                             .version = STEMD_VERSION});
-    r.prepare_payload();
-    return r;
-}
-
 template <class Name>
 std::optional<std::string_view> header(const http::request_header<>& req, Name name) {
     const auto found = req.find(name);
@@ -366,6 +250,28 @@ bool is_upload(const http::request_header<>& header) {
 }
 
 namespace {
+
+// /v1/jobs/{key} and what lies beneath it, matched on the encoded path so
+// that a key holding "%2Fretry" is a key.
+net::awaitable<listener::response> route_job(jobs::service& service, http::verb method,
+                                             const urls::url_view& url) {
+    const std::string_view path = url.encoded_path();
+    if (auto key = key_before(path, "/retry"); !key.empty()) {
+        if (method != http::verb::post)
+            co_return method_not_allowed({"POST"}, "/v1/jobs/{key}/retry");
+        co_return retry_job(service, key);
+    }
+    if (auto key = key_before(path, "/events"); !key.empty()) {
+        if (method != http::verb::get)
+            co_return method_not_allowed({"GET"}, "/v1/jobs/{key}/events");
+        co_return job_events(service, key, url);
+    }
+    if (auto t = parse_file_target(path); t && t->rest == "waveform")
+        co_return co_await waveform(service, method, t->key, t->file, url);
+    if (method != http::verb::get)
+        co_return method_not_allowed({"GET"}, "/v1/jobs/{key}");
+    co_return find_job(service, job_key(path));
+}
 
 net::awaitable<listener::response> route(jobs::service& service, const listener::request& req,
                                          const urls::url_view& url, const api_options& options,
@@ -420,23 +326,8 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
             co_return error_response(404, "not found");
         co_return handle_session(req, path, *options.access, *options.sessions, now_millis());
     }
-    if (auto key = key_before(url.encoded_path(), "/retry"); !key.empty()) {
-        if (method != http::verb::post)
-            co_return method_not_allowed({"POST"}, "/v1/jobs/{key}/retry");
-        co_return retry_job(service, key);
-    }
-    if (auto key = key_before(url.encoded_path(), "/events"); !key.empty()) {
-        if (method != http::verb::get)
-            co_return method_not_allowed({"GET"}, "/v1/jobs/{key}/events");
-        co_return job_events(service, key, url);
-    }
-    if (auto t = parse_file_target(url.encoded_path()); t && t->rest == "waveform")
-        co_return co_await waveform(service, method, t->key, t->file, url);
-    if (path.starts_with("/v1/jobs/")) {
-        if (method != http::verb::get)
-            co_return method_not_allowed({"GET"}, "/v1/jobs/{key}");
-        co_return find_job(service, job_key(url.encoded_path()));
-    }
+    if (path.starts_with("/v1/jobs/"))
+        co_return co_await route_job(service, method, url);
     co_return error_response(404, "not found");
 }
 

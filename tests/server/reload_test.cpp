@@ -156,5 +156,5 @@ TEST_CASE("reload: a restart-only notify.url or notify.command is logged without
     CHECK_MESSAGE(all.find("https://hooks.example/in") != std::string::npos, all);
     CHECK_MESSAGE(all.find("/bin/on") != std::string::npos, all);
     for (const char* hidden : {"old-key", "new-key", "key=", "--token"})
-        CHECK_MESSAGE(all.find(hidden) == std::string::npos, std::string(hidden) + "\n" + all);
+        CHECK_MESSAGE(all.find(hidden) == std::string::npos, (std::string(hidden) + "\n" + all));
 }
