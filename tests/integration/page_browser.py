@@ -4,8 +4,10 @@
 Usage: page_browser.py --api http://127.0.0.1:PORT --token-file FILE --artifacts DIR
 
 Signs in, submits through the form, watches jobs complete without a reload,
-plays a stem, checks the waveform, retries a failed job, signs in again with a
-one-time code, and writes screenshots to DIR (their paths are printed).
+plays a stem, checks the waveforms (four stems at once), retries a failed job,
+lives through a restart of stemd (asked for through --control, see
+page_browser_test.cpp), signs out, signs in again with a one-time code, and
+writes screenshots to DIR (their paths are printed).
 Exit 0 when every check holds, 1 when one fails, 77 when Chromium, chromedriver
 or Selenium is missing (the caller's SKIP_RETURN_CODE).
 """
@@ -17,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import wave
 
@@ -118,6 +121,20 @@ class Page:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(req, timeout=10) as res:
             return json.loads(res.read())
+
+    # A request carrying a session cookie and nothing else; its status.
+    def status_with_cookie(self, path, cookie):
+        req = urllib.request.Request(self.api + path, headers={"Cookie": "stemd_session=" + cookie})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=10) as res:
+                return res.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def live_text(self):
+        live = self.visible("#live")
+        return live.text if live else None
 
     def job_status(self):
         badge = self.visible("#job-status .status")
@@ -282,6 +299,70 @@ def retry_failed(p, url):
     print(f"retried job {job_id}: completed")
 
 
+def four_stem_waveforms(p):
+    """All four stems of a finished job ask for their waveforms at once; stemd
+    computes two at a time and answers 503 to the others, which the page asks
+    again: every stem ends up drawn."""
+    stems = ["piano", "guitar", "strings", "keys"]
+    job = p.call("POST", "/v1/jobs", {"audio_url": "https://songs.example/four.mp3", "stems": stems})
+    wait(f"job {job['id']} to complete", lambda: p.call("GET", "/v1/jobs/" + job["id"])["status"]
+         == "completed", 30)
+    p.js("location.hash = arguments[0]", "#/jobs/" + job["id"])
+    wait("four finished stems", lambda: len(p.d.find_elements(
+        By.CSS_SELECTOR, '.file[data-status="done"]')) == 4, 15)
+
+    def settled():
+        drawn = len(p.d.find_elements(By.CSS_SELECTOR, 'canvas.waveform[data-drawn="true"]'))
+        missing = len(p.d.find_elements(By.CSS_SELECTOR, ".nowave"))
+        return (drawn, missing) if drawn + missing == 4 else None
+    drawn, missing = wait("every stem's waveform drawn or given up", settled, 20)
+    expect(missing == 0, f"{missing} of 4 stems show no waveform (a 503 taken as final?)")
+    print(f"four-stem job {job['id']}: {drawn} waveforms drawn")
+
+
+def restart_with_page_open(p, control):
+    """stemd restarts (its sessions with it) while the page is open: the page
+    asks to sign in again by itself, and once signed in it is live again."""
+    p.one("#nav-jobs").click()
+    wait("the jobs table", lambda: p.visible("#jobs-body"))
+    wait("the live indicator", lambda: p.live_text() == "live")
+    with open(os.path.join(control, "restart-request"), "w"):
+        pass
+    wait("stemd to restart", lambda: os.path.exists(os.path.join(control, "restart-done")), 40)
+    error = wait("the sign-in form after the restart (no reload)", lambda: p.visible("#signin-error"),
+                 20)
+    expect("sign in again" in error.text, f"the sign-in form says {error.text!r}")
+    expect(p.js("return window.__stemd_no_reload") == "kept", "the page was reloaded")
+    p.one("#token").send_keys(p.token)
+    p.one("#signin-button").click()
+    wait("the jobs table after signing in again", lambda: p.visible("#jobs-body"))
+    wait("the live indicator after signing in again", lambda: p.live_text() == "live")
+    job = p.call("POST", "/v1/jobs", {"audio_url": "https://songs.example/after.mp3",
+                                      "stems": ["bass"]})
+    row = f'#jobs-body tr[data-job="{job["id"]}"]'
+    wait("a job submitted after the restart in the table", lambda: p.visible(row))
+    wait(f"job {job['id']} completed in the table, live",
+         lambda: p.one(row).get_attribute("data-status") == "completed", 30)
+    print(f"after the restart: signed in again, job {job['id']} seen to complete")
+
+
+def sign_out(p):
+    """Sign out: the sign-in form, the stream closed, and the old cookie refused."""
+    cookie = p.d.get_cookie("stemd_session")
+    expect(cookie and cookie.get("httpOnly"), f"no HttpOnly session cookie: {cookie!r}")
+    expect(p.status_with_cookie("/v1/jobs?limit=1", cookie["value"]) == 200,
+           "the session cookie works before signing out")
+    p.one("#signout").click()
+    error = wait("the sign-in form after signing out", lambda: p.visible("#signin-error"))
+    expect("Signed out" in error.text, f"the sign-in form says {error.text!r}")
+    expect(not p.visible("#nav"), "the navigation still shows after signing out")
+    expect(p.js("return app.events === null"), "the page kept its event stream open")
+    for path in ("/v1/jobs?limit=1", "/v1/session", "/v1/events"):
+        status = p.status_with_cookie(path, cookie["value"])
+        expect(status == 401, f"GET {path} with the signed-out cookie: {status}, not 401")
+    print("signed out: the old cookie is refused")
+
+
 def screenshots(p, job_id):
     p.one("#nav-jobs").click()
     wait("the jobs table", lambda: p.visible("#jobs-body tr[data-job]"))
@@ -332,6 +413,8 @@ def main():
     ap.add_argument("--api", required=True)
     ap.add_argument("--token-file", required=True)
     ap.add_argument("--artifacts", required=True)
+    ap.add_argument("--control", required=True,
+                    help="directory where restart-request asks for a restart of stemd")
     ap.add_argument("--fail-url", default="https://songs.example/flaky.mp3?sim-fault=503-once")
     a = ap.parse_args()
     os.makedirs(a.artifacts, exist_ok=True)
@@ -348,10 +431,13 @@ def main():
         job_page(p, job_id)
         watch_completed_live(p)
         retry_failed(p, a.fail_url)
+        four_stem_waveforms(p)
         screenshots(p, job_id)
         expect(p.js("return window.__stemd_no_reload") == "kept", "the page was reloaded")
         errors = p.console_errors()
         expect(not errors, f"console errors: {errors}")
+        restart_with_page_open(p, a.control)
+        sign_out(p)
         sign_in_with_code(p)
     except Failed as e:
         try:

@@ -38,6 +38,10 @@ TEST_CASE("page assets: every file is built in, at its path, with its type") {
     const std::pair<std::string_view, std::string_view> expected[] = {
         {"/", "text/html; charset=utf-8"},
         {"/assets/app.css", "text/css; charset=utf-8"},
+        {"/assets/api.js", "text/javascript; charset=utf-8"},
+        {"/assets/jobs.js", "text/javascript; charset=utf-8"},
+        {"/assets/job.js", "text/javascript; charset=utf-8"},
+        {"/assets/submit.js", "text/javascript; charset=utf-8"},
         {"/assets/app.js", "text/javascript; charset=utf-8"},
         {"/assets/favicon.svg", "image/svg+xml"},
     };
@@ -56,10 +60,28 @@ TEST_CASE("page assets: every file is built in, at its path, with its type") {
         etags.insert(a->etag);
     }
     CHECK(etags.size() == std::size(expected));
-    CHECK(find_page_asset("/")->bytes.find("/assets/app.js") != std::string_view::npos);
     CHECK(find_page_asset("/assets/app.js")->bytes.find("EventSource") != std::string_view::npos);
+    CHECK(find_page_asset("/assets/job.js")->bytes.find("/waveform") != std::string_view::npos);
     CHECK(find_page_asset("/assets/nope.js") == nullptr);
     CHECK(find_page_asset("/index.html") == nullptr);
+}
+
+TEST_CASE("page assets: the page loads every script, in order, app.js (which starts it) last") {
+    const auto html = find_page_asset("/")->bytes;
+    std::size_t scripts = 0;
+    std::size_t last_at = 0;
+    for (const auto& a : page_assets()) {
+        if (!a.path.ends_with(".js"))
+            continue;
+        CAPTURE(a.path);
+        ++scripts;
+        const auto at = html.find("<script src=\"" + std::string(a.path) + "\" defer></script>");
+        REQUIRE(at != std::string_view::npos);
+        CHECK(at > last_at); // the build lists them in the order they load
+        last_at = at;
+    }
+    CHECK(scripts == 5);
+    CHECK(html.rfind("<script") == html.find("<script src=\"/assets/app.js\""));
 }
 
 TEST_CASE("page assets: the page holds no inline script or style (the CSP forbids them)") {
