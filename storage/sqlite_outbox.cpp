@@ -101,6 +101,14 @@ void write_outbox_events(database& db, std::string_view job_id, millis now) {
     }
 }
 
+void end_failed_events_at_retry(database& db, std::string_view job_id) {
+    statement s(db, "UPDATE outbox SET status = 'failed', last_error = 'the job was retried "
+                    "before this event was delivered', next_attempt_at = NULL, claim_owner = "
+                    "NULL, claim_until = NULL WHERE job_id = ?1 AND type = 'job.failed' AND "
+                    "status = 'pending'");
+    s.bind(1, job_id).exec();
+}
+
 std::vector<notification_record> select_notifications(database& db, std::string_view job_id) {
     statement s(db, sql({"SELECT ", outbox_columns,
                          " FROM outbox WHERE job_id = ?1 ORDER BY created_at, id"}));
@@ -152,9 +160,11 @@ result<void> end_notification(database& db, std::string_view id, std::string_vie
     bind_or_null(s, 6, delivered ? std::optional<millis>(now) : std::nullopt);
     s.exec();
     if (db.changes() == 0)
-        return make_error(error::claim_lost, "notification " + std::string(id) +
-                                                 " is not claimed by " + std::string(owner) +
-                                                 " any more; another delivery took it over");
+        return make_error(error::claim_lost,
+                          "notification " + std::string(id) + " is not claimed by " +
+                              std::string(owner) +
+                              " any more (another delivery took it over, or its job was "
+                              "retried)");
     tx.commit();
     return {};
 }

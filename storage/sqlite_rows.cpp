@@ -189,7 +189,7 @@ std::vector<job_record> read_jobs_with_files(database& db, statement& s) {
         jobs.push_back(read_job(s));
     }
     for (auto& job : jobs) {
-        job.files = select_files(db, job.id);
+        job = with_files(db, std::move(job));
     }
     return jobs;
 }
