@@ -42,12 +42,6 @@ std::string job_event_text(const storage::event_record& e, storage::job_status s
     return "id: " + std::to_string(e.id) + "\nevent: job\ndata: " + json::serialize(data) + "\n\n";
 }
 
-struct shown_file {
-    std::string job_id;
-    std::string name;                  // as in the job JSON: "wav/vocals" or "vocals"
-    std::optional<std::uint64_t> sent; // the received bytes last sent
-};
-
 // One open stream: where it is in the event log, and the progress it sent.
 struct event_stream {
     jobs::service& service;
@@ -59,7 +53,7 @@ struct event_stream {
     std::shared_ptr<jobs::event_hub::subscriber> sub;
     steady::time_point next_ping;
     steady::time_point next_progress;
-    std::map<std::int64_t, shown_file> files; // by file id
+    std::map<std::int64_t, std::uint64_t> sent; // received bytes last sent, by file id
 
     event_stream(jobs::service& s, net::any_io_executor ex, events_pacing p)
         : service(s), pacing(p), wake(ex), next_ping(steady::now() + p.ping),
@@ -68,7 +62,6 @@ struct event_stream {
     std::string from_store();
     std::string from_queue();
     std::string progress();
-    void learn_names();
     net::awaitable<std::string> next();
 };
 
@@ -77,7 +70,9 @@ struct event_stream {
 // those published from now on are queued again.
 // Replayed events carry the job's status now, not the one just after the
 // event: the events table has no status column (that would need a schema
-// change), and the newest state is what a reader catching up acts on.
+// change), and the newest state is what a reader catching up acts on. The
+// events of a job no longer there (pruned) are skipped: it has no status
+// to show, and nothing to fetch.
 std::string event_stream::from_store() {
     sub->queue.clear();
     sub->resync = false;
@@ -88,15 +83,21 @@ std::string event_stream::from_store() {
         return {};
     }
     catching_up = static_cast<int>(page->size()) == replay_page;
-    std::map<std::string, storage::job_status> status;
+    std::map<std::string, std::optional<storage::job_status>> status;
     std::string out;
     for (const auto& e : *page) {
         auto known = status.find(e.job_id);
         if (known == status.end()) {
             auto job = service.find(e.job_id);
-            known = status.emplace(e.job_id, job ? job->status : storage::job_status::failed).first;
+            if (!job && !job.error().is(condition::not_found)) {
+                log_error(e.job_id, "GET /v1/events: cannot read the job: " + job.error().message);
+                catching_up = false; // as above
+                return out;
+            }
+            known = status.emplace(e.job_id, job ? std::optional(job->status) : std::nullopt).first;
         }
-        out += job_event_text(e, known->second);
+        if (known->second)
+            out += job_event_text(e, *known->second);
         last_id = e.id;
     }
     return out;
@@ -114,45 +115,36 @@ std::string event_stream::from_queue() {
     return out;
 }
 
-// Names for the files downloading that this stream has not seen yet.
-void event_stream::learn_names() {
-    auto jobs = service.list(storage::job_status::downloading, 1000);
-    if (!jobs)
-        return;
-    for (const auto& j : *jobs)
-        for (const auto& f : j.files)
-            if (!files.contains(f.id))
-                files[f.id] = {j.id, f.subdir.empty() ? f.name : f.subdir + "/" + f.name, {}};
-}
-
+// The table names each download's job and file, so nothing is looked up.
 std::string event_stream::progress() {
     const auto& table = service.progress();
-    if (std::any_of(table.begin(), table.end(),
-                    [this](const auto& p) { return !files.contains(p.first); }))
-        learn_names();
     std::string out;
-    for (const auto& [id, p] : table) {
-        auto f = files.find(id);
-        if (f == files.end() || (!job_id.empty() && f->second.job_id != job_id) ||
-            f->second.sent == p.received)
+    for (const auto& [id, d] : table) {
+        const auto last = sent.find(id);
+        if ((!job_id.empty() && d.job_id != job_id) ||
+            (last != sent.end() && last->second == d.progress.received))
             continue;
-        f->second.sent = p.received;
+        sent[id] = d.progress.received;
+        const auto& p = d.progress;
         const json::object data{
-            {"job_id", f->second.job_id},
-            {"file", f->second.name},
+            {"job_id", d.job_id},
+            {"file", d.file},
             {"received_bytes", p.received},
             {"total_bytes", p.total ? json::value(*p.total) : json::value(nullptr)}};
         out += "event: progress\ndata: " + json::serialize(data) + "\n\n";
     }
     // Files no longer downloading are forgotten (a retry starts afresh).
-    std::erase_if(files, [&](const auto& f) { return !table.contains(f.first); });
+    std::erase_if(sent, [&](const auto& f) { return !table.contains(f.first); });
     return out;
 }
 
 net::awaitable<std::string> event_stream::next() {
     for (;;) {
         if (catching_up || sub->resync) {
-            if (auto text = from_store(); !text.empty())
+            std::string text = from_store();
+            while (text.empty() && catching_up) // a page of pruned jobs' events only
+                text = from_store();
+            if (!text.empty())
                 co_return text;
         }
         if (auto text = from_queue(); !text.empty())

@@ -83,6 +83,11 @@ struct notification_end {
     millis next_attempt_at = 0;
 };
 
+// A file as people and the job JSON name it: "vocals" or "wav/vocals".
+inline std::string file_label(const file_record& f) {
+    return f.subdir.empty() ? f.name : f.subdir + "/" + f.name;
+}
+
 struct job_record {
     std::string id; // stemd's own id
     std::string task_id;

@@ -224,10 +224,6 @@ file_counts count_files(database& db, std::string_view job_id) {
     return {s.column_int(0), s.column_int(1), s.column_int(2)};
 }
 
-std::string file_label(const file_record& f) {
-    return f.subdir.empty() ? f.name : f.subdir + "/" + f.name;
-}
-
 std::string file_failure_reason(const file_record& f) {
     return "file " + file_label(f) + ": " + f.error;
 }

@@ -77,8 +77,6 @@ struct file_counts {
 };
 file_counts count_files(database& db, std::string_view job_id);
 
-// "vocals" or "wav/vocals".
-std::string file_label(const file_record& f);
 // Why a job failed because of this file.
 std::string file_failure_reason(const file_record& f);
 // The job's first failed file by (subdir, name), if any.

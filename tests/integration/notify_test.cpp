@@ -194,6 +194,12 @@ TEST_CASE("notify: a completed job sends one signed job.completed event") {
     CHECK(list[0].at("job_id").as_string() == id);
     CHECK(list[0].at("channel").as_string() == "url");
     CHECK(s.api_request("GET", "/v1/notifications?status=bogus").status == 400);
+    // The jobs list carries them as the job does.
+    const auto jobs = json::parse(s.api_request("GET", "/v1/jobs?limit=10").body);
+    const auto& row = jobs.at("jobs").as_array().at(0);
+    CHECK(row.at("id").as_string() == id);
+    REQUIRE(row.at("notifications").as_array().size() == 1);
+    CHECK(row.at("notifications").as_array()[0].at("id").as_string() == n.at("id").as_string());
     const auto cli = s.cli({"notify", "list"});
     CHECK(cli.exit_code == 0);
     CHECK(cli.out.find(std::string(n.at("id").as_string())) != std::string::npos);
