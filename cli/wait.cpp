@@ -8,10 +8,10 @@
 #include "cli/job_view.hpp"
 #include "cli/progress_view.hpp"
 
+#include "common/json_text.hpp"
 #include "common/text.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <unistd.h>
 
@@ -55,7 +55,7 @@ public:
 
 private:
     void json_line(const boost::json::object& job) {
-        auto line = boost::json::serialize(job);
+        auto line = json_text(job);
         if (line == last_)
             return;
         std::cout << line << '\n' << std::flush;

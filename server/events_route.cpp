@@ -1,5 +1,6 @@
 #include "server/events_route.hpp"
 
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "jobs/event_hub.hpp"
@@ -11,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -39,7 +39,7 @@ std::string job_event_text(const storage::event_record& e, storage::job_status s
                             {"kind", e.kind},     {"status", storage::to_string(status)},
                             {"file", e.file},     {"detail", e.detail},
                             {"at", rfc3339(e.at)}};
-    return "id: " + std::to_string(e.id) + "\nevent: job\ndata: " + json::serialize(data) + "\n\n";
+    return "id: " + std::to_string(e.id) + "\nevent: job\ndata: " + json_text(data) + "\n\n";
 }
 
 // One open stream: where it is in the event log, and the progress it sent.
@@ -131,7 +131,7 @@ std::string event_stream::progress() {
             {"file", d.file},
             {"received_bytes", p.received},
             {"total_bytes", p.total ? json::value(*p.total) : json::value(nullptr)}};
-        out += "event: progress\ndata: " + json::serialize(data) + "\n\n";
+        out += "event: progress\ndata: " + json_text(data) + "\n\n";
     }
     // Files no longer downloading are forgotten (a retry starts afresh).
     std::erase_if(sent, [&](const auto& f) { return !table.contains(f.first); });

@@ -1,12 +1,12 @@
 #include "storage/sqlite_outbox.hpp"
 
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "storage/error.hpp"
 #include "storage/sqlite_rows.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <string>
@@ -80,7 +80,7 @@ std::string event_body(const job_record& job, std::string_view type, millis now)
                       {"error", job.error},
                       {"files", std::move(files)}};
     json::object event{{"type", type}, {"timestamp", rfc3339(now)}, {"data", std::move(data)}};
-    return json::serialize(event);
+    return json_text(event);
 }
 
 } // namespace
