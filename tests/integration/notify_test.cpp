@@ -17,6 +17,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -194,6 +195,10 @@ TEST_CASE("notify: a completed job sends one signed job.completed event") {
     CHECK(list[0].at("job_id").as_string() == id);
     CHECK(list[0].at("channel").as_string() == "url");
     CHECK(s.api_request("GET", "/v1/notifications?status=bogus").status == 400);
+    // Numbers as JSON people read: "eta":1, never 1E0.
+    const auto raw = s.api_request("GET", "/v1/jobs/" + id).body;
+    CHECK(raw.find("\"eta\":") != std::string::npos);
+    CHECK_MESSAGE(!std::regex_search(raw, std::regex(":-?[0-9.]+[eE]")), raw);
     // The jobs list carries them as the job does.
     const auto jobs = json::parse(s.api_request("GET", "/v1/jobs?limit=10").body);
     const auto& row = jobs.at("jobs").as_array().at(0);
