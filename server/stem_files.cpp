@@ -84,8 +84,7 @@ std::optional<file_target> parse_file_target(std::string_view path) {
 result<stem_file> open_stem(jobs::service& service, std::string_view key, std::string_view file) {
     auto job = service.find(key);
     if (!job && job.error().code == condition::not_found)
-        return make_error(error::no_such_file,
-                          "no job with id, task_id or conversion_id \"" + std::string(key) + "\"");
+        return make_error(error::no_such_file, storage::no_job_with_key(key));
     if (!job)
         return job.error();
     const storage::file_record* found = nullptr;

@@ -18,10 +18,6 @@ std::string random_job_id() {
     return "j" + random_token_hex(8);
 }
 
-std::string no_job_with_key(std::string_view key) {
-    return "no job has the id, task_id or conversion_id " + std::string(key);
-}
-
 // "job X is S, <consequence>".
 stemd::error job_refuses(const job_record& job, std::string_view consequence) {
     return make_error(error::invalid_transition, "job " + job.id + " is " +
