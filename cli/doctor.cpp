@@ -10,6 +10,7 @@
 #include "cli/doctor_view.hpp"
 #include "cli/error.hpp"
 #include "client/connection.hpp"
+#include "common/json_text.hpp"
 #include "config/settings.hpp"
 #include "server/doctor_checks.hpp"
 #include "server/doctor_probes.hpp"
@@ -18,7 +19,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <exception>
 #include <iostream>
@@ -205,7 +205,7 @@ std::vector<check> all_checks(const variables_map& vm) {
 result<int> run(const variables_map& vm) {
     const auto checks = all_checks(vm);
     if (json_wanted(vm))
-        std::cout << json::serialize(server::checks_to_json(checks)) << '\n';
+        std::cout << json_text(server::checks_to_json(checks)) << '\n';
     else
         print_checks(std::cout, checks);
     return server::healthy(checks) ? exit_ok : exit_failure;

@@ -2,11 +2,11 @@
 
 #include "cli/format.hpp"
 #include "client/url.hpp"
+#include "common/json_text.hpp"
 #include "common/text.hpp"
 #include "storage/states.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -25,7 +25,7 @@ std::string list_field(const json::object& o, std::string_view key) {
         return {};
     std::vector<std::string> items;
     for (const auto& item : v->get_array())
-        items.push_back(item.is_string() ? printable(item.get_string()) : json::serialize(item));
+        items.push_back(item.is_string() ? printable(item.get_string()) : json_text(item));
     return join(items, ", ");
 }
 
@@ -101,7 +101,7 @@ std::string text_field(const json::object& o, std::string_view key) {
         return v->get_bool() ? "yes" : "no";
     if (v->is_double())
         return number_text(v->get_double());
-    return printable(json::serialize(*v));
+    return printable(json_text(*v));
 }
 
 std::optional<std::uint64_t> unsigned_field(const json::object& o, std::string_view key) {

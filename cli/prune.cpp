@@ -6,8 +6,7 @@
 #include "cli/error.hpp"
 #include "cli/format.hpp"
 #include "cli/job_view.hpp"
-
-#include <boost/json/serialize.hpp>
+#include "common/json_text.hpp"
 
 #include <iostream>
 
@@ -47,7 +46,7 @@ result<std::string> prune_body(const variables_map& vm) {
         body["delete_files"] = true;
     if (flag(vm, "keep-files"))
         body["delete_files"] = false;
-    return json::serialize(body);
+    return json_text(body);
 }
 
 std::int64_t number(const json::object& o, std::string_view key) {

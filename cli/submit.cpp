@@ -7,9 +7,9 @@
 #include "cli/wait.hpp"
 #include "client/media_type.hpp"
 #include "client/multipart.hpp"
+#include "common/json_text.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <filesystem>
@@ -89,7 +89,7 @@ client::multipart_form upload_form(const variables_map& vm, const json::object& 
     const auto path = fs::absolute(vm["file"].as<std::string>());
     client::multipart_form form;
     if (!options.empty())
-        form.add_field("options", json::serialize(options));
+        form.add_field("options", json_text(options));
     form.add_file("audio_file", path, client::audio_content_type(path));
     return form;
 }
@@ -109,7 +109,7 @@ result<int> run(const variables_map& vm) {
     auto api = open_api(api_address_of(vm));
     if (!api)
         return api.error();
-    auto a = vm.count("url") ? api->call(method::post, "/v1/jobs", json::serialize(*body))
+    auto a = vm.count("url") ? api->call(method::post, "/v1/jobs", json_text(*body))
                              : api->upload("/v1/jobs", upload_form(vm, *body));
     if (!a)
         return a.error();

@@ -8,10 +8,10 @@
 #include "cli/job_view.hpp"
 #include "cli/progress_view.hpp"
 
+#include "common/json_text.hpp"
 #include "common/text.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <unistd.h>
 
@@ -55,7 +55,7 @@ public:
 
 private:
     void json_line(const boost::json::object& job) {
-        auto line = boost::json::serialize(job);
+        auto line = json_text(job);
         if (line == last_)
             return;
         std::cout << line << '\n' << std::flush;
@@ -164,6 +164,25 @@ result<job_state> read_job(const api_client& api, const std::string& key) {
     return job_state{std::move(*a), std::move(*job), final};
 }
 
+// Waiting ends: the stream dropped too many times in a row.
+stemd::error stream_gone(const std::string& key, int dropped, const result<stream_end>& ended) {
+    return failure(error::unreachable,
+                   "the event stream of job " + printable(key, 100) + " ended " +
+                       std::to_string(dropped) + " times in a row" +
+                       (ended ? std::string() : " (" + ended.error().message + ")") +
+                       "; is `stemd serve` still running? `stemd wait " + printable(key, 100) +
+                       "` waits again");
+}
+
+// Waiting ends: the timeout passed first.
+stemd::error still_open(const std::string& key, const boost::json::object& job,
+                        std::chrono::milliseconds timeout) {
+    return failure(error::timed_out, "job " + printable(key, 100) + " is still " +
+                                         text_field(job, "status") + " after " +
+                                         seconds_text(timeout) + " s; run `stemd wait " +
+                                         printable(key, 100) + "` to keep waiting");
+}
+
 } // namespace
 
 result<int> wait_for_job(const api_client& api, const std::string& key,
@@ -217,12 +236,7 @@ result<int> wait_for_job(const api_client& api, const std::string& key,
         if (ended && *ended == stream_end::stopped)
             break;
         if (++dropped >= stream_attempts)
-            return failure(error::unreachable,
-                           "the event stream of job " + printable(key, 100) + " ended " +
-                               std::to_string(dropped) + " times in a row" +
-                               (ended ? std::string() : " (" + ended.error().message + ")") +
-                               "; is `stemd serve` still running? `stemd wait " +
-                               printable(key, 100) + "` waits again");
+            return stream_gone(key, dropped, ended);
         std::this_thread::sleep_for(
             std::min<clock::duration>(stream_pause * dropped, deadline - clock::now()));
     }
@@ -230,10 +244,7 @@ result<int> wait_for_job(const api_client& api, const std::string& key,
     show_job(std::cout, state->raw.body, state->job, as_json);
     if (state->final)
         return final_outcome(key, state->job);
-    return failure(error::timed_out, "job " + printable(key, 100) + " is still " +
-                                         text_field(state->job, "status") + " after " +
-                                         seconds_text(*timeout) + " s; run `stemd wait " +
-                                         printable(key, 100) + "` to keep waiting");
+    return still_open(key, state->job, *timeout);
 }
 
 const command& wait_command() {

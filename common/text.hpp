@@ -19,7 +19,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 std::string lowercase(std::string_view s);
 
 // RFC 3986 percent-encoding of everything but the unreserved characters,
-// for a query parameter's value.
+// for a query parameter's value or one path segment (a '/' is encoded).
 std::string percent_encode(std::string_view s);
 
 std::string join(const std::vector<std::string>& items, std::string_view separator);

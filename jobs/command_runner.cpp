@@ -2,6 +2,9 @@
 
 #include "common/log.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -11,8 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <span>
 #include <spawn.h>
-#include <sys/mman.h>
+#include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +25,8 @@ namespace stemd::jobs {
 namespace net = boost::asio;
 
 namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // What of the command's output is logged: enough to see why it failed,
 // bounded so a chatty command cannot flood the journal.
@@ -70,11 +76,20 @@ std::vector<char*> pointers(std::vector<std::string>& items) {
     return out;
 }
 
-void log_output(int fd, const std::string& job, const std::string& label) {
-    std::string text(output_limit, '\0');
-    const ssize_t n = ::pread(fd, text.data(), text.size(), 0);
-    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-    const bool cut = ::lseek(fd, 0, SEEK_END) > static_cast<off_t>(text.size());
+// The first output_limit bytes of what the command wrote; the rest is read
+// and dropped as it comes, so a command writing gigabytes costs one buffer.
+struct kept_output {
+    std::string text;
+    bool cut = false;
+    void keep(std::string_view chunk) {
+        const auto room = output_limit - text.size();
+        text.append(chunk.substr(0, std::min(room, chunk.size())));
+        cut = cut || chunk.size() > room;
+    }
+};
+
+void log_output(const kept_output& kept, const std::string& job, const std::string& label) {
+    const std::string& text = kept.text;
     int lines = 0;
     std::size_t at = 0;
     while (at < text.size() && lines < line_limit) {
@@ -83,8 +98,59 @@ void log_output(int fd, const std::string& job, const std::string& label) {
         at = end + 1;
         ++lines;
     }
-    if (cut || at < text.size())
+    if (kept.cut || at < text.size())
         log_info(job, label + ": the rest of its output is not logged");
+}
+
+// What is left in the pipe once the command has ended, without waiting: a
+// process it left behind may hold the pipe open, and a pipe holds at most
+// a few pages, so a bounded number of reads empties it.
+void drain(net::posix::stream_descriptor& pipe, std::span<char> buffer, kept_output& kept) {
+    boost::system::error_code ec;
+    pipe.non_blocking(true, ec);
+    for (int i = 0; i < 64 && !ec; ++i) {
+        const auto n = pipe.read_some(net::buffer(buffer.data(), buffer.size()), ec);
+        kept.keep(std::string_view(buffer.data(), n));
+    }
+}
+
+// Reads the output as it comes while waiting for the command to end (polled
+// rather than waited for with SIGCHLD: the daemon has no handler for it and
+// other parts may start children of their own); kills its whole group at
+// the deadline. Whether it timed out.
+net::awaitable<bool> wait_for_exit(net::posix::stream_descriptor& pipe, pid_t pid, int& status,
+                                   std::chrono::steady_clock::time_point deadline,
+                                   kept_output& kept) {
+    using namespace net::experimental::awaitable_operators;
+    net::steady_timer timer(pipe.get_executor());
+    std::vector<char> buffer(64 * 1024);
+    auto step = std::chrono::milliseconds(10);
+    bool open = true;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+            ::kill(-pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            drain(pipe, buffer, kept);
+            co_return true;
+        }
+        timer.expires_after(std::min<std::chrono::steady_clock::duration>(step, deadline - now));
+        if (!open) {
+            co_await timer.async_wait(use_tuple);
+        } else {
+            auto r = co_await (pipe.async_read_some(net::buffer(buffer), use_tuple) ||
+                               timer.async_wait(use_tuple));
+            if (r.index() == 0) {
+                const auto [ec, n] = std::get<0>(r);
+                kept.keep(std::string_view(buffer.data(), n));
+                open = !ec;
+                continue;
+            }
+        }
+        step = std::min(step * 2, std::chrono::milliseconds(200));
+    }
+    drain(pipe, buffer, kept);
+    co_return false;
 }
 
 } // namespace
@@ -95,13 +161,14 @@ net::awaitable<command_outcome> run_command(net::any_io_executor ex,
                                             std::chrono::milliseconds timeout,
                                             const std::string& job, const std::string& label) {
     command_outcome out;
-    const int output = ::memfd_create("stemd-notify-output", MFD_CLOEXEC);
-    if (output < 0) {
-        out.problem = std::string("cannot keep its output: ") + std::strerror(errno);
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) {
+        out.problem = std::string("cannot read its output: ") + std::strerror(errno);
         co_return out;
     }
+    net::posix::stream_descriptor pipe(ex, ends[0]);
     spawn_setup setup;
-    prepare(setup, output);
+    prepare(setup, ends[1]);
     std::vector<std::string> args = argv;
     std::vector<std::string> vars = env;
     const char* path = std::getenv("PATH");
@@ -111,30 +178,16 @@ net::awaitable<command_outcome> run_command(net::any_io_executor ex,
     pid_t pid = -1;
     const int rc = ::posix_spawnp(&pid, args.front().c_str(), &setup.actions, &setup.attr,
                                   arg_ptrs.data(), env_ptrs.data());
+    ::close(ends[1]); // the child has its copies; the pipe ends when they close
     if (rc != 0) {
-        ::close(output);
         out.problem = "cannot start " + args.front() + ": " + std::strerror(rc);
         co_return out;
     }
-    // Polled rather than waited for with SIGCHLD: the daemon has no handler
-    // for it and other parts may start children of their own.
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    net::steady_timer timer(ex);
-    auto step = std::chrono::milliseconds(10);
+    kept_output kept;
     int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-            ::kill(-pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            out.timed_out = true;
-            break;
-        }
-        timer.expires_after(step);
-        co_await timer.async_wait(net::use_awaitable);
-        step = std::min(step * 2, std::chrono::milliseconds(200));
-    }
-    log_output(output, job, label);
-    ::close(output);
+    out.timed_out =
+        co_await wait_for_exit(pipe, pid, status, std::chrono::steady_clock::now() + timeout, kept);
+    log_output(kept, job, label);
     if (out.timed_out) {
         out.problem = "killed after " + std::to_string(timeout.count() / 1000) +
                       " s (notify.command_timeout_seconds)";

@@ -3,9 +3,9 @@
 // Running the notify command: posix_spawn (no shell) in its own process
 // group, stdin from /dev/null, an environment of PATH and the given
 // variables only (the daemon's own, which may hold the MusicGPT key, is not
-// passed on), its output kept in memory and logged line by line (bounded)
-// once it ends, and the whole group killed at the timeout. Included only by
-// .cpp files (Asio).
+// passed on), its output read from a pipe as it comes (the first 16 KiB
+// kept and logged, at most 50 lines, once it ends; the rest dropped), and
+// the whole group killed at the timeout. Included only by .cpp files (Asio).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

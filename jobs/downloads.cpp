@@ -19,15 +19,6 @@ namespace stemd::jobs {
 namespace net = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
-
-// The file as the job's JSON names it.
-std::string shown_name(const storage::file_record& f) {
-    return f.subdir.empty() ? f.name : f.subdir + "/" + f.name;
-}
-
-} // namespace
-
 download_scheduler::download_scheduler(net::any_io_executor ex, storage::store& store,
                                        const service_options& options, std::string owner,
                                        net::ssl::context& tls, std::function<void()> wake_poller)
@@ -105,14 +96,17 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
     // under an earlier output_dir is taken as it is).
     const auto below = planned.parent_path().lexically_relative(options_.output_dir);
     const bool under_output = !below.empty() && *below.begin() != "..";
+    auto& entry = progress_[f.id]; // std::map: the entry stays put while others come and go
+    entry.job_id = f.job_id;
+    entry.file = storage::file_label(f);
     client::download_request req{
         .url = f.url,
         .directory = planned.parent_path(),
         .root = under_output ? options_.output_dir : std::filesystem::path(),
         .name = f.name,
-        .progress = &progress_[f.id], // std::map: the entry stays put while others come and go
+        .progress = &entry.progress,
     };
-    log_info(f.job_id, "downloading " + shown_name(f) + " from " + client::redact(f.url) +
+    log_info(f.job_id, "downloading " + storage::file_label(f) + " from " + client::redact(f.url) +
                            " (attempt " + std::to_string(f.attempts) + ")");
     const auto started = std::chrono::steady_clock::now();
     auto got = co_await client::download(req, options_.download, tls_);
@@ -142,7 +136,7 @@ void download_scheduler::finished(const storage::file_record& f, const client::d
     log_info(f.job_id, "saved " + got.path.string() + " (" + std::to_string(got.bytes) +
                            " bytes, sha256 " + got.sha256 + ")");
     note_event(
-        store_, f.job_id, event_kind::download_done, shown_name(f),
+        store_, f.job_id, event_kind::download_done, storage::file_label(f),
         "attempt " + std::to_string(f.attempts) + ": " + std::to_string(got.bytes) + " bytes" +
             (got.resumed_from > 0 ? " (resumed at " + std::to_string(got.resumed_from) + ")" : ""));
     note_if_final(store_, storage::job_status::downloading, *job);
@@ -179,7 +173,7 @@ void download_scheduler::failed(const storage::file_record& f, const stemd::erro
         return;
     }
     meters().download_retries.add(download_cause(why));
-    note_event(store_, f.job_id, event_kind::download_retry, shown_name(f),
+    note_event(store_, f.job_id, event_kind::download_retry, storage::file_label(f),
                "attempt " + std::to_string(attempts) + ": " + why.message + "; retrying in " +
                    std::to_string(delay.count()) + " ms");
 }
@@ -194,7 +188,7 @@ void download_scheduler::give_up(const storage::file_record& f, const stemd::err
         return;
     }
     meters().download_failures.add(download_cause(why));
-    note_event(store_, f.job_id, event_kind::download_failed, shown_name(f),
+    note_event(store_, f.job_id, event_kind::download_failed, storage::file_label(f),
                "attempt " + std::to_string(f.attempts) + ": " + reason);
     note_if_final(store_, storage::job_status::downloading, *job);
 }
@@ -214,7 +208,7 @@ bool download_scheduler::link_refreshed(const storage::file_record& f, const ste
     }
     log_warning(f.job_id, "download of " + f.name + " refused (" + why.message +
                               "); asking MusicGPT for fresh links");
-    note_event(store_, f.job_id, event_kind::link_expired, shown_name(f),
+    note_event(store_, f.job_id, event_kind::link_expired, storage::file_label(f),
                "attempt " + std::to_string(f.attempts) + ": " + why.message +
                    "; asking MusicGPT for fresh links");
     wake_poller_();

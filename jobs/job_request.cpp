@@ -1,10 +1,10 @@
 #include "jobs/job_request.hpp"
 
 #include "client/url.hpp"
+#include "common/json_text.hpp"
 #include "jobs/error.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <optional>
 
@@ -31,7 +31,7 @@ result<std::string> string_list(const json::object& o, std::string_view field) {
             return invalid(std::string(field) + " must be a list of non-empty strings");
     if (v->get_array().empty())
         return std::string();
-    return json::serialize(*v);
+    return json_text(*v);
 }
 
 result<void> known_fields_only(const json::object& o, bool with_source) {

@@ -4,6 +4,7 @@
 #include "listener/request_bounds.hpp"
 #include "listener/request_reader.hpp"
 
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -18,7 +19,6 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -50,7 +50,7 @@ reply json_reply(unsigned status, const json::value& body) {
     reply r;
     r.message.result(status);
     r.message.set(http::field::content_type, "application/json");
-    r.message.body() = json::serialize(body);
+    r.message.body() = json_text(body);
     r.message.body() += '\n';
     r.message.prepare_payload();
     return r;

@@ -1,5 +1,6 @@
 #include "musicgpt/fields.hpp"
 
+#include "common/json_text.hpp"
 #include "common/text.hpp"
 
 #include <boost/json.hpp>
@@ -72,7 +73,7 @@ std::string text_of(const json::object& o, std::string_view key) {
         return {};
     if (const auto* s = v->if_string())
         return std::string(*s);
-    return json::serialize(*v);
+    return json_text(*v);
 }
 
 std::string printable(std::string_view text, std::size_t limit) {

@@ -1,5 +1,6 @@
 #include "server/events_route.hpp"
 
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "jobs/event_hub.hpp"
@@ -11,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -39,14 +39,8 @@ std::string job_event_text(const storage::event_record& e, storage::job_status s
                             {"kind", e.kind},     {"status", storage::to_string(status)},
                             {"file", e.file},     {"detail", e.detail},
                             {"at", rfc3339(e.at)}};
-    return "id: " + std::to_string(e.id) + "\nevent: job\ndata: " + json::serialize(data) + "\n\n";
+    return "id: " + std::to_string(e.id) + "\nevent: job\ndata: " + json_text(data) + "\n\n";
 }
-
-struct shown_file {
-    std::string job_id;
-    std::string name;                  // as in the job JSON: "wav/vocals" or "vocals"
-    std::optional<std::uint64_t> sent; // the received bytes last sent
-};
 
 // One open stream: where it is in the event log, and the progress it sent.
 struct event_stream {
@@ -59,7 +53,7 @@ struct event_stream {
     std::shared_ptr<jobs::event_hub::subscriber> sub;
     steady::time_point next_ping;
     steady::time_point next_progress;
-    std::map<std::int64_t, shown_file> files; // by file id
+    std::map<std::int64_t, std::uint64_t> sent; // received bytes last sent, by file id
     std::function<bool(millis)> still_allowed;
 
     event_stream(jobs::service& s, net::any_io_executor ex, events_pacing p)
@@ -69,7 +63,6 @@ struct event_stream {
     std::string from_store();
     std::string from_queue();
     std::string progress();
-    void learn_names();
     net::awaitable<std::string> next();
 };
 
@@ -78,7 +71,9 @@ struct event_stream {
 // those published from now on are queued again.
 // Replayed events carry the job's status now, not the one just after the
 // event: the events table has no status column (that would need a schema
-// change), and the newest state is what a reader catching up acts on.
+// change), and the newest state is what a reader catching up acts on. The
+// events of a job no longer there (pruned) are skipped: it has no status
+// to show, and nothing to fetch.
 std::string event_stream::from_store() {
     sub->queue.clear();
     sub->resync = false;
@@ -89,15 +84,21 @@ std::string event_stream::from_store() {
         return {};
     }
     catching_up = static_cast<int>(page->size()) == replay_page;
-    std::map<std::string, storage::job_status> status;
+    std::map<std::string, std::optional<storage::job_status>> status;
     std::string out;
     for (const auto& e : *page) {
         auto known = status.find(e.job_id);
         if (known == status.end()) {
             auto job = service.find(e.job_id);
-            known = status.emplace(e.job_id, job ? job->status : storage::job_status::failed).first;
+            if (!job && !job.error().is(condition::not_found)) {
+                log_error(e.job_id, "GET /v1/events: cannot read the job: " + job.error().message);
+                catching_up = false; // as above
+                return out;
+            }
+            known = status.emplace(e.job_id, job ? std::optional(job->status) : std::nullopt).first;
         }
-        out += job_event_text(e, known->second);
+        if (known->second)
+            out += job_event_text(e, *known->second);
         last_id = e.id;
     }
     return out;
@@ -115,38 +116,26 @@ std::string event_stream::from_queue() {
     return out;
 }
 
-// Names for the files downloading that this stream has not seen yet.
-void event_stream::learn_names() {
-    auto jobs = service.list(storage::job_status::downloading, 1000);
-    if (!jobs)
-        return;
-    for (const auto& j : *jobs)
-        for (const auto& f : j.files)
-            if (!files.contains(f.id))
-                files[f.id] = {j.id, f.subdir.empty() ? f.name : f.subdir + "/" + f.name, {}};
-}
-
+// The table names each download's job and file, so nothing is looked up.
 std::string event_stream::progress() {
     const auto& table = service.progress();
-    if (std::any_of(table.begin(), table.end(),
-                    [this](const auto& p) { return !files.contains(p.first); }))
-        learn_names();
     std::string out;
-    for (const auto& [id, p] : table) {
-        auto f = files.find(id);
-        if (f == files.end() || (!job_id.empty() && f->second.job_id != job_id) ||
-            f->second.sent == p.received)
+    for (const auto& [id, d] : table) {
+        const auto last = sent.find(id);
+        if ((!job_id.empty() && d.job_id != job_id) ||
+            (last != sent.end() && last->second == d.progress.received))
             continue;
-        f->second.sent = p.received;
+        sent[id] = d.progress.received;
+        const auto& p = d.progress;
         const json::object data{
-            {"job_id", f->second.job_id},
-            {"file", f->second.name},
+            {"job_id", d.job_id},
+            {"file", d.file},
             {"received_bytes", p.received},
             {"total_bytes", p.total ? json::value(*p.total) : json::value(nullptr)}};
-        out += "event: progress\ndata: " + json::serialize(data) + "\n\n";
+        out += "event: progress\ndata: " + json_text(data) + "\n\n";
     }
     // Files no longer downloading are forgotten (a retry starts afresh).
-    std::erase_if(files, [&](const auto& f) { return !table.contains(f.first); });
+    std::erase_if(sent, [&](const auto& f) { return !table.contains(f.first); });
     return out;
 }
 
@@ -159,7 +148,10 @@ net::awaitable<std::string> event_stream::next() {
             co_return std::string();
         }
         if (catching_up || sub->resync) {
-            if (auto text = from_store(); !text.empty())
+            std::string text = from_store();
+            while (text.empty() && catching_up) // a page of pruned jobs' events only
+                text = from_store();
+            if (!text.empty())
                 co_return text;
         }
         if (auto text = from_queue(); !text.empty())

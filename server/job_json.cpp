@@ -30,7 +30,7 @@ json::value json_list(const std::string& text) {
 
 json::object file_to_json(const storage::file_record& f, const jobs::progress_table* progress) {
     json::object o{
-        {"name", file_name_of(f)},
+        {"name", storage::file_label(f)},
         {"path", f.path},
         {"href", file_href(f)},
         {"media_type", client::audio_content_type(f.path)},
@@ -44,8 +44,9 @@ json::object file_to_json(const storage::file_record& f, const jobs::progress_ta
     if (!progress || f.status != storage::file_status::downloading)
         return o;
     if (const auto p = progress->find(f.id); p != progress->end()) {
-        o["received_bytes"] = p->second.received;
-        o["total_bytes"] = p->second.total ? json::value(*p->second.total) : json::value(nullptr);
+        const auto& got = p->second.progress;
+        o["received_bytes"] = got.received;
+        o["total_bytes"] = got.total ? json::value(*got.total) : json::value(nullptr);
     }
     return o;
 }

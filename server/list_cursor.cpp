@@ -1,6 +1,6 @@
 #include "server/list_cursor.hpp"
 
-#include <charconv>
+#include "common/whole_number.hpp"
 
 namespace stemd::server {
 
@@ -10,15 +10,11 @@ namespace {
 // can tell its cursors from these.
 constexpr std::string_view prefix = "c1.";
 
-template <class T> std::optional<T> whole_number(std::string_view text) {
-    if (text.empty() || text.front() == '-' || text.front() == '+' ||
-        (text.size() > 1 && text.front() == '0'))
+// One spelling per cursor: no leading zeros.
+template <class T> std::optional<T> cursor_number(std::string_view text) {
+    if (text.size() > 1 && text.front() == '0')
         return std::nullopt;
-    T value{};
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size())
-        return std::nullopt;
-    return value;
+    return whole_number<T>(text);
 }
 
 } // namespace
@@ -34,8 +30,8 @@ std::optional<storage::job_cursor> parse_cursor(std::string_view text) {
     const auto dot = text.find('.');
     if (dot == std::string_view::npos)
         return std::nullopt;
-    const auto at = whole_number<storage::millis>(text.substr(0, dot));
-    const auto rowid = whole_number<std::int64_t>(text.substr(dot + 1));
+    const auto at = cursor_number<storage::millis>(text.substr(0, dot));
+    const auto rowid = cursor_number<std::int64_t>(text.substr(dot + 1));
     if (!at || !rowid)
         return std::nullopt;
     return storage::job_cursor{*at, *rowid};

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "common/whole_number.hpp"
 #include "jobs/service.hpp"
 #include "server/error.hpp"
 #include "server/job_json.hpp"
@@ -10,7 +11,6 @@
 #include <boost/json/array.hpp>
 
 #include <array>
-#include <charconv>
 #include <optional>
 #include <string>
 
@@ -40,12 +40,10 @@ result<notifications_query> read_query(const boost::urls::url_view& url) {
                                       "\"; use pending, delivered, refused or failed");
             q.status = *known;
         } else if (param.key == "limit") {
-            const auto& v = param.value;
-            int n = 0;
-            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-            if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 1000)
+            const auto n = whole_number<int>(param.value);
+            if (!n || *n < 1 || *n > 1000)
                 return make_error(error::bad_request, "limit must be a number from 1 to 1000");
-            q.limit = n;
+            q.limit = *n;
         }
     }
     return q;

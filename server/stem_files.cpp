@@ -1,6 +1,7 @@
 #include "server/stem_files.hpp"
 
 #include "client/media_type.hpp"
+#include "common/text.hpp"
 #include "jobs/service.hpp"
 #include "server/error.hpp"
 #include "server/rooted_file.hpp"
@@ -18,26 +19,6 @@ namespace urls = boost::urls;
 
 namespace {
 
-// RFC 3986 unreserved characters stay; everything else (the '/' between a
-// subdir and a name above all) is percent-encoded, so the name is one segment.
-std::string encode_segment(std::string_view text) {
-    static constexpr std::string_view hex = "0123456789ABCDEF";
-    std::string out;
-    for (const unsigned char c : text) {
-        const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                                c == '~';
-        if (unreserved) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        }
-    }
-    return out;
-}
-
 std::optional<std::string> decode_segment(std::string_view segment) {
     auto decoded = urls::make_pct_string_view(segment);
     if (!decoded || segment.empty())
@@ -48,7 +29,7 @@ std::optional<std::string> decode_segment(std::string_view segment) {
 std::string names_of(const storage::job_record& job) {
     std::string out;
     for (const auto& f : job.files)
-        out += (out.empty() ? "" : ", ") + file_name_of(f);
+        out += (out.empty() ? "" : ", ") + storage::file_label(f);
     return out.empty() ? std::string("none yet") : out;
 }
 
@@ -57,21 +38,18 @@ std::string names_of(const storage::job_record& job) {
 stemd::error withheld(const storage::file_record& f, const stemd::error& why) {
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(f.path, ec)))
-        return make_error(error::no_such_file, "the file " + file_name_of(f) + " of job " +
+        return make_error(error::no_such_file, "the file " + storage::file_label(f) + " of job " +
                                                    f.job_id + " is no longer on disk (" + f.path +
                                                    "); retry the job to download it again");
-    return make_error(error::file_withheld, "the file " + file_name_of(f) + " of job " + f.job_id +
-                                                " is not served: " + why.message);
+    return make_error(error::file_withheld, "the file " + storage::file_label(f) + " of job " +
+                                                f.job_id + " is not served: " + why.message);
 }
 
 } // namespace
 
-std::string file_name_of(const storage::file_record& f) {
-    return f.subdir.empty() ? f.name : f.subdir + "/" + f.name;
-}
-
 std::string file_href(const storage::file_record& f) {
-    return "/v1/jobs/" + encode_segment(f.job_id) + "/files/" + encode_segment(file_name_of(f));
+    return "/v1/jobs/" + percent_encode(f.job_id) + "/files/" +
+           percent_encode(storage::file_label(f));
 }
 
 std::optional<file_target> parse_file_target(std::string_view path) {
@@ -106,13 +84,12 @@ std::optional<file_target> parse_file_target(std::string_view path) {
 result<stem_file> open_stem(jobs::service& service, std::string_view key, std::string_view file) {
     auto job = service.find(key);
     if (!job && job.error().code == condition::not_found)
-        return make_error(error::no_such_file,
-                          "no job with id, task_id or conversion_id \"" + std::string(key) + "\"");
+        return make_error(error::no_such_file, storage::no_job_with_key(key));
     if (!job)
         return job.error();
     const storage::file_record* found = nullptr;
     for (const auto& f : job->files)
-        if (file_name_of(f) == file)
+        if (storage::file_label(f) == file)
             found = &f;
     if (found == nullptr)
         return make_error(error::no_such_file, "job " + job->id + " has no file \"" +
@@ -120,8 +97,8 @@ result<stem_file> open_stem(jobs::service& service, std::string_view key, std::s
                                                    "\"; its files: " + names_of(*job));
     if (found->status != storage::file_status::done)
         return make_error(error::file_not_ready,
-                          "the file " + file_name_of(*found) + " of job " + job->id + " is " +
-                              std::string(storage::to_string(found->status)) +
+                          "the file " + storage::file_label(*found) + " of job " + job->id +
+                              " is " + std::string(storage::to_string(found->status)) +
                               ", not downloaded yet; fetch it once its status is done");
     // Both made absolute against the same working directory, as the
     // downloader wrote the path from output_dir.
@@ -132,8 +109,8 @@ result<stem_file> open_stem(jobs::service& service, std::string_view key, std::s
         return withheld(*found, opened.error());
     if (opened->size != static_cast<std::uint64_t>(found->bytes))
         return make_error(error::file_withheld,
-                          "the file " + file_name_of(*found) + " of job " + job->id + " at " +
-                              found->path + " has " + std::to_string(opened->size) +
+                          "the file " + storage::file_label(*found) + " of job " + job->id +
+                              " at " + found->path + " has " + std::to_string(opened->size) +
                               " bytes, not the " + std::to_string(found->bytes) +
                               " recorded; it was changed after the download, so it is not "
                               "served (retry the job to download it again)");

@@ -29,9 +29,6 @@ struct stem_file {
     std::string media_type; // from the file's extension (client::audio_content_type)
 };
 
-// The name a file has in the job JSON and in its href: "vocals" or "wav/vocals".
-std::string file_name_of(const storage::file_record& f);
-
 // The file's href: /v1/jobs/<job id>/files/<name>, the name one path segment
 // (its '/' percent-encoded, "wav%2Fvocals").
 std::string file_href(const storage::file_record& f);

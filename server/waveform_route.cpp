@@ -4,6 +4,7 @@
 #include "audio/waveform.hpp"
 #include "client/worker.hpp"
 #include "common/log.hpp"
+#include "common/whole_number.hpp"
 #include "server/error.hpp"
 #include "server/reply.hpp"
 #include "server/stem_files.hpp"
@@ -127,13 +128,10 @@ result<int> read_points(const boost::urls::url_view& url) {
         make_error(error::bad_request,
                    "points must be a whole number from " + std::to_string(min_waveform_points) +
                        " to " + std::to_string(max_waveform_points) + ", not \"" + text + "\"");
-    if (text.empty() || text.size() > 5 ||
-        text.find_first_not_of("0123456789") != std::string::npos)
+    const auto points = whole_number<int>(text);
+    if (!points || *points < min_waveform_points || *points > max_waveform_points)
         return bad;
-    const int points = std::stoi(text);
-    if (points < min_waveform_points || points > max_waveform_points)
-        return bad;
-    return points;
+    return *points;
 }
 
 listener::response body_response(const std::string& body) {

@@ -1,5 +1,6 @@
 #include "simulator/service.hpp"
 
+#include "common/json_text.hpp"
 #include "common/text.hpp"
 #include "common/time.hpp"
 #include "simulator/api_reply.hpp"
@@ -16,7 +17,6 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -155,7 +155,7 @@ reply service::submit(const request& req, int api_version) {
             webhook_note += ", attempted before this answer";
         }
         webhooks_->send(ex_, t->task_id, t->ready_at, *url,
-                        json::serialize(webhook_body(*t, links_, options_.stem_bytes)),
+                        json_text(webhook_body(*t, links_, options_.stem_bytes)),
                         std::move(attempted));
     }
     note(log_level::info, "task " + t->task_id + " accepted (v" + std::to_string(api_version) +

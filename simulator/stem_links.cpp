@@ -1,10 +1,10 @@
 #include "simulator/stem_links.hpp"
 
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "simulator/decimal.hpp"
 
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <utility>
 
@@ -33,7 +33,7 @@ std::string stem_links::map(const task& t, std::int64_t expires_ms) const {
     for (const auto& stem : t.stems) {
         links[stem] = url(t, stem, expires_ms);
     }
-    return json::serialize(links);
+    return json_text(links);
 }
 
 std::int64_t stem_links::expiry(std::chrono::system_clock::time_point signed_at) const {

@@ -83,6 +83,17 @@ struct notification_end {
     millis next_attempt_at = 0;
 };
 
+// What every part says when a key (the stemd id, task_id or conversion_id)
+// finds no job.
+inline std::string no_job_with_key(std::string_view key) {
+    return "no job with id, task_id or conversion_id \"" + std::string(key) + "\"";
+}
+
+// A file as people and the job JSON name it: "vocals" or "wav/vocals".
+inline std::string file_label(const file_record& f) {
+    return f.subdir.empty() ? f.name : f.subdir + "/" + f.name;
+}
+
 struct job_record {
     std::string id; // stemd's own id
     std::string task_id;

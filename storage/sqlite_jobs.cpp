@@ -2,6 +2,7 @@
 
 #include "common/crypto.hpp"
 #include "storage/error.hpp"
+#include "storage/sqlite_outbox.hpp"
 #include "storage/sqlite_rows.hpp"
 
 #include <algorithm>
@@ -15,10 +16,6 @@ namespace {
 // "j" and 16 hex digits.
 std::string random_job_id() {
     return "j" + random_token_hex(8);
-}
-
-std::string no_job_with_key(std::string_view key) {
-    return "no job has the id, task_id or conversion_id " + std::string(key);
 }
 
 // "job X is S, <consequence>".
@@ -237,7 +234,7 @@ result<job_page> list_page(database& db, const page_query& q) {
         last_rowid = s.column_int(static_cast<int>(job_column_count));
     }
     for (auto& job : page.jobs) {
-        job.files = select_files(db, job.id);
+        job = with_files(db, std::move(job));
     }
     return page;
 }
@@ -363,6 +360,7 @@ WHERE id = ?1
     } else {
         retry_files(db, *job, counts, now);
     }
+    end_failed_events_at_retry(db, job->id);
     auto result = reload(db, job->id);
     tx.commit();
     return result;

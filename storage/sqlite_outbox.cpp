@@ -1,12 +1,12 @@
 #include "storage/sqlite_outbox.hpp"
 
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "storage/error.hpp"
 #include "storage/sqlite_rows.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <string>
@@ -80,7 +80,7 @@ std::string event_body(const job_record& job, std::string_view type, millis now)
                       {"error", job.error},
                       {"files", std::move(files)}};
     json::object event{{"type", type}, {"timestamp", rfc3339(now)}, {"data", std::move(data)}};
-    return json::serialize(event);
+    return json_text(event);
 }
 
 } // namespace
@@ -99,6 +99,14 @@ void write_outbox_events(database& db, std::string_view job_id, millis now) {
         insert.bind(4, body).bind(5, channel).bind(6, now).exec();
         insert.reset();
     }
+}
+
+void end_failed_events_at_retry(database& db, std::string_view job_id) {
+    statement s(db, "UPDATE outbox SET status = 'failed', last_error = 'the job was retried "
+                    "before this event was delivered', next_attempt_at = NULL, claim_owner = "
+                    "NULL, claim_until = NULL WHERE job_id = ?1 AND type = 'job.failed' AND "
+                    "status = 'pending'");
+    s.bind(1, job_id).exec();
 }
 
 std::vector<notification_record> select_notifications(database& db, std::string_view job_id) {
@@ -152,9 +160,11 @@ result<void> end_notification(database& db, std::string_view id, std::string_vie
     bind_or_null(s, 6, delivered ? std::optional<millis>(now) : std::nullopt);
     s.exec();
     if (db.changes() == 0)
-        return make_error(error::claim_lost, "notification " + std::string(id) +
-                                                 " is not claimed by " + std::string(owner) +
-                                                 " any more; another delivery took it over");
+        return make_error(error::claim_lost,
+                          "notification " + std::string(id) + " is not claimed by " +
+                              std::string(owner) +
+                              " any more (another delivery took it over, or its job was "
+                              "retried)");
     tx.commit();
     return {};
 }

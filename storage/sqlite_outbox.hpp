@@ -19,6 +19,12 @@ namespace stemd::storage::sqlite {
 // the caller's transaction.
 void write_outbox_events(database& db, std::string_view job_id, millis now);
 
+// Inside the caller's transaction, when a failed job is retried: its
+// job.failed events not yet delivered end as failed (a delivery in flight
+// loses its claim), so news of the old failure cannot arrive after the
+// retry's own outcome.
+void end_failed_events_at_retry(database& db, std::string_view job_id);
+
 // The job's events, oldest first.
 std::vector<notification_record> select_notifications(database& db, std::string_view job_id);
 

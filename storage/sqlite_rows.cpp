@@ -189,7 +189,7 @@ std::vector<job_record> read_jobs_with_files(database& db, statement& s) {
         jobs.push_back(read_job(s));
     }
     for (auto& job : jobs) {
-        job.files = select_files(db, job.id);
+        job = with_files(db, std::move(job));
     }
     return jobs;
 }
@@ -222,10 +222,6 @@ file_counts count_files(database& db, std::string_view job_id) {
     s.bind(1, job_id);
     s.step();
     return {s.column_int(0), s.column_int(1), s.column_int(2)};
-}
-
-std::string file_label(const file_record& f) {
-    return f.subdir.empty() ? f.name : f.subdir + "/" + f.name;
 }
 
 std::string file_failure_reason(const file_record& f) {

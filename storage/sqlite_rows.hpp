@@ -56,11 +56,13 @@ std::optional<job_record> select_job(database& db, std::string_view id);
 std::optional<job_record> select_job_by_key(database& db, std::string_view key);
 std::vector<file_record> select_files(database& db, std::string_view job_id);
 std::optional<file_record> select_file(database& db, std::int64_t id);
+// The job with its files and its notifications (outbox events).
 job_record with_files(database& db, job_record j);
 // Reads a job back after a write; it must exist since the transaction that
 // wrote it is still open.
 job_record reload(database& db, std::string_view id);
-// Runs `s` (bound) and reads every row as a job, each with its files.
+// Runs `s` (bound) and reads every row as a job, each with its files and
+// its notifications.
 std::vector<job_record> read_jobs_with_files(database& db, statement& s);
 
 // A job that becomes final is never looked up again.
@@ -75,8 +77,6 @@ struct file_counts {
 };
 file_counts count_files(database& db, std::string_view job_id);
 
-// "vocals" or "wav/vocals".
-std::string file_label(const file_record& f);
 // Why a job failed because of this file.
 std::string file_failure_reason(const file_record& f);
 // The job's first failed file by (subdir, name), if any.

@@ -15,7 +15,9 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -193,6 +195,16 @@ TEST_CASE("notify: a completed job sends one signed job.completed event") {
     CHECK(list[0].at("job_id").as_string() == id);
     CHECK(list[0].at("channel").as_string() == "url");
     CHECK(s.api_request("GET", "/v1/notifications?status=bogus").status == 400);
+    // Numbers as JSON people read: "eta":1, never 1E0.
+    const auto raw = s.api_request("GET", "/v1/jobs/" + id).body;
+    CHECK(raw.find("\"eta\":") != std::string::npos);
+    CHECK_MESSAGE(!std::regex_search(raw, std::regex(":-?[0-9.]+[eE]")), raw);
+    // The jobs list carries them as the job does.
+    const auto jobs = json::parse(s.api_request("GET", "/v1/jobs?limit=10").body);
+    const auto& row = jobs.at("jobs").as_array().at(0);
+    CHECK(row.at("id").as_string() == id);
+    REQUIRE(row.at("notifications").as_array().size() == 1);
+    CHECK(row.at("notifications").as_array()[0].at("id").as_string() == n.at("id").as_string());
     const auto cli = s.cli({"notify", "list"});
     CHECK(cli.exit_code == 0);
     CHECK(cli.out.find(std::string(n.at("id").as_string())) != std::string::npos);
@@ -370,4 +382,75 @@ TEST_CASE("notify: the command gets the job in its environment and is killed at 
     REQUIRE(sleeper > 0);
     CHECK(wait_until([&] { return ::kill(sleeper, 0) != 0; }, 10s));
     CHECK(s.serve_logs().find("said: started") != std::string::npos);
+}
+
+namespace {
+
+// A /proc/<pid>/status field in KiB (VmRSS, VmHWM).
+long status_kib(int pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field + ":", 0) == 0)
+            return std::stol(line.substr(field.size() + 1));
+    return -1;
+}
+
+// Bytes held in files of the process that live in memory only: memfds and
+// unlinked files (what RSS does not count).
+std::uintmax_t memory_file_bytes(int pid) {
+    std::uintmax_t total = 0;
+    std::error_code ec;
+    const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+    for (const auto& e : std::filesystem::directory_iterator(fds, ec)) {
+        const auto target = std::filesystem::read_symlink(e.path(), ec).string();
+        const bool in_memory =
+            target.rfind("/memfd:", 0) == 0 || target.find("(deleted)") != std::string::npos;
+        if (!ec && in_memory && std::filesystem::is_regular_file(e.path(), ec))
+            total += std::filesystem::file_size(e.path(), ec);
+    }
+    return total;
+}
+
+} // namespace
+
+TEST_CASE("notify: a command writing 50 MB costs stemd neither memory nor log lines") {
+    workspace scripts("notify-chatty-scripts");
+    const auto start = scripts / "start", written = scripts / "written", go = scripts / "go";
+    // Waits (bounded) for the test to take its measures before and after.
+    const auto wait_for = [](const std::filesystem::path& p) {
+        return "i=0; while [ ! -e '" + p.string() + "' ] && [ $i -lt 1200 ]; do sleep 0.05; " +
+               "i=$((i+1)); done\n";
+    };
+    const auto script = scripts.write(
+        "chatty.sh", "#!/bin/sh\n" + wait_for(start) +
+                         "yes 'a line of chatter from the notify command' | head -c 52428800\n" +
+                         "touch '" + written.string() + "'\n" + wait_for(go) + "exit 0\n");
+    std::filesystem::permissions(script, std::filesystem::perms(0700));
+    stack_options o;
+    o.notify_config = "command = [\"" + script.string() + "\"]\ncommand_timeout_seconds = 120\n";
+    stack s("notify-chatty", o);
+    s.start_simulator();
+    s.start_serve();
+    const auto id = submit(s, "https://songs.example/track.mp3");
+    s.wait_for(id, "completed");
+    const int pid = s.serve().pid();
+    const long peak_before = status_kib(pid, "VmHWM");
+    REQUIRE(peak_before > 0);
+    std::ofstream(start).put('\n');
+    REQUIRE_MESSAGE(wait_until([&] { return std::filesystem::exists(written); }, 90s), s.logs());
+    const auto held = memory_file_bytes(pid);
+    std::ofstream(go).put('\n');
+    wait_notification(s, id, "delivered", 60s);
+    const long peak_growth = status_kib(pid, "VmHWM") - peak_before;
+    CHECK_MESSAGE(held < 1024 * 1024, "stemd holds " << held << " bytes of output in memory files");
+    CHECK_MESSAGE(peak_growth < 16 * 1024, "stemd's peak RSS grew by " << peak_growth << " KiB");
+    const std::string logs = s.serve_logs();
+    std::size_t said = 0;
+    for (auto at = logs.find("said: a line of chatter"); at != std::string::npos;
+         at = logs.find("said: a line of chatter", at + 1))
+        ++said;
+    CHECK(said == 50);
+    CHECK(logs.find("the rest of its output is not logged") != std::string::npos);
+    CHECK_MESSAGE(logs.size() < 256 * 1024, "stemd logged " << logs.size() << " bytes");
 }

@@ -189,3 +189,52 @@ TEST_CASE_TEMPLATE("store: outbox claims are released at a restart, and refused 
     s.set_outbox_channels({"url"});
     CHECK(ok(s.claim_notifications(owner, storage::now_millis() + 1000, lease, 10)).empty());
 }
+
+TEST_CASE_TEMPLATE("store: a retry ends the job's undelivered job.failed events", E,
+                   STORE_ENGINES) {
+    fixture<E> fx;
+    auto& s = fx.store();
+    s.set_outbox_channels({"url", "command"});
+    auto [job, file] = one_file_claimed(s, "task-retried");
+    ok(s.file_failed(file.id, owner, "HTTP 500"));
+    const auto now = storage::now_millis() + 1000;
+    // One of the two is being delivered when the retry comes.
+    auto in_flight = ok(s.claim_notifications(owner, now, lease, 1));
+    REQUIRE(in_flight.size() == 1);
+    auto retried = ok(s.retry(job.id, now));
+    REQUIRE(retried.notifications.size() == 2);
+    for (const auto& n : retried.notifications) {
+        CHECK(n.type == "job.failed");
+        CHECK(n.status == "failed");
+        CHECK(n.last_error.find("retried before") != std::string::npos);
+        CHECK(!n.next_attempt_at);
+        CHECK(n.claim_owner.empty());
+    }
+    CHECK(ok(s.claim_notifications(other_owner, now + lease * 100, lease, 10)).empty());
+    CHECK(ok(s.gauges()).pending_notifications == 0);
+    fails_with(s.end_notification(in_flight[0].id, owner, ended("delivered"), now),
+               storage::error::claim_lost);
+    // The retry's own outcome is the one left to tell.
+    ok(start(s, file.id));
+    auto done = ok(s.file_done(file.id, owner, "/stems/vocals.mp3", 10, "abc"));
+    REQUIRE(done.notifications.size() == 4);
+    auto due = ok(s.claim_notifications(owner, now + lease * 100, lease, 10));
+    REQUIRE(due.size() == 2);
+    CHECK(due[0].type == "job.completed");
+    CHECK(due[1].type == "job.completed");
+}
+
+TEST_CASE_TEMPLATE("store: list pages and lists carry each job's notifications", E, STORE_ENGINES) {
+    fixture<E> fx;
+    auto& s = fx.store();
+    s.set_outbox_channels({"url"});
+    auto job = submitted_job(s, "task-listed");
+    ok(s.mark_failed(job.id, "gave up"));
+    auto page = ok(s.list_page({.limit = 10}));
+    REQUIRE(page.jobs.size() == 1);
+    REQUIRE(page.jobs[0].notifications.size() == 1);
+    CHECK(page.jobs[0].notifications[0].type == "job.failed");
+    auto listed = ok(s.list(std::nullopt, 10));
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].notifications.size() == 1);
+}
