@@ -18,6 +18,8 @@ const boost::system::error_category& error_category() noexcept {
              condition::conflict},
             {int(error::claim_lost), "the work is no longer claimed by this caller",
              condition::conflict},
+            {int(error::postgres), "PostgreSQL reported an error", condition::io},
+            {int(error::unavailable), "PostgreSQL cannot be reached now", condition::unavailable},
         });
     return c;
 }

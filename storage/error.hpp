@@ -18,6 +18,8 @@ enum class error {
     invalid_transition, // the job or file is not in a state that allows this change
     conflict,           // a task_id/conversion_id already belongs to another job
     claim_lost,         // the caller no longer holds the claim on that work
+    postgres,           // PostgreSQL refused or failed a statement; the message carries its text
+    unavailable,        // PostgreSQL cannot be reached now (reconnecting); later may work
 };
 
 const boost::system::error_category& error_category() noexcept;

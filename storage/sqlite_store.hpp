@@ -108,6 +108,10 @@ public:
                                                    int limit) override;
     result<std::int64_t> newest_event_id() override;
 
+    result<budget_take> take_budget(std::string_view name, millis now, double capacity,
+                                    double per_second) override;
+    result<void> pause_budget(std::string_view name, millis until) override;
+
 private:
     explicit sqlite_store(std::unique_ptr<database> db);
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // The durable record of jobs, their files and the work on them, whatever
-// the engine behind it (sqlite_store.hpp is the one there is).
+// the engine behind it: sqlite_store.hpp (one process, one file) or
+// pg_store.hpp (PostgreSQL, shared by several processes).
 //
 // Every write is one transaction committed before the call returns, so a
 // caller that acknowledges after a successful call never acknowledges
@@ -36,6 +37,12 @@ struct store_gauges {
     std::int64_t queued_files = 0;
     std::optional<millis> oldest_unfinished; // created_at of the oldest job not final
     std::int64_t pending_notifications = 0;  // outbox events not yet delivered or ended
+};
+
+// What take_budget() answered.
+struct budget_take {
+    bool granted = false;
+    millis retry_at = 0; // when not granted: the earliest time a token will be there
 };
 
 class store {
@@ -298,6 +305,21 @@ public:
                                                            std::string_view job_id, int limit) = 0;
     // The id of the newest event stored, 0 when there is none.
     virtual result<std::int64_t> newest_event_id() = 0;
+
+    // --- Rate budgets shared by every process on the store --------------------
+
+    // A token bucket kept in the store, so that every process using it
+    // draws from one budget (MusicGPT's limit on status look-ups is per API
+    // key, not per process). The bucket `name` holds at most `capacity`
+    // tokens and gains `per_second` a second; a missing bucket starts
+    // full. Takes one token and answers granted when one is there at
+    // `now`, else takes nothing and answers when one will be. One short
+    // transaction.
+    virtual result<budget_take> take_budget(std::string_view name, millis now, double capacity,
+                                            double per_second) = 0;
+    // No token of `name` before `until` (the server's Retry-After), for
+    // every process; an earlier pause is extended, never shortened.
+    virtual result<void> pause_budget(std::string_view name, millis until) = 0;
 };
 
 } // namespace stemd::storage
