@@ -279,3 +279,13 @@ sqlite_store::notifications(std::optional<std::string_view> status, int limit) {
 }
 
 } // namespace stemd::storage
+
+namespace stemd::storage {
+
+// Placeholder until the budget table lands (replaced in the same change).
+result<budget_take> sqlite_store::take_budget(std::string_view, millis now, double, double) {
+    return budget_take{true, now};
+}
+result<void> sqlite_store::pause_budget(std::string_view, millis) { return {}; }
+
+} // namespace stemd::storage

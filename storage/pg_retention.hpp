@@ -1,0 +1,26 @@
+#pragma once
+
+// The PostgreSQL store's retention: which final jobs may go, deleting them in
+// small transactions, and giving the freed pages back with incremental
+// vacuum (see store.hpp). Each function throws sqlite_error when PostgreSQL
+// fails.
+
+#include "common/error.hpp"
+#include "storage/records.hpp"
+
+#include <string_view>
+#include <vector>
+
+namespace stemd::storage::pg {
+class connection;
+}
+
+namespace stemd::storage::pg {
+
+result<std::vector<job_record>> prunable_jobs(connection& c, millis cutoff,
+                                              std::string_view after_id, int limit);
+result<prune_batch> prune_final_jobs(connection& c, millis cutoff, millis now, int limit);
+// Gives space back to the operating system where the engine can (see pg_retention.cpp).
+result<compaction> compact(connection& c, int pages);
+
+} // namespace stemd::storage::pg
