@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct pg_conn;
@@ -97,6 +98,13 @@ struct connection_options {
     std::chrono::milliseconds timeout{10'000};
     // How long reconnect() keeps trying, with back-off, before it gives up.
     std::chrono::milliseconds reconnect_for{30'000};
+    // A password file for libpq (passfile=) when not "": the systemd
+    // credential $CREDENTIALS_DIRECTORY/pgpass; else libpq's own PGPASSFILE
+    // or ~/.pgpass applies.
+    std::string passfile;
+    // Send NOTIFY on work_channel (pg_listener.hpp) when a committed
+    // transaction made work runnable; off for servers without NOTIFY.
+    bool notify = true;
 };
 
 struct conn_closer {
@@ -133,6 +141,13 @@ public:
     // Reads what arrived on the socket without waiting (for LISTEN).
     void consume_input();
 
+    // Marks the open transaction as one that makes work runnable (new or
+    // due files, a planned look-up, an outbox event): transaction::commit()
+    // then sends NOTIFY on work_channel with the COMMIT, when enabled.
+    void note_work() noexcept { work_noted_ = true; }
+    // Taken (and cleared) by transaction::commit().
+    bool take_work_noted() noexcept { return std::exchange(work_noted_, false); }
+
     // The channels an outbox event is written for when a job becomes final
     // (store::set_outbox_channels): set once, read by every such write.
     void set_outbox_channels(std::vector<std::string> channels) {
@@ -147,6 +162,7 @@ private:
     std::unique_ptr<pg_conn, conn_closer> conn_;
     std::vector<std::string> notifications_;
     std::vector<std::string> outbox_channels_;
+    bool work_noted_ = false;
 };
 
 // BEGIN ISOLATION LEVEL SERIALIZABLE on construction, so that every
