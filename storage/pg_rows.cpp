@@ -1,81 +1,214 @@
 #include "storage/pg_rows.hpp"
 
-// Not built yet: every call fails loudly (replaced by the real statements).
+#include "storage/pg_outbox.hpp"
+#include "storage/sqlite_rows.hpp"
 
-#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <utility>
 
 namespace stemd::storage::pg {
 
+namespace {
+
+[[noreturn]] void corrupt(std::string_view what, std::string_view value) {
+    throw pg_error("the job database holds an unknown " + std::string(what) + " \"" +
+                       std::string(value) + "\"; was it edited by hand or by a newer stemd?",
+                   "XX001", false);
+}
+
+// The status in `column`, read with `parse` (parse_job_status, ...).
+template <class Parse>
+auto status_column(const rows& r, int row, int column, Parse parse, std::string_view what) {
+    const auto text = r.text(row, column);
+    const auto parsed = parse(text);
+    if (!parsed) {
+        corrupt(what, text);
+    }
+    return *parsed;
+}
+
+// A nullable integer column, 0 for NULL (as SQLite reads it).
+std::int64_t int_or_zero(const rows& r, int row, int column) {
+    return r.optional_int64(row, column).value_or(0);
+}
+
+} // namespace
+
+// Plain text work, the same for both engines: said once, in sqlite_rows.
 std::string sql(std::initializer_list<std::string_view> parts) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    return sqlite::sql(parts);
 }
 
 const std::string& final_job_states() {
-    throw pg_error("pg_rows: not built yet", "", false);
+    return sqlite::final_job_states();
 }
 
 job_record read_job(const rows& r, int row) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    job_record j;
+    j.id = r.text(row, 0);
+    j.task_id = r.text(row, 1);
+    j.conversion_id = r.text(row, 2);
+    j.status = status_column(r, row, 3, parse_job_status, "job status");
+    j.created_at = r.int64(row, 4);
+    j.updated_at = r.int64(row, 5);
+    j.eta = r.optional_real(row, 6);
+    j.credit_estimate = r.optional_real(row, 7);
+    j.conversion_cost = r.optional_real(row, 8);
+    j.conversion_duration = r.optional_real(row, 9);
+    j.error = r.text(row, 10);
+    j.upstream_status = r.text(row, 11);
+    j.audio_url = r.text(row, 12);
+    j.audio_file = r.text(row, 13);
+    j.stems_json = r.text(row, 14);
+    j.preprocessing_options_json = r.text(row, 15);
+    j.eco_mode = r.boolean(row, 16);
+    j.next_poll_at = r.optional_int64(row, 17);
+    j.poll_attempts = static_cast<int>(r.int64(row, 18));
+    j.poll_owner = r.text(row, 19);
+    j.poll_until = int_or_zero(r, row, 20);
+    return j;
 }
 
 file_record read_file(const rows& r, int row) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    file_record f;
+    f.id = r.int64(row, 0);
+    f.job_id = r.text(row, 1);
+    f.name = r.text(row, 2);
+    f.subdir = r.text(row, 3);
+    f.url = r.text(row, 4);
+    f.path = r.text(row, 5);
+    f.status = status_column(r, row, 6, parse_file_status, "file status");
+    f.bytes = r.int64(row, 7);
+    f.sha256 = r.text(row, 8);
+    f.attempts = static_cast<int>(r.int64(row, 9));
+    f.error = r.text(row, 10);
+    f.next_attempt_at = r.int64(row, 11);
+    f.claim_owner = r.text(row, 12);
+    f.claim_until = int_or_zero(r, row, 13);
+    f.link_refreshes = static_cast<int>(r.int64(row, 14));
+    return f;
 }
 
 std::vector<file_record> read_files(const rows& r) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    std::vector<file_record> files;
+    files.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+        files.push_back(read_file(r, i));
+    }
+    return files;
 }
 
-std::optional<job_record> select_job_by(connection& c, std::string_view column, std::string_view key) {
-    throw pg_error("pg_rows: not built yet", "", false);
+std::optional<job_record> select_job_by(connection& c, std::string_view column,
+                                        std::string_view key) {
+    if (key.empty()) {
+        return std::nullopt;
+    }
+    const auto r = c.exec(sql({"SELECT ", job_columns, " FROM jobs WHERE ", column, " = $1"}),
+                          params().add(key));
+    if (r.empty()) {
+        return std::nullopt;
+    }
+    return read_job(r, 0);
 }
 
 std::optional<job_record> select_job(connection& c, std::string_view id) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    return select_job_by(c, "id", id);
 }
 
 std::optional<job_record> select_job_by_key(connection& c, std::string_view key) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    for (auto column : {"id", "task_id", "conversion_id"}) {
+        if (auto job = select_job_by(c, column, key)) {
+            return job;
+        }
+    }
+    return std::nullopt;
 }
 
 std::vector<file_record> select_files(connection& c, std::string_view job_id) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    return read_files(c.exec(
+        sql({"SELECT ", file_columns, " FROM files WHERE job_id = $1 ORDER BY subdir, name"}),
+        params().add(job_id)));
 }
 
 std::optional<file_record> select_file(connection& c, std::int64_t id) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    const auto r =
+        c.exec(sql({"SELECT ", file_columns, " FROM files WHERE id = $1"}), params().add(id));
+    if (r.empty()) {
+        return std::nullopt;
+    }
+    return read_file(r, 0);
 }
 
 job_record with_files(connection& c, job_record j) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    j.files = select_files(c, j.id);
+    j.notifications = select_notifications(c, j.id);
+    return j;
 }
 
 job_record reload(connection& c, std::string_view id) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    auto j = select_job(c, id);
+    if (!j) {
+        throw pg_error("job " + std::string(id) + " vanished during a write", "XX000", false);
+    }
+    return with_files(c, std::move(*j));
 }
 
 std::vector<job_record> read_jobs_with_files(connection& c, const rows& r) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    std::vector<job_record> jobs;
+    jobs.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+        jobs.push_back(read_job(r, i));
+    }
+    for (auto& job : jobs) {
+        job = with_files(c, std::move(job));
+    }
+    return jobs;
 }
 
-void set_job_status(connection& c, std::string_view id, job_status status, std::string_view error, millis now) {
-    throw pg_error("pg_rows: not built yet", "", false);
+// The one place a job becomes completed or failed, so the one place its
+// outbox event is written, in the same transaction.
+void set_job_status(connection& c, std::string_view id, job_status status, std::string_view error,
+                    millis now) {
+    const auto before = select_job(c, id);
+    const bool becomes_final = is_final(status) && before && before->status != status;
+    c.exec(R"sql(
+UPDATE jobs SET status = $2, error = $3, updated_at = $4,
+                next_poll_at = CASE WHEN $5::boolean THEN NULL ELSE next_poll_at END
+WHERE id = $1
+)sql",
+           params().add(id).add(to_string(status)).add(error).add(now).add(is_final(status)));
+    if (becomes_final) {
+        write_outbox_events(c, id, now);
+        if (!c.outbox_channels().empty()) {
+            c.note_work(); // an event to deliver
+        }
+    }
 }
 
 void touch_job(connection& c, std::string_view id, millis now) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    c.exec("UPDATE jobs SET updated_at = $2 WHERE id = $1", params().add(id).add(now));
 }
 
 file_counts count_files(connection& c, std::string_view job_id) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    const auto r = c.exec("SELECT COUNT(*), COUNT(CASE WHEN status = 'done' THEN 1 END), "
+                          "COUNT(CASE WHEN status = 'failed' THEN 1 END) "
+                          "FROM files WHERE job_id = $1",
+                          params().add(job_id));
+    return {r.int64(0, 0), r.int64(0, 1), r.int64(0, 2)};
 }
 
 std::string file_failure_reason(const file_record& f) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    return sqlite::file_failure_reason(f);
 }
 
 std::optional<file_record> first_failed_file(connection& c, std::string_view job_id) {
-    throw pg_error("pg_rows: not built yet", "", false);
+    const auto r = c.exec(sql({"SELECT ", file_columns,
+                               " FROM files WHERE job_id = $1 AND status = 'failed' "
+                               "ORDER BY subdir, name LIMIT 1"}),
+                          params().add(job_id));
+    if (r.empty()) {
+        return std::nullopt;
+    }
+    return read_file(r, 0);
 }
 
 } // namespace stemd::storage::pg
