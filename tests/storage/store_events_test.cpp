@@ -4,7 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace storage = stemd::storage;
 using namespace stemd::storage::testing;
@@ -137,4 +142,61 @@ TEST_CASE_TEMPLATE("store: events after an id, across jobs or for one, oldest fi
     REQUIRE(page.size() == 2);
     CHECK(page[1].id == all[1].id);
     CHECK(ok(store.events_after(0, "", 0)).size() == 1);
+}
+
+// Several instances append at once while GET /v1/events follows with
+// events_after: an event whose id is below one the follower has already
+// read must never show up later, or the follower's cursor skips it.
+TEST_CASE_TEMPLATE("store: events appended by writers at once reach a follower in id order, none "
+                   "skipped",
+                   E, STORE_ENGINES) {
+    fixture<E> fx;
+    auto& follower = fx.store();
+    constexpr int writers = 3;
+    constexpr int per_writer = 200; // under max_events_per_job: nothing pruned
+    std::vector<std::string> jobs;
+    for (int w = 0; w < writers; ++w)
+        jobs.push_back(submitted_job(follower, "task-race-" + std::to_string(w)).id);
+
+    std::atomic<int> failures{0};
+    std::atomic<int> running{writers};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w) {
+        threads.emplace_back([&, w] {
+            auto store = E::open(fx.dir()); // its own connection, as another instance
+            for (int i = 0; i < per_writer; ++i)
+                if (!store->append_event(event(jobs[static_cast<std::size_t>(w)], i, "tick")))
+                    ++failures;
+            --running;
+        });
+    }
+    std::set<std::int64_t> seen;
+    std::int64_t cursor = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool last_pass = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+        // Once every writer is done, one more read picks up what is left.
+        last_pass = running.load() == 0;
+        const auto got = follower.events_after(cursor, "", storage::max_events_after);
+        if (!got) {
+            ++failures;
+            break;
+        }
+        for (const auto& e : *got) {
+            seen.insert(e.id);
+            cursor = e.id;
+        }
+        if (last_pass && got->empty())
+            break;
+    }
+    for (auto& t : threads)
+        t.join();
+    CHECK(failures.load() == 0);
+    CHECK(last_pass);
+    // Everything the writers stored, counted directly, was seen on the way.
+    std::size_t stored = 0;
+    for (const auto& id : jobs)
+        stored += ok(follower.events(id, storage::max_events_per_job)).size();
+    CHECK(stored == std::size_t{writers * per_writer});
+    CHECK(seen.size() == stored);
 }
