@@ -108,7 +108,7 @@ TEST_CASE("pg connection: a SQL error carries its SQLSTATE and keeps the connect
     CHECK(c.exec("SELECT 1").int64(0, 0) == 1);
 }
 
-TEST_CASE("pg connection: a restarted server is reconnected to; a stopped one is unavailable") {
+TEST_CASE("pg connection: a restarted server is reconnected to, a stopped one is unavailable") {
     pg_cluster own; // not the shared one: other tests of this process use that
     const std::string uri = own.create_database();
     auto opened = storage::pg_store::open(options_for(uri));
