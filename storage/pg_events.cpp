@@ -10,9 +10,9 @@ namespace stemd::storage::pg {
 
 namespace {
 
-// The advisory lock every append holds until its commit (any constant the
-// other users of advisory locks, the migration, do not take).
-constexpr std::string_view append_lock = "SELECT pg_advisory_xact_lock(7165437345)";
+// The advisory lock every append holds until its commit ("events" in
+// ASCII: not the migration's).
+constexpr std::string_view append_lock = "SELECT pg_advisory_xact_lock(x'6576656e7473'::bigint)";
 
 std::vector<event_record> read_events(const rows& r) {
     std::vector<event_record> out;

@@ -255,9 +255,7 @@ result<job_page> list_page(connection& c, const page_query& q) {
         }
         page.jobs.push_back(read_job(r, i));
     }
-    for (auto& job : page.jobs) {
-        job = with_files(c, std::move(job));
-    }
+    with_files(c, page.jobs);
     return page;
 }
 

@@ -3,6 +3,7 @@
 #include "storage/pg_outbox.hpp"
 #include "storage/sqlite_rows.hpp"
 
+#include <unordered_map>
 #include <utility>
 
 namespace stemd::storage::pg {
@@ -152,15 +153,55 @@ job_record reload(connection& c, std::string_view id) {
     return with_files(c, std::move(*j));
 }
 
+namespace {
+
+// The ids as a PostgreSQL array literal ({"a","b"}), for = ANY($1::text[]).
+std::string text_array(const std::vector<job_record>& jobs) {
+    std::string out = "{";
+    for (const auto& j : jobs) {
+        out += out.size() == 1 ? "\"" : ",\"";
+        for (char ch : j.id) {
+            if (ch == '"' || ch == '\\')
+                out += '\\';
+            out += ch;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+} // namespace
+
+void with_files(connection& c, std::vector<job_record>& jobs) {
+    if (jobs.empty())
+        return;
+    // A page of a thousand jobs costs two round trips (and one more per job
+    // that has notifications), not two per job.
+    const std::string ids = text_array(jobs);
+    const auto files = read_files(c.exec(sql({"SELECT ", file_columns,
+                                              " FROM files WHERE job_id = ANY($1::text[]) "
+                                              "ORDER BY job_id, subdir, name"}),
+                                         params().add(ids)));
+    std::unordered_map<std::string, job_record*> by_id;
+    for (auto& j : jobs)
+        by_id[j.id] = &j;
+    for (const auto& f : files)
+        by_id.at(f.job_id)->files.push_back(f);
+    const auto notified = c.exec(
+        "SELECT DISTINCT job_id FROM outbox WHERE job_id = ANY($1::text[])", params().add(ids));
+    for (int i = 0; i < notified.size(); ++i) {
+        auto& j = *by_id.at(notified.text(i, 0));
+        j.notifications = select_notifications(c, j.id);
+    }
+}
+
 std::vector<job_record> read_jobs_with_files(connection& c, const rows& r) {
     std::vector<job_record> jobs;
     jobs.reserve(static_cast<std::size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
         jobs.push_back(read_job(r, i));
     }
-    for (auto& job : jobs) {
-        job = with_files(c, std::move(job));
-    }
+    with_files(c, jobs);
     return jobs;
 }
 
