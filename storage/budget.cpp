@@ -29,8 +29,8 @@ budget_take draw(bucket& b, millis now, double capacity, double per_second) {
             // Never refills to a whole token: no time to come back at.
             refilled = std::numeric_limits<millis>::max();
         } else {
-            refilled = at + static_cast<millis>(std::ceil((1.0 - b.tokens) * 1000.0 / per_second -
-                                                          slack));
+            refilled =
+                at + static_cast<millis>(std::ceil((1.0 - b.tokens) * 1000.0 / per_second - slack));
         }
     }
     return budget_take{false, std::max(refilled, paused ? b.paused_until : now)};

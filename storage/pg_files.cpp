@@ -144,10 +144,10 @@ job_record settle_job(connection& c, std::string_view job_id, bool moves, job_st
 } // namespace
 
 result<std::vector<file_record>> runnable_files(connection& c, millis now, int limit) {
-    const auto r = c.exec(sql({"SELECT ", file_columns,
-                               " FROM files JOIN jobs ON jobs.id = files.job_id WHERE ",
-                               runnable_condition(), " ORDER BY files.id LIMIT $2"}),
-                          params().add(now).add(std::clamp(limit, 1, max_list)).add(""));
+    const auto r = c.exec(
+        sql({"SELECT ", file_columns, " FROM files JOIN jobs ON jobs.id = files.job_id WHERE ",
+             runnable_condition(), " ORDER BY files.id LIMIT $2"}),
+        params().add(now).add(std::clamp(limit, 1, max_list)).add(""));
     return read_files(r);
 }
 
@@ -275,8 +275,8 @@ result<job_record> file_failed(connection& c, std::int64_t file_id, std::string_
 result<job_record> file_link_expired(connection& c, std::int64_t file_id, std::string_view owner,
                                      std::string_view reason, millis now) {
     transaction tx(c);
-    const auto file = end_download(c, file_id, owner, "to wait for a fresh link", "pending",
-                                   reason, awaiting_fresh_link);
+    const auto file = end_download(c, file_id, owner, "to wait for a fresh link", "pending", reason,
+                                   awaiting_fresh_link);
     if (!file) {
         return file.error();
     }

@@ -105,8 +105,7 @@ result<std::vector<notification_record>> claim_notifications(connection& c, std:
          outbox_columns, " FROM claimed ORDER BY next_attempt_at, id"});
     transaction tx(c);
     auto out = read_notifications(c.exec(
-        claim,
-        params().add(now).add(std::clamp(limit, 1, max_list)).add(owner).add(now + lease)));
+        claim, params().add(now).add(std::clamp(limit, 1, max_list)).add(owner).add(now + lease)));
     tx.commit();
     return out;
 }
@@ -120,17 +119,17 @@ result<void> end_notification(connection& c, std::string_view id, std::string_vi
         return make_error(error::invalid_transition, "notification " + std::string(id) +
                                                          " cannot end as " + std::string(e.status));
     transaction tx(c);
-    const auto r = c.exec(
-        "UPDATE outbox SET status = $3, last_error = $4, next_attempt_at = $5, "
-        "delivered_at = $6, claim_owner = NULL, claim_until = NULL "
-        "WHERE id = $1 AND claim_owner = $2 AND status = 'pending'",
-        params()
-            .add(id)
-            .add(owner)
-            .add(e.status)
-            .add(e.error)
-            .add(again ? std::optional<std::int64_t>(e.next_attempt_at) : std::nullopt)
-            .add(delivered ? std::optional<std::int64_t>(now) : std::nullopt));
+    const auto r =
+        c.exec("UPDATE outbox SET status = $3, last_error = $4, next_attempt_at = $5, "
+               "delivered_at = $6, claim_owner = NULL, claim_until = NULL "
+               "WHERE id = $1 AND claim_owner = $2 AND status = 'pending'",
+               params()
+                   .add(id)
+                   .add(owner)
+                   .add(e.status)
+                   .add(e.error)
+                   .add(again ? std::optional<std::int64_t>(e.next_attempt_at) : std::nullopt)
+                   .add(delivered ? std::optional<std::int64_t>(now) : std::nullopt));
     if (r.affected() == 0)
         return make_error(error::claim_lost,
                           "notification " + std::string(id) + " is not claimed by " +

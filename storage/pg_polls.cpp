@@ -23,7 +23,7 @@ std::string due_condition() {
 }
 
 // Earliest first; jobs planned for the same time in the order they came.
-constexpr std::string_view due_order = " ORDER BY next_poll_at, created_at, id";
+constexpr std::string_view due_order = " ORDER BY next_poll_at, seq";
 
 // Why the job cannot have a look-up planned (gone, or final); `what` ends
 // the sentence for a final job.
@@ -54,9 +54,9 @@ std::optional<stemd::error> not_held(const job_record& job, std::string_view own
 } // namespace
 
 result<std::vector<job_record>> jobs_due_for_poll(connection& c, millis now, int limit) {
-    const auto r = c.exec(sql({"SELECT ", job_columns, " FROM jobs WHERE ", due_condition(),
-                               due_order, " LIMIT $2"}),
-                          params().add(now).add(std::clamp(limit, 1, max_list)));
+    const auto r = c.exec(
+        sql({"SELECT ", job_columns, " FROM jobs WHERE ", due_condition(), due_order, " LIMIT $2"}),
+        params().add(now).add(std::clamp(limit, 1, max_list)));
     return read_jobs_with_files(c, r);
 }
 
@@ -82,11 +82,8 @@ result<std::vector<job_record>> claim_polls(connection& c, std::string_view owne
              "poll_until = $4 FROM due WHERE jobs.id = due.id RETURNING jobs.*) SELECT ",
              job_columns, " FROM claimed", due_order});
     transaction tx(c);
-    const auto r = c.exec(claim, params()
-                                     .add(now)
-                                     .add(std::clamp(limit, 1, max_list))
-                                     .add(owner)
-                                     .add(now + lease));
+    const auto r = c.exec(
+        claim, params().add(now).add(std::clamp(limit, 1, max_list)).add(owner).add(now + lease));
     auto jobs = read_jobs_with_files(c, r);
     tx.commit();
     return jobs;
@@ -106,8 +103,7 @@ result<void> schedule_poll(connection& c, std::string_view job_id, std::optional
     return {};
 }
 
-result<void> poll_again(connection& c, std::string_view job_id, std::string_view owner,
-                        millis at) {
+result<void> poll_again(connection& c, std::string_view job_id, std::string_view owner, millis at) {
     transaction tx(c);
     const auto job = select_job(c, job_id);
     if (auto refused = unplannable(job, job_id, "it is not looked up again")) {
@@ -178,8 +174,8 @@ int renew_poll_claims(connection& c, std::string_view owner, millis until) {
 }
 
 int release_poll_claims(connection& c) {
-    const auto r = c.exec(
-        "UPDATE jobs SET poll_owner = NULL, poll_until = NULL WHERE poll_owner IS NOT NULL");
+    const auto r =
+        c.exec("UPDATE jobs SET poll_owner = NULL, poll_until = NULL WHERE poll_owner IS NOT NULL");
     return static_cast<int>(r.affected());
 }
 

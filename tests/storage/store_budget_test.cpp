@@ -15,8 +15,7 @@ namespace {
 constexpr double capacity = 3;
 constexpr double per_second = 2;
 
-storage::budget_take take(storage::store& s, storage::millis at,
-                          std::string_view name = "byId") {
+storage::budget_take take(storage::store& s, storage::millis at, std::string_view name = "byId") {
     return ok(s.take_budget(name, at, capacity, per_second));
 }
 
