@@ -11,24 +11,29 @@ namespace stemd::storage::pg {
 
 namespace {
 
-// A file owner $3 may not take at $1 (now): someone else holds it, or
-// anyone holds another file with the same destination. Used on the `files`
-// row at hand. Under SERIALIZABLE two claimers that each miss the other's
-// claim on the same path read what the other writes, so one of them fails
-// with 40001 and runs again (seeing the claim then).
-constexpr std::string_view unclaimable = R"sql(
+// A file `may_resume` (an SQL text expression: an owner whose own live
+// claim may be taken again, or '' for none) may not take at $1 (now):
+// someone else holds it, or anyone holds another file with the same
+// destination. Used on the `files` row at hand. Under SERIALIZABLE two claimers that each miss the
+// other's claim on the same path read what the other writes, so one of them fails with 40001 and
+// runs again (seeing the claim then).
+std::string unclaimable(std::string_view may_resume) {
+    return sql({R"sql(
     (files.claim_owner IS NOT NULL AND files.claim_until > $1::bigint
-     AND files.claim_owner <> $3::text)
+     AND files.claim_owner <> )sql",
+                may_resume, R"sql()
  OR EXISTS (SELECT 1 FROM files AS other
             WHERE other.path = files.path AND other.id <> files.id
               AND other.status = 'downloading' AND other.claim_owner IS NOT NULL
-              AND other.claim_until > $1::bigint))sql";
+              AND other.claim_until > $1::bigint))sql"});
+}
 
-// The condition of a file claim_files hands out at $1 to owner $3.
+// The condition of a file claim_files hands out at $1: not held by any
+// live claim (a resumed download is claimed by id, with claim_file).
 std::string runnable_condition() {
     return sql({R"sql(files.status IN ('pending', 'downloading') AND files.next_attempt_at <= $1
   AND jobs.status NOT IN ()sql",
-                final_job_states(), ") AND NOT (", unclaimable, ")"});
+                final_job_states(), ") AND NOT (", unclaimable("''"), ")"});
 }
 
 // Claims up to $2 runnable files for $3 until $4, in one statement: the
@@ -70,7 +75,7 @@ bool take(connection& c, std::int64_t file_id, std::string_view owner, millis no
     const auto taken =
         c.exec(sql({"UPDATE files SET status = 'downloading', attempts = attempts + 1, "
                     "claim_owner = $3, claim_until = $4 WHERE id = $2 AND NOT (",
-                    unclaimable, ")"}),
+                    unclaimable("$3::text"), ")"}),
                params().add(now).add(file_id).add(owner).add(now + lease));
     if (taken.affected() == 0) {
         return false;
@@ -147,7 +152,7 @@ result<std::vector<file_record>> runnable_files(connection& c, millis now, int l
     const auto r = c.exec(
         sql({"SELECT ", file_columns, " FROM files JOIN jobs ON jobs.id = files.job_id WHERE ",
              runnable_condition(), " ORDER BY files.id LIMIT $2"}),
-        params().add(now).add(std::clamp(limit, 1, max_list)).add(""));
+        params().add(now).add(std::clamp(limit, 1, max_list)));
     return read_files(r);
 }
 
