@@ -1,9 +1,9 @@
 #pragma once
 
 // The PostgreSQL store's retention: which final jobs may go, deleting them in
-// small transactions, and giving the freed pages back with incremental
-// vacuum (see store.hpp). Each function throws sqlite_error when PostgreSQL
-// fails.
+// small transactions, and what compaction means here (autovacuum gives
+// space back; see compact in pg_retention.cpp). Each function throws
+// pg_error when PostgreSQL fails.
 
 #include "common/error.hpp"
 #include "storage/records.hpp"

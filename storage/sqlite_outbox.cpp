@@ -1,19 +1,14 @@
 #include "storage/sqlite_outbox.hpp"
 
 #include "common/crypto.hpp"
-#include "common/json_text.hpp"
 #include "storage/error.hpp"
+#include "storage/outbox_body.hpp"
 #include "storage/sqlite_rows.hpp"
-
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
 
 #include <algorithm>
 #include <string>
 
 namespace stemd::storage::sqlite {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -59,30 +54,6 @@ void bind_channels(const database& db, statement& s) {
     s.bind(4, std::find(on.begin(), on.end(), "command") != on.end() ? 1 : 0);
 }
 
-json::value id_or_null(const std::string& id) {
-    return id.empty() ? json::value(nullptr) : json::value(id);
-}
-
-// The event as the receiver gets it. Only files on disk are listed: a
-// failed job's unfinished files have no size or digest to give.
-std::string event_body(const job_record& job, std::string_view type, millis now) {
-    json::array files;
-    for (const auto& f : job.files) {
-        if (f.status != file_status::done)
-            continue;
-        files.push_back(json::object{
-            {"name", file_label(f)}, {"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
-    }
-    json::object data{{"job_id", job.id},
-                      {"task_id", id_or_null(job.task_id)},
-                      {"conversion_id", id_or_null(job.conversion_id)},
-                      {"status", to_string(job.status)},
-                      {"error", job.error},
-                      {"files", std::move(files)}};
-    json::object event{{"type", type}, {"timestamp", rfc3339(now)}, {"data", std::move(data)}};
-    return json_text(event);
-}
-
 } // namespace
 
 void write_outbox_events(database& db, std::string_view job_id, millis now) {
@@ -91,7 +62,7 @@ void write_outbox_events(database& db, std::string_view job_id, millis now) {
     const job_record job = reload(db, job_id);
     const std::string_view type =
         job.status == job_status::completed ? "job.completed" : "job.failed";
-    const std::string body = event_body(job, type, now);
+    const std::string body = outbox_event_body(job, type, now);
     statement insert(db, "INSERT INTO outbox (id, job_id, type, body, channel, next_attempt_at, "
                          "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
     for (const auto& channel : db.outbox_channels()) {

@@ -13,7 +13,7 @@ namespace {
 
 // Each entry brings the schema from version i to i + 1. Never edit an entry
 // that has shipped; append a new one instead.
-constexpr std::array<std::string_view, 6> migrations = {
+constexpr std::array<std::string_view, 7> migrations = {
     R"sql(
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY NOT NULL,
@@ -127,6 +127,16 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_by_job ON outbox (job_id, created_at);
 CREATE INDEX outbox_by_created ON outbox (created_at);
+)sql",
+    // 7: rate budgets shared by every process on the database (a token
+    // bucket per name: store::take_budget); a missing bucket starts full.
+    R"sql(
+CREATE TABLE budgets (
+    name TEXT PRIMARY KEY NOT NULL,
+    tokens REAL NOT NULL,
+    updated_at INTEGER NOT NULL,
+    paused_until INTEGER NOT NULL DEFAULT 0
+);
 )sql",
 };
 

@@ -3,6 +3,7 @@
 #include "storage/database.hpp"
 #include "storage/error.hpp"
 #include "storage/sqlite_activity.hpp"
+#include "storage/sqlite_budget.hpp"
 #include "storage/sqlite_deliveries.hpp"
 #include "storage/sqlite_events.hpp"
 #include "storage/sqlite_files.hpp"
@@ -278,14 +279,13 @@ sqlite_store::notifications(std::optional<std::string_view> status, int limit) {
     return guarded([&] { return sqlite::notifications(*db_, status, limit); });
 }
 
-} // namespace stemd::storage
-
-namespace stemd::storage {
-
-// Placeholder until the budget table lands (replaced in the same change).
-result<budget_take> sqlite_store::take_budget(std::string_view, millis now, double, double) {
-    return budget_take{true, now};
+result<budget_take> sqlite_store::take_budget(std::string_view name, millis now, double capacity,
+                                              double per_second) {
+    return guarded([&] { return sqlite::take_budget(*db_, name, now, capacity, per_second); });
 }
-result<void> sqlite_store::pause_budget(std::string_view, millis) { return {}; }
+
+result<void> sqlite_store::pause_budget(std::string_view name, millis until) {
+    return guarded([&] { return sqlite::pause_budget(*db_, name, until); });
+}
 
 } // namespace stemd::storage

@@ -73,16 +73,16 @@ sqlite_store open_store(const fs::path& file) {
 
 } // namespace
 
-TEST_CASE("sqlite_schema: opening creates the schema at the current version, 5") {
+TEST_CASE("sqlite_schema: opening creates the schema at the current version, 7") {
     temp_dir dir;
-    CHECK(storage::sqlite::schema_version() == 6);
+    CHECK(storage::sqlite::schema_version() == 7);
     { auto store = open_store(dir.db_file()); }
     CHECK(fs::exists(dir.db_file()));
     storage::database db(dir.db_file());
-    CHECK(db.user_version() == 6);
+    CHECK(db.user_version() == 7);
     // Migrating an up-to-date database changes nothing.
     ok(storage::sqlite::migrate(db, dir.db_file()));
-    CHECK(db.user_version() == 6);
+    CHECK(db.user_version() == 7);
 }
 
 TEST_CASE("sqlite_schema: a version 1 database is migrated and keeps its jobs") {
@@ -155,7 +155,7 @@ TEST_CASE("sqlite_schema: a version 2 database gains claims, and its work is fre
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 6);
+        CHECK(db.user_version() == 7);
     }
     auto loading = ok(store.find("jloading"));
     REQUIRE(loading.files.size() == 1);
@@ -195,7 +195,7 @@ TEST_CASE("sqlite_schema: a version 4 database gains events, and its jobs start 
     auto store = open_store(dir.db_file());
     {
         storage::database db(dir.db_file());
-        CHECK(db.user_version() == 6);
+        CHECK(db.user_version() == 7);
     }
     auto old = ok(store.find("jold"));
     CHECK(old.status == job_status::completed);
@@ -218,6 +218,28 @@ TEST_CASE("sqlite_schema: a version 4 database gains events, and its jobs start 
     CHECK(got[0].id > 1);
 }
 
+TEST_CASE("sqlite_schema: a version 6 database gains budgets, which start full") {
+    temp_dir dir;
+    { auto store = open_store(dir.db_file()); }
+    {
+        // Version 6 is version 7 without the budgets table.
+        storage::database db(dir.db_file());
+        db.execute("DROP TABLE budgets");
+        db.set_user_version(6);
+    }
+    auto store = open_store(dir.db_file());
+    {
+        storage::database db(dir.db_file());
+        CHECK(db.user_version() == 7);
+    }
+    const auto t = storage::now_millis();
+    CHECK(ok(store.take_budget("byId", t, 2, 1)).granted);
+    CHECK(ok(store.take_budget("byId", t, 2, 1)).granted);
+    const auto refused = ok(store.take_budget("byId", t, 2, 1));
+    CHECK_FALSE(refused.granted);
+    CHECK(refused.retry_at == t + 1000);
+}
+
 TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {
     temp_dir dir;
     {
@@ -226,7 +248,7 @@ TEST_CASE("sqlite_schema: a database from a newer stemd is refused") {
     }
     const auto why = fails_with(sqlite_store::open(dir.db_file()), storage::error::newer_schema);
     CHECK(why.find("99") != std::string::npos);
-    CHECK(why.find("up to 6") != std::string::npos);
+    CHECK(why.find("up to 7") != std::string::npos);
     CHECK(why.find("upgrade stemd") != std::string::npos);
     CHECK(why.find(dir.db_file().string()) != std::string::npos);
 }

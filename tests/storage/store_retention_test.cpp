@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace storage = stemd::storage;
@@ -174,6 +175,20 @@ TEST_CASE_TEMPLATE("store: compaction gives the pages of pruned jobs back", E, S
     INFO("pages " << c.pages_before << " -> " << c.pages_after << ", free " << c.free_before
                   << " -> " << c.free_after);
     CHECK(c.page_size > 0);
+    if constexpr (std::is_same_v<E, pg_engine>) {
+        // PostgreSQL's autovacuum gives the space back on its own schedule;
+        // compact() only measures the store's tables and says it freed
+        // nothing (so the pruner reports 0 bytes, which is true of it).
+        CHECK(c.page_size == 8192);
+        CHECK(c.pages_before > 0);
+        CHECK(c.pages_after == c.pages_before);
+        CHECK(c.free_before == 0);
+        CHECK(c.free_after == 0);
+        // Outside any transaction: the store stays usable, and pruning goes on.
+        CHECK(ok(store.compact(10)).pages_before == c.pages_before);
+        ok(store.create_job(request()));
+        return;
+    }
     CHECK(c.free_before > 100);
     CHECK(c.free_after == 0);
     CHECK(c.pages_after <= c.pages_before - c.free_before);
