@@ -83,6 +83,8 @@ std::string advice(std::string_view code, unsigned status) {
         return "the upload was completed or aborted meanwhile; start a new one";
     if (code == "EntityTooSmall")
         return "every part but the last must be at least 5 MiB";
+    if (code == "XAmzContentSHA256Mismatch" || code == "BadDigest")
+        return "the bytes changed on the way; send them again";
     if (code == "InvalidPart" || code == "InvalidPartOrder")
         return "upload the parts again and complete with their ETags in order";
     if (status >= 500 || status == 429 || code == "SlowDown")

@@ -6,6 +6,7 @@
 //   - checks every AWS Signature V4 (header or presigned query) against the
 //     one account's secret, as S3 does: s3rver 3.7.1 only looks the access
 //     key up and takes any V4 signature;
+//   - checks each signed body against its x-amz-content-sha256;
 //   - answers the two calls s3rver 3.7.1 lacks, ListMultipartUploads
 //     (GET /bucket?uploads[&prefix=]) and AbortMultipartUpload
 //     (DELETE /bucket/key?uploadId=), from the directories s3rver keeps for
@@ -16,12 +17,15 @@
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const { PassThrough } = require('stream');
 const S3rver = require('s3rver');
 
 // s3rver's built-in account; the only credentials it knows.
 const ACCESS_KEY = 'S3RVER';
 const SECRET_KEY = 'S3RVER';
 const MAX_SKEW_MS = 15 * 60 * 1000;
+// Bodies are read whole to check x-amz-content-sha256 (parts are 5 MiB).
+const MAX_CHECKED_BODY = 64 * 1024 * 1024;
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -228,10 +232,37 @@ function abortUpload(ctx, root, bucket, key) {
   ctx.status = 204;
 }
 
+// Reads the whole body, checks it against the signed x-amz-content-sha256
+// as S3 does, and hands s3rver a stream of the same bytes. Null when the
+// body matches, else the refusal.
+async function checkPayload(ctx) {
+  const declared = ctx.req.headers['x-amz-content-sha256'];
+  if (!ctx.state.s3SignedV4 || !/^[0-9a-f]{64}$/.test(declared || '')) return null;
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += chunk.length;
+    if (size > MAX_CHECKED_BODY) {
+      return [400, 'EntityTooLarge', 'The test server checks bodies up to 64 MiB.'];
+    }
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  const replay = new PassThrough();
+  replay.headers = ctx.req.headers;
+  replay.end(body);
+  ctx.req = replay;
+  const actual = crypto.createHash('sha256').update(body).digest('hex');
+  if (actual !== declared) {
+    return [400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed."];
+  }
+  return null;
+}
+
 // The layer in front of s3rver's router (see the top of this file).
 function testLayer(root) {
   return async function s3TestLayer(ctx, next) {
-    const refusal = checkSignature(ctx);
+    const refusal = checkSignature(ctx) || (await checkPayload(ctx));
     if (refusal) return sendError(ctx, refusal[0], refusal[1], refusal[2], ctx.path);
     const match = /^\/([^/]+)(?:\/(.+))?$/.exec(ctx.path);
     if (!match) return next();
