@@ -102,23 +102,19 @@ std::string amz_date(std::int64_t unix_seconds) {
 }
 
 std::string uri_encode(std::string_view s, bool keep_slash) {
-    static constexpr char digits[] = "0123456789ABCDEF";
+    if (!keep_slash)
+        return percent_encode(s);
+    // Segment by segment, the slashes between them kept.
     std::string out;
     out.reserve(s.size());
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                                c == '~';
-        if (unreserved || (keep_slash && c == '/')) {
-            out += ch;
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 0x0f];
-        }
+    for (std::size_t from = 0;;) {
+        const std::size_t slash = s.find('/', from);
+        out += percent_encode(s.substr(from, slash - from));
+        if (slash == std::string_view::npos)
+            return out;
+        out += '/';
+        from = slash + 1;
     }
-    return out;
 }
 
 std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query) {
