@@ -79,6 +79,8 @@ std::string advice(std::string_view code, unsigned status) {
         return "create the bucket or correct its name in storage.output";
     if (code == "RequestTimeTooSkewed")
         return "correct this machine's clock (NTP)";
+    if (code == "NoSuchKey" || (code.empty() && status == 404))
+        return "there is no such object (deleted, or its upload never completed)";
     if (code == "NoSuchUpload")
         return "the upload was completed or aborted meanwhile; start a new one";
     if (code == "EntityTooSmall")
