@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "config/endpoint.hpp"
 #include "config/error.hpp"
+#include "config/s3.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -82,6 +83,10 @@ struct api_settings {
 struct storage_settings {
     std::filesystem::path database = "var/stemd.db";
     std::filesystem::path output_dir = "var/stems";
+    // As written: a directory (the same as output_dir) or
+    // "s3://bucket/prefix" (then s3.bucket is set and output_dir is only
+    // where the object keys are planned from). "" when absent.
+    std::string output;
 };
 
 struct download_settings {
@@ -133,6 +138,7 @@ struct settings {
     reconcile_settings reconcile;
     retention_settings retention;
     notify_settings notify;
+    s3_output_settings s3;
 
     // Where these settings came from: a file path, or "built-in defaults".
     std::string source = "built-in defaults";
