@@ -105,9 +105,11 @@ net::awaitable<s3_download_job::step> s3_download_job::receive(connection& conn,
     if (request_.progress)
         *request_.progress = {0, expected};
     s3_upload upload(s3_, key, options_.max_bytes, request_.part_size);
-    if (auto begun = co_await upload.begin(content_type.empty() ? "application/octet-stream"
-                                                                : std::string(content_type));
-        !begun) {
+    // Named, not a temporary of the co_await: GCC 12 destroys such
+    // temporaries twice.
+    const std::string type =
+        content_type.empty() ? "application/octet-stream" : std::string(content_type);
+    if (auto begun = co_await upload.begin(type); !begun) {
         co_await conn.close();
         co_return begun.error();
     }
@@ -115,7 +117,8 @@ net::awaitable<s3_download_job::step> s3_download_job::receive(connection& conn,
         co_await upload.abort();
         co_return copied.error();
     }
-    auto stored = co_await upload.finish(expected);
+    const std::optional<std::string> no_digest; // named, as above
+    auto stored = co_await upload.finish(expected, no_digest);
     if (!stored)
         co_return stored.error();
     co_return std::optional<s3_stored>(std::move(*stored));

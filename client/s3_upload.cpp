@@ -40,15 +40,21 @@ net::awaitable<result<void>> s3_upload::begin(const std::string& content_type) {
     co_return result<void>{};
 }
 
+// Every failure below aborts the upload first. The error is named before
+// each co_await, never a temporary of it: GCC 12 destroys such temporaries
+// twice.
 net::awaitable<result<void>> s3_upload::write(std::span<const char> bytes) {
     if (upload_id_.empty())
         throw std::logic_error("s3_upload::write before begin");
-    if (bytes_ + bytes.size() > max_bytes_)
-        co_return co_await abort_with(fail(
-            error::body_too_large,
-            "uploading " + key_ + ": the file has at least " +
-                std::to_string(bytes_ + bytes.size()) + " bytes, more than the limit of " +
-                std::to_string(max_bytes_) + "; raise download.max_bytes if files are this large"));
+    if (bytes_ + bytes.size() > max_bytes_) {
+        auto why = fail(error::body_too_large,
+                        "uploading " + key_ + ": the file has at least " +
+                            std::to_string(bytes_ + bytes.size()) +
+                            " bytes, more than the limit of " + std::to_string(max_bytes_) +
+                            "; raise download.max_bytes if files are this large");
+        co_await abort();
+        co_return why;
+    }
     digest_.update(std::string_view(bytes.data(), bytes.size()));
     bytes_ += bytes.size();
     while (!bytes.empty()) {
@@ -56,9 +62,12 @@ net::awaitable<result<void>> s3_upload::write(std::span<const char> bytes) {
         const auto n = std::min(room, bytes.size());
         part_.insert(part_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
         bytes = bytes.subspan(n);
-        if (part_.size() == part_size_) {
-            if (auto sent = co_await flush_part(); !sent)
-                co_return co_await abort_with(sent.error());
+        if (part_.size() < part_size_)
+            continue;
+        auto sent = co_await flush_part();
+        if (!sent) {
+            co_await abort();
+            co_return sent;
         }
     }
     co_return result<void>{};
@@ -79,24 +88,32 @@ net::awaitable<result<s3_stored>> s3_upload::finish(std::optional<std::uint64_t>
     if (upload_id_.empty())
         throw std::logic_error("s3_upload::finish before begin");
     const std::string digest = digest_.finish_hex();
+    std::optional<stemd::error> refused;
     if (expected_bytes && bytes_ != *expected_bytes)
-        co_return co_await abort_with(fail(
-            error::length_mismatch, "uploading " + key_ + ": received " + std::to_string(bytes_) +
-                                        " bytes of " + std::to_string(*expected_bytes) +
-                                        "; the upload was aborted and is retried whole"));
-    if (expected_sha256 && *expected_sha256 != digest)
-        co_return co_await abort_with(
-            fail(error::bad_response, "uploading " + key_ + ": the SHA-256 of the " +
-                                          std::to_string(bytes_) + " bytes is " + digest +
-                                          ", not the expected " + *expected_sha256 +
-                                          "; the upload was aborted and is retried whole"));
+        refused = fail(error::length_mismatch, "uploading " + key_ + ": received " +
+                                                   std::to_string(bytes_) + " bytes of " +
+                                                   std::to_string(*expected_bytes) +
+                                                   "; the upload was aborted and is retried whole");
+    else if (expected_sha256 && *expected_sha256 != digest)
+        refused = fail(error::bad_response, "uploading " + key_ + ": the SHA-256 of the " +
+                                                std::to_string(bytes_) + " bytes is " + digest +
+                                                ", not the expected " + *expected_sha256 +
+                                                "; the upload was aborted and is retried whole");
     // The last part may be short; an empty body still needs one part.
-    if (!part_.empty() || etags_.empty()) {
-        if (auto sent = co_await flush_part(); !sent)
-            co_return co_await abort_with(sent.error());
+    if (!refused && (!part_.empty() || etags_.empty())) {
+        auto sent = co_await flush_part();
+        if (!sent)
+            refused = sent.error();
     }
-    if (auto done = co_await client_.complete_upload(key_, upload_id_, etags_); !done)
-        co_return co_await abort_with(done.error());
+    if (!refused) {
+        auto done = co_await client_.complete_upload(key_, upload_id_, etags_);
+        if (!done)
+            refused = done.error();
+    }
+    if (refused) {
+        co_await abort();
+        co_return *refused;
+    }
     upload_id_.clear();
     co_return s3_stored{key_, bytes_, digest};
 }
@@ -109,11 +126,6 @@ net::awaitable<void> s3_upload::abort() {
     if (auto gone = co_await client_.abort_upload(key_, id); !gone)
         log_warning("", "cannot abort the upload of " + key_ + " (" + gone.error().message +
                             "); the next attempt at this file aborts it");
-}
-
-net::awaitable<stemd::error> s3_upload::abort_with(stemd::error why) {
-    co_await abort();
-    co_return why;
 }
 
 } // namespace stemd::client

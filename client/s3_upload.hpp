@@ -58,7 +58,6 @@ public:
 
 private:
     boost::asio::awaitable<result<void>> flush_part();
-    boost::asio::awaitable<stemd::error> abort_with(stemd::error why);
 
     s3_client& client_;
     std::string key_;

@@ -112,8 +112,12 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
     log_info(f.job_id, "downloading " + storage::file_label(f) + " from " + client::redact(f.url) +
                            " (attempt " + std::to_string(f.attempts) + ")");
     const auto started = std::chrono::steady_clock::now();
-    auto got = objects_ ? co_await upload_one(f, entry.progress)
-                        : co_await client::download(req, options_.download, tls_);
+    // Not a conditional of two co_awaits: GCC 12 miscompiles those.
+    result<client::download_result> got = stemd::error{};
+    if (objects_)
+        got = co_await upload_one(f, entry.progress);
+    else
+        got = co_await client::download(req, options_.download, tls_);
     if (stopping_ && !got)
         co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
     if (got)

@@ -110,9 +110,10 @@ net::awaitable<result<bool>> pruner::delete_batch(prune_summary& s) {
         if (removed)
             add(s.removed, std::move(*removed));
         if (auto objects = paths_of(batch->jobs, true); !objects.empty()) {
-            if (options_.objects)
-                add(s.removed, co_await options_.objects->remove(objects));
-            else
+            if (options_.objects) {
+                auto gone = co_await options_.objects->remove(objects);
+                add(s.removed, std::move(gone));
+            } else
                 for (auto& p : objects)
                     s.removed.kept.push_back(p + ": an object, and storage.output is not S3 now");
         }

@@ -46,7 +46,10 @@ net::awaitable<result<stem_file>> fetch_object(jobs::object_store& objects,
     std::error_code ec;
     fs::create_directories(objects.scratch_dir(), ec);
     const fs::path temporary = objects.scratch_dir() / ("fetch-" + random_token_hex(12));
-    auto fetched = co_await objects.client().fetch_to(*key, temporary.string());
+    // Named, not a temporary of the co_await: GCC 12 destroys such
+    // temporaries twice.
+    const std::string target = temporary.string();
+    auto fetched = co_await objects.client().fetch_to(*key, target);
     if (!fetched) {
         fs::remove(temporary, ec);
         if (fetched.error().code == condition::not_found)

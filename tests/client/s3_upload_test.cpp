@@ -91,7 +91,8 @@ struct fixture {
                                      std::uint64_t max_bytes = 1u << 30) {
         return run([&]() -> net::awaitable<result<client::s3_stored>> {
             client::s3_upload up(s3, key, max_bytes, client::s3_min_part_size);
-            if (auto b = co_await up.begin("audio/wav"); !b)
+            const std::string type = "audio/wav";
+            if (auto b = co_await up.begin(type); !b)
                 co_return b.error();
             for (std::size_t at = 0; at < body.size(); at += 64 * 1024) {
                 auto w = co_await up.write(
@@ -143,8 +144,10 @@ TEST_CASE("s3 upload: begin aborts the unfinished uploads of the same key only")
     s3_server::skip_unless_available();
     fixture f;
     auto left = run([&]() -> net::awaitable<std::pair<std::string, std::string>> {
-        auto a = co_await f.s3.create_upload("t/x.wav", "audio/wav");
-        auto b = co_await f.s3.create_upload("t/x.wav.other", "audio/wav");
+        // Named: GCC 12 destroys temporaries of a co_await twice.
+        const std::string key = "t/x.wav", other = "t/x.wav.other", type = "audio/wav";
+        auto a = co_await f.s3.create_upload(key, type);
+        auto b = co_await f.s3.create_upload(other, type);
         REQUIRE(a.has_value());
         REQUIRE(b.has_value());
         co_return std::pair{*a, *b};

@@ -45,7 +45,7 @@ serve_launch with_keys(const s3_server& s3, const std::string& secret) {
 std::string submit_vocals(stack& s, const std::string& song) {
     auto [status, created] =
         s.submit(R"({"audio_url":"https://songs.example/)" + song + R"(.mp3","stems":["vocals"]})");
-    REQUIRE(status == 202);
+    REQUIRE(status == 201);
     return str(created, "id");
 }
 
