@@ -2,6 +2,7 @@
 
 #include "client/content_range.hpp"
 #include "client/error.hpp"
+#include "client/fetch_steps.hpp"
 #include "client/media_type.hpp"
 #include "client/partial_file.hpp"
 #include "client/prefix_hash.hpp"
@@ -9,7 +10,6 @@
 #include <boost/beast/http/empty_body.hpp>
 
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -26,17 +26,6 @@ constexpr std::size_t chunk_size = 64 * 1024;
 using body_parser = http::response_parser<http::buffer_body>;
 
 // ---- failures -----------------------------------------------------------
-
-std::string advice(const stemd::error& e) {
-    if (e.code == error::address_not_allowed)
-        return "the link points to a non-public address and is refused";
-    if (e.code == error::scheme_not_allowed)
-        return "only https links are allowed";
-    if (e.code == error::tls_not_trusted)
-        return "the server's TLS certificate is not trusted; check the system trust store or "
-               "the configured CA file";
-    return "try again later";
-}
 
 stemd::error fail(error e, std::string message) {
     return {make_error_code(e), std::move(message)};
@@ -65,24 +54,25 @@ private:
 
     result<void> start();
     net::awaitable<step> attempt();
-    step follow_redirect(const body_parser& parser);
     net::awaitable<step> receive(connection& conn, body_parser& parser);
     void choose_extension(const body_parser& parser);
     result<std::optional<body_plan>> plan_body(const body_parser& parser);
     net::awaitable<result<void>> copy_body(connection& conn, body_parser& parser,
                                            partial_file& file);
     step complete(partial_file& file, const body_plan& plan);
-    step status_failure(unsigned status) const;
-    stemd::error too_large(std::uint64_t bytes) const;
-    stemd::error out_of_time(std::uint64_t bytes) const;
-    stemd::error network(boost::system::error_code ec, const std::string& what) const;
+    stemd::error too_large(std::uint64_t bytes) const {
+        return too_large_failure(route_, bytes, options_.max_bytes);
+    }
+    stemd::error network(boost::system::error_code ec, const std::string& what) const {
+        return network_failure(route_, ec, what);
+    }
 
     void note_progress(std::uint64_t received, std::optional<std::uint64_t> total) const {
         if (request_.progress)
             *request_.progress = {received, total};
     }
 
-    std::string where() const { return "downloading " + url_.redacted(); }
+    std::string where() const { return route_.where(); }
     std::string final_name() const { return request_.name + "." + extension_; }
     fs::path final_path() const { return *dir_ / final_name(); }
     result<void> open_directory();
@@ -110,9 +100,7 @@ private:
     const download_options& options_;
     net::ssl::context& tls_;
 
-    http_url url_;
-    std::set<std::string> visited_;
-    int redirects_ = 0;
+    fetch_route route_;
     std::string extension_;         // "" until the URL, a file or the answer says
     std::uint64_t resume_from_ = 0; // .part bytes offered to the server via Range
     unsigned status_ = 0;
@@ -137,21 +125,15 @@ std::string validator_of(const body_parser& parser) {
 // Checks the link, creates the directory and looks at what an earlier run
 // left there.
 result<void> download_job::start() {
-    auto parsed = parse_http_url(request_.url);
-    if (!parsed)
-        return stemd::error{parsed.error(), "the download link " + redact(request_.url) +
-                                                " is not an absolute http(s) URL; check the "
-                                                "link MusicGPT returned"};
-    url_ = std::move(*parsed);
-    if (!url_.https && !options_.connect.allow_http)
-        return fail(error::scheme_not_allowed,
-                    where() + ": plain http links are not allowed; use an https link");
-    visited_.insert(url_.to_string());
-    object_ = url_.redacted();
+    auto route = start_route(request_.url, options_.connect);
+    if (!route)
+        return route.error();
+    route_ = std::move(*route);
+    object_ = route_.url.redacted();
 
     if (auto opened = open_directory(); !opened)
         return opened;
-    auto disk = inspect_disk(*dir_, request_.name, extension_from_url(url_.target));
+    auto disk = inspect_disk(*dir_, request_.name, extension_from_url(route_.url.target));
     if (!disk)
         return disk.error();
     extension_ = disk->extension;
@@ -240,18 +222,12 @@ net::awaitable<result<download_result>> download_job::run() {
 }
 
 net::awaitable<download_job::step> download_job::attempt() {
-    auto opened = co_await connection::open(url_, options_.connect, tls_);
-    if (!opened) {
-        auto e = transport_error(opened.error(), "");
-        e.message = where() + ": " + opened.error().message() + "; " + advice(e);
-        co_return e;
-    }
+    auto opened = co_await connection::open(route_.url, options_.connect, tls_);
+    if (!opened)
+        co_return connect_failure(route_, opened.error());
     connection conn = std::move(*opened);
 
-    http::request<http::string_body> req{http::verb::get, url_.target, 11};
-    req.set(http::field::host, url_.host_header());
-    req.set(http::field::user_agent, "stemd/" STEMD_VERSION);
-    req.set(http::field::accept, "*/*");
+    auto req = get_request(route_);
     if (resume_from_ > 0) {
         // If-Range: the rest of this version, or else the whole current one.
         req.set(http::field::range, "bytes=" + std::to_string(resume_from_) + "-");
@@ -272,71 +248,26 @@ net::awaitable<download_job::step> download_job::attempt() {
     if (status_ == 200 || (status_ == 206 && resume_from_ > 0))
         co_return co_await receive(conn, parser);
     co_await conn.close();
-    if (status_ / 100 == 3)
-        co_return follow_redirect(parser);
+    if (status_ / 100 == 3) {
+        const auto location = parser.get()[http::field::location];
+        auto followed =
+            follow_redirect(route_, {location.data(), location.size()}, status_, options_);
+        if (!followed)
+            co_return followed.error();
+        co_return std::optional<download_result>();
+    }
     if (status_ == 416 && resume_from_ > 0) {
         // No such range: the file changed, or the .part already holds all
         // of it but nothing proves which. Starting over settles both.
         co_return restart();
     }
-    co_return status_failure(status_);
-}
-
-stemd::error download_job::network(boost::system::error_code ec, const std::string& what) const {
-    return transport_error(ec, where() + ": " + what + ": " + ec.message() + "; try again later");
-}
-
-download_job::step download_job::status_failure(unsigned status) const {
-    const std::string head = where() + ": the server answered HTTP " + std::to_string(status);
-    if (status == 401 || status == 403 || status == 404 || status == 410)
-        return fail(error::link_expired, head + "; the signed link has probably expired: "
-                                                "fetch a fresh link and retry");
-    if (status == 408 || status == 425 || status == 429 || status / 100 == 5)
-        return fail(error::server_busy, head + "; the server is busy or failing: try again later");
-    if (status == 206)
-        return fail(error::bad_response, head + " to a request without Range; try again later");
-    return fail(error::http_status, head + "; retrying will not help: check the link");
-}
-
-download_job::step download_job::follow_redirect(const body_parser& parser) {
-    const auto location = parser.get()[http::field::location];
-    if (location.empty())
-        return fail(error::bad_redirect, where() + ": HTTP " + std::to_string(status_) +
-                                             " without a Location header; check the link");
-    if (redirects_ >= options_.max_redirects)
-        return fail(error::too_many_redirects, where() + ": more than " +
-                                                   std::to_string(options_.max_redirects) +
-                                                   " redirects; check the link");
-    auto next = resolve_location(url_, location);
-    if (!next)
-        return fail(error::bad_redirect,
-                    where() + ": redirect to an unusable location " +
-                        redact(std::string_view(location.data(), location.size())) +
-                        "; check the link");
-    if (url_.https && !next->https && !options_.connect.allow_http)
-        return fail(error::scheme_not_allowed, where() + ": redirect from https to plain http " +
-                                                   next->redacted() + " is refused");
-    if (!visited_.insert(next->to_string()).second)
-        return fail(error::redirect_loop, where() + ": redirect back to " + next->redacted() +
-                                              ", a URL already visited; check the link");
-    ++redirects_;
-    url_ = std::move(*next);
-    return std::optional<download_result>();
+    co_return status_failure(route_, status_);
 }
 
 void download_job::choose_extension(const body_parser& parser) {
-    if (!extension_.empty())
-        return;
-    extension_ = extension_from_url(url_.target);
     if (extension_.empty())
-        extension_ = extension_from_content_type(parser.get()[http::field::content_type]);
-    // The fallback is the caller's: one naming a .part or a record, or
-    // with a dot, would let this file take another one's name.
-    if (extension_.empty())
-        extension_ = request_.fallback_extension;
-    if (extension_.empty() || is_reserved_extension(extension_) ||
-        extension_.find_first_of("./") != std::string::npos)
-        extension_ = "bin";
+        extension_ = pick_extension(route_.url, parser.get()[http::field::content_type],
+                                    request_.fallback_extension);
 }
 
 // An empty optional: the answer is not the piece asked for, so the file is
@@ -405,7 +336,9 @@ net::awaitable<result<void>> download_job::copy_body(connection& conn, body_pars
         }
         if (std::chrono::steady_clock::now() > deadline_) {
             co_await conn.close();
-            co_return out_of_time(file.size() + *n);
+            // The bytes of the last read are dropped: the .part stays a clean prefix.
+            co_return out_of_time_failure(route_, file.size() + *n, options_.max_duration,
+                                          "resumes it");
         }
         if (const auto total = file.size() + *n; total > options_.max_bytes) {
             (void)file.discard(); // failing anyway, and nothing more is written
@@ -463,23 +396,6 @@ void download_job::remember_version(const body_parser& parser, const body_plan& 
     record_ = resume_record{object_, std::move(validator), plan.expected.value_or(0)};
     if (!save_resume_record(*dir_, final_name(), *record_))
         record_.reset();
-}
-
-// The bytes of the last read are dropped: the .part stays a clean prefix.
-stemd::error download_job::out_of_time(std::uint64_t bytes) const {
-    return fail(error::too_slow,
-                where() + ": still unfinished after " +
-                    std::to_string(options_.max_duration.count() / 1000) + " s (" +
-                    std::to_string(bytes) +
-                    " bytes so far), longer than download.max_seconds allows; the server is too "
-                    "slow: retrying resumes it");
-}
-
-stemd::error download_job::too_large(std::uint64_t bytes) const {
-    return fail(error::body_too_large,
-                where() + ": the file has at least " + std::to_string(bytes) +
-                    " bytes, more than the limit of " + std::to_string(options_.max_bytes) +
-                    "; raise the download size limit if the file is expected to be this large");
 }
 
 } // namespace

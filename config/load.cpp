@@ -81,6 +81,9 @@ result<settings> load_file(const fs::path& path, key_file key) {
         return resolved.error();
     }
     warn_if_key_file_exposed(s);
+    if (auto keys = resolve_s3_credentials(s.s3, origin); !keys && key == key_file::required) {
+        return keys.error();
+    }
     return s;
 }
 

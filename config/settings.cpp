@@ -75,6 +75,12 @@ std::optional<std::string> check_host_name(std::string& value) {
            "scheme, port or path (e.g. \"stemd.lan\" or \"192.168.1.20\")";
 }
 
+std::optional<std::string> check_output(std::string& value) {
+    if (value.empty())
+        return "is empty: give a directory or s3://bucket/prefix";
+    return std::nullopt;
+}
+
 // ---------------------------------------------------------------------------
 // Rules across the keys of one table.
 
@@ -232,10 +238,11 @@ std::vector<table_spec> tables_of(settings& s) {
           {"file_roots", path_list_value(s.api.file_roots, check_absolute)}}},
         {"storage",
          {{"database", path_value(s.storage.database, check_not_empty)},
-          {"output_dir", path_value(s.storage.output_dir, check_not_empty)}},
-         [&st = s.storage] {
-             return database_rules(st);
-         }},
+           {"output", text_value(s.storage.output, check_output)},
+           {"output_dir", path_value(s.storage.output_dir, check_not_empty)}},
+          [&st = s.storage] {
+              return database_rules(st);
+          }},
         {"download",
          {{"concurrency", int_value(d.concurrency, 1, 64)},
           {"max_attempts", int_value(d.max_attempts, 1, 100)},
@@ -273,6 +280,7 @@ std::vector<table_spec> tables_of(settings& s) {
          [&n = s.notify] {
              return notify_rules(n);
          }},
+        s3_table(s.s3),
     };
 }
 
@@ -340,8 +348,17 @@ std::vector<std::string> key_names() {
 result<settings> parse(std::string_view toml_text, std::string_view origin) {
     settings s;
     s.source = std::string(origin);
+    // Emptied so that an output_dir given in the file can be told apart
+    // from the default (storage.output and output_dir exclude each other).
+    s.storage.output_dir.clear();
     if (auto read = read_tables(toml_text, origin, tables_of(s)); !read) {
         return read.error();
+    }
+    const bool output_dir_set = !s.storage.output_dir.empty();
+    if (!output_dir_set)
+        s.storage.output_dir = storage_settings{}.output_dir;
+    if (auto refused = apply_output(s.storage.output, output_dir_set, s.storage.output_dir, s.s3)) {
+        return failure(error::bad_value, std::string(origin) + ": " + *refused);
     }
     warn_about_public_url(s.webhook, origin, s.warnings);
     warn_about_api_listen(s.api, origin, s.warnings);

@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "config/endpoint.hpp"
 #include "config/error.hpp"
+#include "config/s3.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -88,6 +89,10 @@ struct storage_settings {
     // "postgres://"), never with a password in it; "" for SQLite.
     std::string database_uri;
     std::filesystem::path output_dir = "var/stems";
+    // As written: a directory (the same as output_dir) or
+    // "s3://bucket/prefix" (then s3.bucket is set and output_dir is only
+    // where the object keys are planned from). "" when absent.
+    std::string output;
 };
 
 struct download_settings {
@@ -139,6 +144,7 @@ struct settings {
     reconcile_settings reconcile;
     retention_settings retention;
     notify_settings notify;
+    s3_output_settings s3;
 
     // Where these settings came from: a file path, or "built-in defaults".
     std::string source = "built-in defaults";

@@ -1,12 +1,14 @@
 #include "jobs/downloads.hpp"
 
 #include "client/error.hpp"
+#include "client/s3_download.hpp"
 #include "client/url.hpp"
 #include "common/log.hpp"
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
 #include "jobs/events.hpp"
 #include "jobs/metrics.hpp"
+#include "jobs/object_store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,9 +23,10 @@ using namespace std::chrono_literals;
 
 download_scheduler::download_scheduler(net::any_io_executor ex, storage::store& store,
                                        const service_options& options, std::string owner,
-                                       net::ssl::context& tls, std::function<void()> wake_poller)
+                                       net::ssl::context& tls, std::function<void()> wake_poller,
+                                       object_store* objects)
     : ex_(ex), store_(store), options_(options), owner_(std::move(owner)), tls_(tls),
-      wake_poller_(std::move(wake_poller)), timer_(ex) {}
+      wake_poller_(std::move(wake_poller)), objects_(objects), timer_(ex) {}
 
 void download_scheduler::wake() {
     woken_ = true;
@@ -109,13 +112,35 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
     log_info(f.job_id, "downloading " + storage::file_label(f) + " from " + client::redact(f.url) +
                            " (attempt " + std::to_string(f.attempts) + ")");
     const auto started = std::chrono::steady_clock::now();
-    auto got = co_await client::download(req, options_.download, tls_);
+    // Not a conditional of two co_awaits: GCC 12 miscompiles those.
+    result<client::download_result> got = stemd::error{};
+    if (objects_)
+        got = co_await upload_one(f, entry.progress);
+    else
+        got = co_await client::download(req, options_.download, tls_);
     if (stopping_ && !got)
         co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
     if (got)
         finished(f, *got, std::chrono::steady_clock::now() - started);
     else
         failed(f, got.error());
+}
+
+// The file streamed into its object instead of a .part: each attempt
+// starts over (see client/s3_download.hpp), and the claim on the file is
+// what makes aborting an earlier process's upload of the key safe.
+net::awaitable<result<client::download_result>>
+download_scheduler::upload_one(const storage::file_record& f, client::download_progress& progress) {
+    const client::s3_download_request req{
+        .url = f.url,
+        .key_base = objects_->key_base(options_.output_dir, f.path, f.name),
+        .progress = &progress,
+    };
+    auto stored = co_await client::download_to_s3(req, options_.download, tls_, objects_->client());
+    if (!stored)
+        co_return stored.error();
+    co_return client::download_result{objects_->path_of(stored->key), stored->bytes,
+                                      std::move(stored->sha256), 0, false};
 }
 
 void download_scheduler::finished(const storage::file_record& f, const client::download_result& got,

@@ -18,13 +18,16 @@
 
 namespace stemd::jobs {
 
+class object_store;
+
 class download_scheduler {
 public:
     // `options` must outlive the scheduler; `wake_poller` is called when a
     // file needs fresh links.
     download_scheduler(boost::asio::any_io_executor ex, storage::store& store,
                        const service_options& options, std::string owner,
-                       boost::asio::ssl::context& tls, std::function<void()> wake_poller);
+                       boost::asio::ssl::context& tls, std::function<void()> wake_poller,
+                       object_store* objects = nullptr);
 
     // Runs until stop(); downloads in flight at stop keep their .part.
     boost::asio::awaitable<void> run();
@@ -38,6 +41,8 @@ private:
     int claim_and_spawn();
     std::chrono::milliseconds idle_wait(bool spawned);
     boost::asio::awaitable<void> download_one(storage::file_record f);
+    boost::asio::awaitable<result<client::download_result>>
+    upload_one(const storage::file_record& f, client::download_progress& progress);
     void finished(const storage::file_record& f, const client::download_result& got,
                   std::chrono::steady_clock::duration took);
     void failed(const storage::file_record& f, const stemd::error& why);
@@ -50,6 +55,7 @@ private:
     std::string owner_;
     boost::asio::ssl::context& tls_;
     std::function<void()> wake_poller_;
+    object_store* objects_; // null: files go beneath output_dir
     boost::asio::steady_timer timer_;
     std::mt19937_64 rng_{std::random_device{}()};
     progress_table progress_; // an entry per download_one in flight

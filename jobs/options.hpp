@@ -5,9 +5,11 @@
 
 #include "client/downloader.hpp"
 #include "client/musicgpt_client.hpp"
+#include "client/s3_client.hpp"
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,15 @@ struct notify_options {
             out.emplace_back("command");
         return out;
     }
+};
+
+// Stems go to S3-compatible storage (storage.output = "s3://bucket/prefix").
+struct s3_output_options {
+    client::s3_settings client; // endpoint, region, bucket, keys
+    std::string prefix;         // no leading or trailing '/'; may be empty
+    std::string ca_file;        // extra trust anchors for the endpoint
+    // Where an object is fetched for a moment (a waveform to decode).
+    std::filesystem::path scratch_dir;
 };
 
 struct service_options {
@@ -68,6 +79,9 @@ struct service_options {
     bool delete_files = false;
 
     notify_options notify;
+    // Set when stems go to S3 instead of beneath output_dir (which then
+    // only plans the object keys).
+    std::optional<s3_output_options> s3;
 };
 
 } // namespace stemd::jobs

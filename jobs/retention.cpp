@@ -2,6 +2,7 @@
 
 #include "client/worker.hpp"
 #include "common/log.hpp"
+#include "jobs/object_store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -28,11 +29,13 @@ net::thread_pool& removal_pool() {
     return pool;
 }
 
-std::vector<std::string> paths_of(const std::vector<storage::job_record>& jobs) {
+// The recorded paths of files (objects: `objects` true) of the jobs.
+std::vector<std::string> paths_of(const std::vector<storage::job_record>& jobs, bool objects) {
     std::vector<std::string> paths;
     for (const auto& j : jobs)
         for (const auto& f : j.files)
-            paths.push_back(f.path);
+            if (!f.path.empty() && is_object_path(f.path) == objects)
+                paths.push_back(f.path);
     return paths;
 }
 
@@ -100,12 +103,20 @@ net::awaitable<result<bool>> pruner::delete_batch(prune_summary& s) {
         // Named, not a temporary of the co_await: GCC 12 destroys such
         // temporaries twice.
         auto remove = [dir = options_.output_dir,
-                       paths = paths_of(batch->jobs)](const std::atomic<bool>&) {
+                       paths = paths_of(batch->jobs, false)](const std::atomic<bool>&) {
             return remove_stems(dir, paths);
         };
         auto removed = co_await client::on_worker<stem_removal>(removal_pool(), std::move(remove));
         if (removed)
             add(s.removed, std::move(*removed));
+        if (auto objects = paths_of(batch->jobs, true); !objects.empty()) {
+            if (options_.objects) {
+                auto gone = co_await options_.objects->remove(objects);
+                add(s.removed, std::move(gone));
+            } else
+                for (auto& p : objects)
+                    s.removed.kept.push_back(p + ": an object, and storage.output is not S3 now");
+        }
     }
     if (auto c = store_.compact(vacuum_pages); c) {
         s.pages_freed += c->pages_before - c->pages_after;

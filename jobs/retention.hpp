@@ -22,11 +22,16 @@
 
 namespace stemd::jobs {
 
+class object_store;
+
 struct retention_options {
     int keep_days = 90; // 0: keep for ever, the background loop does nothing
     bool delete_files = false;
     std::filesystem::path output_dir; // the only tree files are removed from
     std::chrono::milliseconds every{3'600'000};
+    // Where recorded "s3://" paths are deleted from; null when stems are
+    // kept on disk only.
+    object_store* objects = nullptr;
 };
 
 struct prune_order {

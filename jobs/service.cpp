@@ -12,6 +12,7 @@
 #include "jobs/file_layout.hpp"
 #include "jobs/metrics.hpp"
 #include "jobs/notifier.hpp"
+#include "jobs/object_store.hpp"
 #include "jobs/poll_plan.hpp"
 #include "jobs/poller.hpp"
 #include "jobs/retention.hpp"
@@ -65,8 +66,9 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
                  net::ssl::context& api_tls, net::ssl::context& download_tls)
     : ex_(ex), store_(store), options_(std::move(options)), owner_(new_owner_id()),
       musicgpt_(options_.musicgpt, api_tls),
-      downloads_(std::make_unique<download_scheduler>(ex, store, options_, owner_, download_tls,
-                                                      [this] { wake_poller(); })),
+      objects_(options_.s3 ? std::make_unique<object_store>(*options_.s3) : nullptr),
+      downloads_(std::make_unique<download_scheduler>(
+          ex, store, options_, owner_, download_tls, [this] { wake_poller(); }, objects_.get())),
       poller_(
           std::make_unique<status_poller>(ex, store, options_, owner_, musicgpt_,
                                           [this](const std::string& id, const musicgpt::report& p) {
@@ -76,7 +78,8 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
       heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)),
       pruner_(std::make_unique<pruner>(
           ex, store,
-          retention_options{options_.keep_days, options_.delete_files, options_.output_dir})) {
+          retention_options{options_.keep_days, options_.delete_files, options_.output_dir,
+                            std::chrono::milliseconds{3'600'000}, objects_.get()})) {
     // The scheduler reads options_ by reference: downloads it starts count
     // each chunk as it is written, so that a rate over the counter is the
     // rate of the network, and bytes kept in a .part count too.

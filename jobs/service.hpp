@@ -28,6 +28,7 @@
 namespace stemd::jobs {
 
 class download_scheduler;
+class object_store;
 class status_poller;
 class stale_submissions;
 class heartbeat;
@@ -52,6 +53,8 @@ public:
     service& operator=(const service&) = delete;
 
     const service_options& options() const { return options_; }
+    // Where stems are kept when storage.output is S3; null otherwise.
+    object_store* objects() const { return objects_.get(); }
 
     // --- Jobs --------------------------------------------------------------
 
@@ -188,6 +191,7 @@ private:
     service_options options_;
     std::string owner_; // names this process in the claims it takes
     client::musicgpt_client musicgpt_;
+    std::unique_ptr<object_store> objects_; // when stems go to S3
     std::unique_ptr<download_scheduler> downloads_;
     std::unique_ptr<status_poller> poller_;
     std::unique_ptr<stale_submissions> stale_;

@@ -2,6 +2,9 @@
 
 #include "common/log.hpp"
 #include "common/text.hpp"
+#include "jobs/object_store.hpp"
+#include "jobs/service.hpp"
+#include "server/object_files.hpp"
 #include "server/reply.hpp"
 #include "server/stem_files.hpp"
 
@@ -169,7 +172,10 @@ std::optional<listener::reply> file_reply(jobs::service& service, const listener
     if (req.method() != http::verb::get && req.method() != http::verb::head)
         return listener::reply{method_not_allowed({"GET", "HEAD"}, "/v1/jobs/{key}/files/{file}"),
                                {}};
-    auto file = open_stem(service, target->key, target->file);
+    auto record = done_file(service, target->key, target->file);
+    if (record && jobs::is_object_path(record->path) && service.objects())
+        return object_redirect(*service.objects(), *record);
+    auto file = record ? open_record(service, *record) : result<stem_file>(record.error());
     if (!file) {
         if (http_status(file.error()) == 500) {
             log_error("",

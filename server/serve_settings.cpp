@@ -10,6 +10,29 @@
 
 namespace stemd::server {
 
+jobs::s3_output_options make_s3_output(const config::settings& s) {
+    jobs::s3_output_options o;
+    o.client.endpoint = s.s3.endpoint;
+    o.client.region = s.s3.region;
+    o.client.bucket = s.s3.bucket;
+    o.client.access_key = s.s3.access_key;
+    o.client.secret_key = s.s3.secret_key;
+    o.client.session_token = s.s3.session_token;
+    o.client.connect.allow_http = s.s3.allow_http;
+    // The endpoint is the operator's own choice, often on a private network.
+    o.client.connect.allow_private_addresses = true;
+    o.client.connect.io_timeout = std::chrono::seconds(s.download.idle_timeout);
+    o.prefix = s.s3.prefix;
+    o.ca_file = s.s3.ca_file;
+    // The state directory (next to the database file); with a database
+    // URI, output_dir, which is local whatever the output is.
+    const auto database = s.storage.database.string();
+    o.scratch_dir = database.find("://") == std::string::npos
+                        ? s.storage.database.parent_path() / "s3-fetch"
+                        : s.storage.output_dir / ".s3-fetch";
+    return o;
+}
+
 jobs::service_options make_service_options(const config::settings& s) {
     jobs::service_options o;
     o.public_url = s.webhook.public_url;
@@ -41,6 +64,8 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.notify.timeout = std::chrono::seconds(s.notify.timeout_seconds);
     o.notify.command = s.notify.command;
     o.notify.command_timeout = std::chrono::seconds(s.notify.command_timeout_seconds);
+    if (s.s3.enabled())
+        o.s3 = make_s3_output(s);
     return o;
 }
 

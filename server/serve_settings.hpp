@@ -9,6 +9,9 @@
 
 namespace stemd::server {
 
+// The S3 output of settings whose storage.output is s3:// (keys resolved).
+jobs::s3_output_options make_s3_output(const config::settings& s);
+
 jobs::service_options make_service_options(const config::settings& s);
 listener::server_limits make_limits(const config::limits_settings& l);
 // Raises the soft RLIMIT_NOFILE to the hard limit and, when the daemon's two

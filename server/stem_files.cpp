@@ -2,6 +2,7 @@
 
 #include "client/media_type.hpp"
 #include "common/text.hpp"
+#include "jobs/object_store.hpp"
 #include "jobs/service.hpp"
 #include "server/error.hpp"
 #include "server/rooted_file.hpp"
@@ -82,6 +83,14 @@ std::optional<file_target> parse_file_target(std::string_view path) {
 }
 
 result<stem_file> open_stem(jobs::service& service, std::string_view key, std::string_view file) {
+    auto record = done_file(service, key, file);
+    if (!record)
+        return record.error();
+    return open_record(service, *record);
+}
+
+result<storage::file_record> done_file(jobs::service& service, std::string_view key,
+                                       std::string_view file) {
     auto job = service.find(key);
     if (!job && job.error().code == condition::not_found)
         return make_error(error::no_such_file, storage::no_job_with_key(key));
@@ -100,6 +109,16 @@ result<stem_file> open_stem(jobs::service& service, std::string_view key, std::s
                           "the file " + storage::file_label(*found) + " of job " + job->id +
                               " is " + std::string(storage::to_string(found->status)) +
                               ", not downloaded yet; fetch it once its status is done");
+    return *found;
+}
+
+result<stem_file> open_record(jobs::service& service, const storage::file_record& record) {
+    const auto* found = &record;
+    const std::string& job_id = record.job_id;
+    if (jobs::is_object_path(record.path))
+        return make_error(error::file_withheld, "the file " + storage::file_label(record) +
+                                                    " of job " + job_id + " is the object " +
+                                                    record.path + ", not a file on disk");
     // Both made absolute against the same working directory, as the
     // downloader wrote the path from output_dir.
     const std::array<fs::path, 1> roots{fs::absolute(service.options().output_dir)};
@@ -109,8 +128,8 @@ result<stem_file> open_stem(jobs::service& service, std::string_view key, std::s
         return withheld(*found, opened.error());
     if (opened->size != static_cast<std::uint64_t>(found->bytes))
         return make_error(error::file_withheld,
-                          "the file " + storage::file_label(*found) + " of job " + job->id +
-                              " at " + found->path + " has " + std::to_string(opened->size) +
+                          "the file " + storage::file_label(*found) + " of job " + job_id + " at " +
+                              found->path + " has " + std::to_string(opened->size) +
                               " bytes, not the " + std::to_string(found->bytes) +
                               " recorded; it was changed after the download, so it is not "
                               "served (retry the job to download it again)");

@@ -52,4 +52,12 @@ std::optional<file_target> parse_file_target(std::string_view encoded_path);
 // size.
 result<stem_file> open_stem(jobs::service& service, std::string_view key, std::string_view file);
 
+// The done record of that file, with the same errors but nothing opened:
+// for a file kept as an S3 object (path "s3://..."), which open_stem
+// refuses.
+result<storage::file_record> done_file(jobs::service& service, std::string_view key,
+                                       std::string_view file);
+// open_stem of a record done_file found.
+result<stem_file> open_record(jobs::service& service, const storage::file_record& record);
+
 } // namespace stemd::server

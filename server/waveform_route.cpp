@@ -5,7 +5,10 @@
 #include "client/worker.hpp"
 #include "common/log.hpp"
 #include "common/whole_number.hpp"
+#include "jobs/object_store.hpp"
+#include "jobs/service.hpp"
 #include "server/error.hpp"
+#include "server/object_files.hpp"
 #include "server/reply.hpp"
 #include "server/stem_files.hpp"
 
@@ -164,12 +167,26 @@ net::awaitable<listener::response> waveform(jobs::service& service, http::verb m
     auto points = read_points(url);
     if (!points)
         co_return error_response(points.error());
-    auto stem = open_stem(service, key, file);
-    if (!stem)
+    auto record = done_file(service, key, file);
+    if (!record)
+        co_return error_response(record.error());
+    const std::string cache_key = record->sha256 + "/" + std::to_string(*points);
+    // A local file is checked before a cached answer is given; an object
+    // is fetched only when there is none.
+    const bool object = jobs::is_object_path(record->path) && service.objects();
+    auto stem = object ? result<stem_file>(make_error(error::file_withheld, "not fetched"))
+                       : open_record(service, *record);
+    if (!object && !stem)
         co_return error_response(stem.error());
-    const std::string cache_key = stem->record.sha256 + "/" + std::to_string(*points);
     if (auto cached = cache().find(cache_key))
         co_return body_response(*cached);
+    if (object)
+        stem = co_await fetch_object(*service.objects(), *record);
+    if (!stem) {
+        log_warning(record->job_id,
+                    "cannot fetch " + record->path + " for its waveform: " + stem.error().message);
+        co_return error_response(stem.error());
+    }
     auto slot = decode_slot::take();
     if (!slot)
         co_return error_response(503, std::to_string(max_waveform_decodes) +

@@ -163,10 +163,9 @@ void stack::write_config() {
                        std::to_string(api_port()) + "\"\n" + options_.api_config +
                        "[storage]\n"
                        "database = " +
-                       q(ws_ / "var" / "stemd.db") +
-                       "\n"
-                       "output_dir = " +
-                       q(output_dir()) +
+                       q(ws_ / "var" / "stemd.db") + "\n" +
+                       (options_.output.empty() ? "output_dir = " + q(output_dir())
+                                                : "output = \"" + options_.output + "\"") +
                        "\n"
                        "[limits]\n" +
                        options_.limits_config +
@@ -183,6 +182,8 @@ void stack::write_config() {
                        options_.extra_config;
     if (!options_.notify_config.empty())
         text += "[notify]\n" + options_.notify_config;
+    if (!options_.s3_config.empty())
+        text += "[s3]\n" + options_.s3_config;
     ws_.write("stemd.toml", text);
     std::filesystem::permissions(config_file(), std::filesystem::perms(0600));
 }

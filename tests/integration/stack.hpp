@@ -47,6 +47,10 @@ struct stack_options {
     std::string limits_config;  // lines of the [limits] table
     std::string api_config;     // lines of the [api] table after listen
     std::string notify_config;  // lines of a [notify] table (none when empty)
+    // storage.output instead of output_dir (e.g. "s3://bucket/prefix"),
+    // and the lines of an [s3] table; both left out when empty.
+    std::string output;
+    std::string s3_config;
     // webhook.public_url left empty: stemd sends no webhook_url and learns
     // results only through byId.
     bool poll_only = false;
