@@ -81,6 +81,9 @@ struct api_settings {
 
 struct storage_settings {
     std::filesystem::path database = "var/stemd.db";
+    // A PostgreSQL connection URI when storage.database is one ("" for
+    // SQLite): a store any number of stemd processes share.
+    std::string database_uri;
     std::filesystem::path output_dir = "var/stems";
 };
 
