@@ -192,6 +192,8 @@ std::vector<check> all_checks(const variables_map& vm) {
         checks.push_back(server::output_dir_probe(settings->storage.output_dir,
                                                   settings->download.max_bytes,
                                                   "this command (the daemon did not check it)"));
+    if (!settings->storage.database_uri.empty())
+        checks.push_back(server::database_probe(settings->storage.database_uri));
     checks.push_back(certificate_check(*settings, optional_string(vm, "ca-file").value_or("")));
     checks.push_back(std::move(daemon.front()));
     for (auto name : {server::check_public_url, server::check_stuck_jobs}) {

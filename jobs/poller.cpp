@@ -156,8 +156,8 @@ void status_poller::refused(const storage::job_record& job, const musicgpt::refu
     // Every look-up waits, not just this job's: the limit is the account's.
     const millis resume = now_millis() + std::chrono::milliseconds(pause).count();
     if (auto paused = pause_status_budget(store_, resume); !paused)
-        log_error(job.id, "cannot pause the status look-ups in the database: " +
-                              paused.error().message);
+        log_error(job.id,
+                  "cannot pause the status look-ups in the database: " + paused.error().message);
     if (release(job.id, resume))
         meters().status_retries.add(f.http_status == 429 ? "rate_limited" : "unavailable");
     log_warning(job.id, "status look-up refused with HTTP " + std::to_string(f.http_status) +

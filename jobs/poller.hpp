@@ -4,8 +4,9 @@
 // store, paces them all through one token bucket kept in the store and
 // shared by every process using it (status_budget.hpp: many overdue jobs,
 // or many processes, never add up to a 429 storm), pauses every look-up of
-// every process when MusicGPT answers 429/503, records what it learns, and backs off on look-ups that
-// settle nothing. Included only by .cpp files (it pulls in Asio).
+// every process when MusicGPT answers 429/503, records what it learns, and
+// backs off on look-ups that settle nothing. Included only by .cpp files
+// (it pulls in Asio).
 
 #include "jobs/options.hpp"
 #include "storage/store.hpp"

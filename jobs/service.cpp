@@ -8,6 +8,8 @@
 #include "jobs/describe.hpp"
 #include "jobs/downloads.hpp"
 #include "jobs/error.hpp"
+#include "jobs/event_hub.hpp"
+#include "jobs/event_tail.hpp"
 #include "jobs/events.hpp"
 #include "jobs/file_layout.hpp"
 #include "jobs/metrics.hpp"
@@ -16,8 +18,6 @@
 #include "jobs/poller.hpp"
 #include "jobs/retention.hpp"
 #include "jobs/stale_submissions.hpp"
-#include "jobs/event_hub.hpp"
-#include "jobs/event_tail.hpp"
 #include "musicgpt/stem_map.hpp"
 #include "storage/error.hpp"
 
@@ -75,7 +75,7 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
                                               return record(id, p, report_source::lookup);
                                           })),
       stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace,
-                                                  options_.shared_poll)),
+                                                 options_.shared_poll)),
       heartbeat_(std::make_unique<heartbeat>(ex, store, owner_, options_.lease)),
       pruner_(std::make_unique<pruner>(
           ex, store,

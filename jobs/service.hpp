@@ -198,7 +198,7 @@ private:
     std::unique_ptr<stale_submissions> stale_;
     std::unique_ptr<heartbeat> heartbeat_;
     std::unique_ptr<pruner> pruner_;
-    std::unique_ptr<notifier> notifier_; // when [notify] sets a URL or a command
+    std::unique_ptr<notifier> notifier_;     // when [notify] sets a URL or a command
     std::unique_ptr<event_tail> event_tail_; // on a shared store
     bool running_ = false;
     // Jobs whose submission is in flight: created, MusicGPT not answered yet.

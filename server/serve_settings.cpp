@@ -27,8 +27,8 @@ std::optional<std::chrono::milliseconds> test_lease() {
         throw std::runtime_error("STEMD_TEST_LEASE_MS=" + std::string(text) +
                                  " must be a number of milliseconds from 300; unset it to use "
                                  "the 60 s lease");
-    log_warning("", "STEMD_TEST_LEASE_MS=" + std::string(text) +
-                        ": a test setting, claims last " + std::string(text) + " ms");
+    log_warning("", "STEMD_TEST_LEASE_MS=" + std::string(text) + ": a test setting, claims last " +
+                        std::string(text) + " ms");
     return std::chrono::milliseconds(ms);
 }
 
@@ -116,7 +116,11 @@ listener::server_limits make_api_limits(listener::server_limits base, const conf
 
 std::filesystem::path prepare_uploads(const config::settings& s) {
     namespace fs = std::filesystem;
-    const fs::path dir = s.storage.database.parent_path() / "uploads";
+    // On a shared PostgreSQL store there is no database file to sit beside.
+    const fs::path dir =
+        (s.storage.database_uri.empty() ? s.storage.database.parent_path()
+                                        : config::api_token_file(s).parent_path()) /
+        "uploads";
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (!ec)
