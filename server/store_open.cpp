@@ -12,7 +12,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -137,14 +136,7 @@ opened_store open_postgres(const std::string& uri) {
 storage::pg::connection_options pg_connection_options(const std::string& uri) {
     storage::pg::connection_options o;
     o.conninfo = uri;
-    const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-    const char* own = std::getenv("PGPASSFILE");
-    if (credentials && *credentials && !(own && *own)) {
-        const auto file = std::filesystem::path(credentials) / "pgpass";
-        std::error_code ec;
-        if (std::filesystem::is_regular_file(file, ec))
-            o.passfile = file.string();
-    }
+    o.passfile = config::postgres_passfile();
     return o;
 }
 
