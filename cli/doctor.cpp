@@ -228,7 +228,8 @@ const command& doctor_command() {
         "the output folder as its user, sends a one-time probe to webhook.public_url and says\n"
         "whether its own webhook listener saw it arrive, and lists jobs that have waited\n"
         "longer than their bound. When it does not answer, the key, clock and output folder\n"
-        "are checked from here (the key only if this user can read it).\n"
+        "are checked from here (the key only if this user can read it). A PostgreSQL\n"
+        "storage.database is checked from here: whether it answers, and its schema version.\n"
         "Exit code 0 when there is no problem (warnings allowed), 1 when there is one,\n"
         "2 for a usage error.\n",
         describe,

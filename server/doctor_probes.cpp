@@ -134,8 +134,7 @@ check database_probe(const std::string& uri) {
         return {std::string(check_database), check_level::problem,
                 "cannot use the PostgreSQL database of storage.database (" + uri +
                     "): " + e.what() +
-                    "; check that the server runs and the password file (PGPASSFILE, or the "
-                    "systemd credential pgpass) has its line"};
+                    "; the password comes from PGPASSFILE or the systemd credential pgpass"};
     }
 }
 

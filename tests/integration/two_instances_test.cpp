@@ -175,3 +175,47 @@ TEST_CASE("two instances: a killed instance's download is finished by the other"
     CHECK_MESSAGE(logged(survivor, id, "downloading "), survivor.logs());
     CHECK_MESSAGE(logged(survivor, id, "saved "), survivor.logs());
 }
+
+namespace {
+
+// doctor's "database" check, from `stemd doctor --json` with `config`.
+json::object database_check(const std::filesystem::path& config) {
+    const auto r = run({STEMD_BINARY, "doctor", "--config", config.string(), "--json"}, 60s);
+    const auto body = json::parse(r.out);
+    for (const auto& c : body.at("checks").as_array())
+        if (c.at("name").as_string() == "database")
+            return c.as_object();
+    FAIL("no database check: " << r.out << r.err);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("two instances: doctor checks the PostgreSQL database and its schema") {
+    const std::string db = fresh_database();
+    stack a("two-instances-doctor", {.database_uri = db});
+    // Never used: answers, no schema yet (doctor does not make one).
+    auto fresh = database_check(a.config_file());
+    CHECK(fresh.at("level").as_string() == "ok");
+    CHECK_MESSAGE(std::string(fresh.at("message").as_string()).find("schema version 0") !=
+                      std::string::npos,
+                  json::serialize(fresh));
+    CHECK(database_check(a.config_file()) == fresh);
+
+    a.start_simulator();
+    a.start_serve();
+    auto used = database_check(a.config_file());
+    CHECK(used.at("level").as_string() == "ok");
+    CHECK_MESSAGE(std::string(used.at("message").as_string()).find("schema version 0") ==
+                      std::string::npos,
+                  json::serialize(used));
+
+    // A server that does not answer is a problem naming it.
+    const std::string nowhere =
+        "postgresql://stemd@127.0.0.1:" + std::to_string(reserved_port().number()) + "/nothing";
+    stack b("two-instances-doctor-down", {.database_uri = nowhere});
+    auto down = database_check(b.config_file());
+    CHECK(down.at("level").as_string() == "problem");
+    CHECK_MESSAGE(std::string(down.at("message").as_string()).find(nowhere) != std::string::npos,
+                  json::serialize(down));
+}
