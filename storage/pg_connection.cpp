@@ -1,14 +1,445 @@
 #include "storage/pg_connection.hpp"
 
-// Not built yet: connecting fails loudly (replaced by the libpq code).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <thread>
 
 namespace stemd::storage::pg {
 
-connection::connection(connection_options o) : options_(std::move(o)) { // NOLINT
-    throw pg_error("pg_connection: not built yet", "", true);
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+// ---- params and rows -------------------------------------------------------
+
+params& params::add(std::string_view v) {
+    values_.emplace_back(std::string(v));
+    return *this;
 }
+
+params& params::add(std::int64_t v) {
+    values_.emplace_back(std::to_string(v));
+    return *this;
+}
+
+params& params::add(double v) {
+    // Shortest text that reads back as the same double.
+    std::array<char, 32> buf{};
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    values_.emplace_back(std::string(buf.data(), ec == std::errc() ? end : buf.data()));
+    return *this;
+}
+
+params& params::add(bool v) {
+    values_.emplace_back(v ? "true" : "false");
+    return *this;
+}
+
+params& params::add(const std::optional<std::int64_t>& v) {
+    return v ? add(*v) : add_null();
+}
+
+params& params::add(const std::optional<double>& v) {
+    return v ? add(*v) : add_null();
+}
+
+params& params::add_null() {
+    values_.emplace_back(std::nullopt);
+    return *this;
+}
+
+params& params::add_or_null(std::string_view v) {
+    return v.empty() ? add_null() : add(v);
+}
+
+std::vector<const char*> params::pointers() const {
+    std::vector<const char*> out;
+    out.reserve(values_.size());
+    for (const auto& v : values_) {
+        out.push_back(v ? v->c_str() : nullptr);
+    }
+    return out;
+}
+
+void result_deleter::operator()(pg_result* r) const noexcept {
+    PQclear(r);
+}
+
+rows::rows(pg_result* r) : result_(r) {}
+
+int rows::size() const {
+    return result_ ? PQntuples(result_.get()) : 0;
+}
+
+bool rows::is_null(int row, int column) const {
+    return PQgetisnull(result_.get(), row, column) != 0;
+}
+
+std::string rows::text(int row, int column) const {
+    return std::string(PQgetvalue(result_.get(), row, column),
+                       static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::int64_t rows::int64(int row, int column) const {
+    const char* v = PQgetvalue(result_.get(), row, column);
+    std::int64_t out = 0;
+    std::from_chars(v, v + PQgetlength(result_.get(), row, column), out);
+    return out;
+}
+
+std::optional<std::int64_t> rows::optional_int64(int row, int column) const {
+    if (is_null(row, column)) {
+        return std::nullopt;
+    }
+    return int64(row, column);
+}
+
+double rows::real(int row, int column) const {
+    return std::strtod(PQgetvalue(result_.get(), row, column), nullptr);
+}
+
+std::optional<double> rows::optional_real(int row, int column) const {
+    if (is_null(row, column)) {
+        return std::nullopt;
+    }
+    return real(row, column);
+}
+
+bool rows::boolean(int row, int column) const {
+    const char* v = PQgetvalue(result_.get(), row, column);
+    return v[0] == 't' || v[0] == '1';
+}
+
+std::int64_t rows::affected() const {
+    const char* v = result_ ? PQcmdTuples(result_.get()) : "";
+    std::int64_t out = 0;
+    std::from_chars(v, v + std::char_traits<char>::length(v), out);
+    return out;
+}
+
+// ---- waiting on libpq's socket ---------------------------------------------
+
+namespace {
+
+// One private loop per thread: a connection is used from one thread, and
+// waiting on it must not run anybody else's handlers.
+asio::io_context& private_loop() {
+    thread_local asio::io_context io;
+    return io;
+}
+
+// Waits until `fd` is readable (or writable) or `deadline` passes; false on
+// the deadline. libpq owns the descriptor, so it is released, never closed.
+bool wait_socket(int fd, bool for_write, clock::time_point deadline) {
+    auto& io = private_loop();
+    io.restart();
+    asio::posix::stream_descriptor sd(io, fd);
+    asio::steady_timer timer(io, deadline);
+    bool ready = false;
+    sd.async_wait(for_write ? asio::posix::descriptor_base::wait_write
+                            : asio::posix::descriptor_base::wait_read,
+                  [&](const boost::system::error_code& ec) {
+                      ready = !ec;
+                      timer.cancel();
+                  });
+    timer.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) {
+            sd.cancel();
+        }
+    });
+    io.run();
+    sd.release();
+    return ready;
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+std::string millis_text(std::chrono::milliseconds d) {
+    return std::to_string(d.count()) + " ms";
+}
+
+} // namespace
+
+void conn_closer::operator()(pg_conn* c) const noexcept {
+    PQfinish(c);
+}
+
+// ---- connection --------------------------------------------------------------
+
+connection::connection(connection_options o) : options_(std::move(o)) {
+    connect();
+}
+
 connection::~connection() = default;
-void conn_closer::operator()(pg_conn*) const noexcept {}
-void result_deleter::operator()(pg_result*) const noexcept {}
+
+std::string connection::describe() const {
+    std::string host;
+    std::string port;
+    std::string db;
+    if (conn_) {
+        host = PQhost(conn_.get()) ? PQhost(conn_.get()) : "";
+        port = PQport(conn_.get()) ? PQport(conn_.get()) : "";
+        db = PQdb(conn_.get()) ? PQdb(conn_.get()) : "";
+    } else if (PQconninfoOption* opts = PQconninfoParse(options_.conninfo.c_str(), nullptr)) {
+        for (auto* o = opts; o->keyword; ++o) {
+            std::string_view k = o->keyword;
+            std::string v = o->val ? o->val : "";
+            if (k == "host" || (k == "hostaddr" && host.empty())) {
+                host = v;
+            } else if (k == "port") {
+                port = v;
+            } else if (k == "dbname") {
+                db = v;
+            }
+        }
+        PQconninfoFree(opts);
+    }
+    return (host.empty() ? "localhost" : host) + ":" + (port.empty() ? "5432" : port) + "/" + db;
+}
+
+namespace {
+
+pg_error lost_error(const std::string& where, const std::string& what, const std::string& todo) {
+    return pg_error("PostgreSQL at " + where + ": " + what + "; " + todo, "", true);
+}
+
+} // namespace
+
+void connection::connect() {
+    conn_.reset();
+    const auto deadline = clock::now() + options_.timeout;
+    // Fallbacks before dbname: what the URI itself says wins.
+    std::vector<const char*> keys{"application_name"};
+    std::vector<const char*> values{"stemd"};
+    if (!options_.passfile.empty()) {
+        keys.push_back("passfile");
+        values.push_back(options_.passfile.c_str());
+    }
+    keys.push_back("dbname");
+    values.push_back(options_.conninfo.c_str());
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    conn_.reset(PQconnectStartParams(keys.data(), values.data(), 1));
+    const std::string todo = "check that the server runs and storage.database is right";
+    if (!conn_) {
+        throw lost_error(describe(), "out of memory while connecting", todo);
+    }
+    for (;;) {
+        if (PQstatus(conn_.get()) == CONNECTION_BAD) {
+            const std::string where = describe();
+            const std::string text = trimmed(PQerrorMessage(conn_.get()));
+            conn_.reset();
+            throw lost_error(where, "cannot connect: " + text, todo);
+        }
+        const auto step = PQconnectPoll(conn_.get());
+        if (step == PGRES_POLLING_OK) {
+            break;
+        }
+        if (step == PGRES_POLLING_FAILED) {
+            continue; // reported above with libpq's text
+        }
+        if (!wait_socket(PQsocket(conn_.get()), step == PGRES_POLLING_WRITING, deadline)) {
+            const std::string where = describe();
+            conn_.reset();
+            throw lost_error(where, "no answer within " + millis_text(options_.timeout), todo);
+        }
+    }
+    if (PQsetnonblocking(conn_.get(), 1) != 0) {
+        const std::string where = describe();
+        conn_.reset();
+        throw lost_error(where, "cannot switch to non-blocking mode", todo);
+    }
+}
+
+bool connection::healthy() const noexcept {
+    return conn_ && PQstatus(conn_.get()) == CONNECTION_OK;
+}
+
+void connection::reconnect() {
+    const auto give_up = clock::now() + options_.reconnect_for;
+    auto pause = std::chrono::milliseconds(100);
+    for (;;) {
+        try {
+            connect();
+            return;
+        } catch (const pg_error& e) {
+            if (clock::now() + pause >= give_up) {
+                throw pg_error(std::string(e.what()) + " (gave up reconnecting after " +
+                                   millis_text(options_.reconnect_for) + ")",
+                               "", true);
+            }
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(2'000));
+    }
+}
+
+int connection::socket() const noexcept {
+    return conn_ ? PQsocket(conn_.get()) : -1;
+}
+
+void connection::consume_input() {
+    if (!healthy() || PQconsumeInput(conn_.get()) == 0) {
+        const std::string text = conn_ ? trimmed(PQerrorMessage(conn_.get())) : "not connected";
+        throw lost_error(describe(), "connection lost: " + text, "it is retried");
+    }
+}
+
+std::vector<std::string> connection::take_notifications() {
+    if (conn_) {
+        while (PGnotify* n = PQnotifies(conn_.get())) {
+            notifications_.emplace_back(n->relname);
+            PQfreemem(n);
+        }
+    }
+    return std::exchange(notifications_, {});
+}
+
+[[noreturn]] void connection::fail_lost(const std::string& what) {
+    const std::string where = describe();
+    const std::string text = conn_ ? trimmed(PQerrorMessage(conn_.get())) : "";
+    conn_.reset();
+    throw lost_error(where, what + (text.empty() ? "" : ": " + text),
+                     "check that the server runs; stemd reconnects");
+}
+
+namespace {
+
+// The failure a statement's result reports, with its SQLSTATE.
+pg_error statement_error(PGconn* c, PGresult* r, const std::string& where) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const bool lost = PQstatus(c) != CONNECTION_OK;
+    std::string text = trimmed(PQresultErrorMessage(r));
+    return pg_error("PostgreSQL at " + where + " refused a statement: " + text +
+                        (lost ? "; the connection is lost, stemd reconnects"
+                              : "; see the server's log for more"),
+                    state ? state : "", lost);
+}
+
+} // namespace
+
+pg_result* connection::finish(clock::time_point deadline) {
+    PGconn* c = conn_.get();
+    // Until everything sent has left (non-blocking mode keeps it buffered).
+    for (int left = PQflush(c); left != 0; left = PQflush(c)) {
+        if (left < 0) {
+            fail_lost("the connection broke while sending");
+        }
+        if (!wait_socket(PQsocket(c), true, deadline)) {
+            fail_lost("no room to send within " + millis_text(options_.timeout));
+        }
+    }
+    std::unique_ptr<pg_result, result_deleter> kept;
+    std::optional<pg_error> failed;
+    for (;;) {
+        while (PQisBusy(c) != 0) {
+            if (!wait_socket(PQsocket(c), false, deadline)) {
+                // Stop the server's work too, then drop the connection: its
+                // state is unknown and the next call reconnects.
+                if (PGcancel* cancel = PQgetCancel(c)) {
+                    std::array<char, 256> err{};
+                    PQcancel(cancel, err.data(), static_cast<int>(err.size()));
+                    PQfreeCancel(cancel);
+                }
+                fail_lost("no answer within " + millis_text(options_.timeout) +
+                          " (the statement was cancelled)");
+            }
+            if (PQconsumeInput(c) == 0) {
+                fail_lost("the connection broke");
+            }
+        }
+        PGresult* r = PQgetResult(c);
+        if (r == nullptr) {
+            break;
+        }
+        const auto status = PQresultStatus(r);
+        if ((status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) && !failed) {
+            failed = statement_error(c, r, describe());
+        }
+        kept.reset(r);
+    }
+    while (PGnotify* n = PQnotifies(c)) {
+        notifications_.emplace_back(n->relname);
+        PQfreemem(n);
+    }
+    if (failed) {
+        if (failed->connection_lost()) {
+            conn_.reset();
+        }
+        throw *failed;
+    }
+    return kept.release();
+}
+
+rows connection::exec(std::string_view sql, const params& p) {
+    if (!healthy()) {
+        fail_lost("not connected");
+    }
+    const auto deadline = clock::now() + options_.timeout;
+    const std::string text(sql);
+    const auto values = p.pointers();
+    if (PQsendQueryParams(conn_.get(), text.c_str(), p.size(), nullptr, values.data(), nullptr,
+                          nullptr, 0) == 0) {
+        fail_lost("cannot send a statement");
+    }
+    return rows(finish(deadline));
+}
+
+void connection::execute(std::string_view sql) {
+    if (!healthy()) {
+        fail_lost("not connected");
+    }
+    const auto deadline = clock::now() + options_.timeout;
+    const std::string text(sql);
+    if (PQsendQuery(conn_.get(), text.c_str()) == 0) {
+        fail_lost("cannot send a statement");
+    }
+    rows(finish(deadline));
+}
+
+// ---- transaction -------------------------------------------------------------
+
+transaction::transaction(connection& c) : c_(c) {
+    c_.take_work_noted(); // a body run again notes its work again
+    c_.execute("BEGIN ISOLATION LEVEL SERIALIZABLE");
+}
+
+transaction::~transaction() {
+    if (done_ || !c_.healthy()) {
+        return;
+    }
+    try {
+        c_.execute("ROLLBACK");
+    } catch (const pg_error&) {
+        // The connection is dropped by then; the server rolls back.
+    }
+}
+
+void transaction::commit() {
+    if (c_.take_work_noted() && c_.options().notify) {
+        c_.exec("SELECT pg_notify('stemd_work', '')");
+    }
+    done_ = true;
+    try {
+        c_.execute("COMMIT");
+    } catch (const pg_error& e) {
+        if (e.connection_lost()) {
+            throw pg_error(e.what(), e.sqlstate(), true, true);
+        }
+        throw;
+    }
+}
 
 } // namespace stemd::storage::pg

@@ -26,8 +26,10 @@ namespace stemd::storage::pg {
 // server (host:port/db, never a password), libpq's text and what to do.
 class pg_error : public std::runtime_error {
 public:
-    pg_error(const std::string& what, std::string sqlstate, bool connection_lost)
-        : std::runtime_error(what), sqlstate_(std::move(sqlstate)), lost_(connection_lost) {}
+    pg_error(const std::string& what, std::string sqlstate, bool connection_lost,
+             bool during_commit = false)
+        : std::runtime_error(what), sqlstate_(std::move(sqlstate)), lost_(connection_lost),
+          during_commit_(during_commit) {}
     // The five-character SQLSTATE ("" when the failure was not the server's).
     const std::string& sqlstate() const noexcept { return sqlstate_; }
     // The connection broke (or never came up): a new one may succeed.
@@ -35,10 +37,14 @@ public:
     // serialization_failure (40001) or deadlock_detected (40P01): the whole
     // transaction may be run again as it was.
     bool retryable() const noexcept { return sqlstate_ == "40001" || sqlstate_ == "40P01"; }
+    // The connection broke while COMMIT was on its way: the transaction may
+    // or may not have been recorded, so it must not simply be run again.
+    bool during_commit() const noexcept { return during_commit_; }
 
 private:
     std::string sqlstate_;
     bool lost_;
+    bool during_commit_;
 };
 
 // The parameters of one statement ($1, $2, ...), sent as text.
@@ -157,6 +163,9 @@ public:
 
 private:
     void connect();
+    // Sends nothing: waits for the answer to what was sent, under `deadline`.
+    pg_result* finish(std::chrono::steady_clock::time_point deadline);
+    [[noreturn]] void fail_lost(const std::string& what);
 
     connection_options options_;
     std::unique_ptr<pg_conn, conn_closer> conn_;

@@ -1,9 +1,13 @@
 #include "store_fixture.hpp"
 
 #include "storage/database.hpp"
+#include "storage/pg_connection.hpp"
+#include "storage/pg_store.hpp"
 #include "storage/sqlite_store.hpp"
+#include "tests/support/pg_cluster.hpp"
 
 #include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 namespace stemd::storage::testing {
@@ -28,6 +32,44 @@ void sqlite_engine::insert_jobs(const temp_dir& dir, int count,
         s.exec();
     }
     tx.commit();
+}
+
+std::string pg_engine::uri(const temp_dir& dir) {
+    static std::map<std::string, std::string> databases;
+    auto& uri = databases[dir.path().string()];
+    if (uri.empty()) {
+        uri = stemd::test::pg_cluster::shared().create_database();
+    }
+    return uri;
+}
+
+std::unique_ptr<store> pg_engine::open(const temp_dir& dir) {
+    pg::connection_options o;
+    o.conninfo = uri(dir);
+    auto opened = pg_store::open(o);
+    return std::make_unique<pg_store>(ok(std::move(opened)));
+}
+
+void pg_engine::insert_jobs(const temp_dir& dir, int count,
+                            const std::function<millis(int)>& created_at,
+                            const std::function<job_status(int)>& status) {
+    // One statement for all of them: arrays of statuses and times, unnested.
+    std::string statuses = "{";
+    std::string times = "{";
+    for (int i = 0; i < count; ++i) {
+        const char* sep = i == 0 ? "" : ",";
+        statuses += sep;
+        statuses += to_string(status(i));
+        times += sep;
+        times += std::to_string(created_at(i));
+    }
+    pg::connection_options o;
+    o.conninfo = uri(dir);
+    pg::connection c(o);
+    c.exec("INSERT INTO jobs (id, status, created_at, updated_at) "
+           "SELECT 'bulk-' || (n - 1), s, t, t "
+           "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(s, t, n)",
+           pg::params().add(statuses + "}").add(times + "}"));
 }
 
 void ok(result<void> r) {

@@ -42,7 +42,18 @@ struct sqlite_engine {
                             const std::function<job_status(int)>& status);
 };
 
-#define STORE_ENGINES stemd::storage::testing::sqlite_engine
+// The same on a fresh database of the test process's PostgreSQL cluster
+// (tests/support/pg_cluster.hpp), one per temp_dir.
+struct pg_engine {
+    static std::unique_ptr<store> open(const temp_dir& dir);
+    static void insert_jobs(const temp_dir& dir, int count,
+                            const std::function<millis(int)>& created_at,
+                            const std::function<job_status(int)>& status);
+    // The URI of the database kept for `dir` (made on first use).
+    static std::string uri(const temp_dir& dir);
+};
+
+#define STORE_ENGINES stemd::storage::testing::sqlite_engine, stemd::storage::testing::pg_engine
 
 template <class Engine> class fixture {
 public:

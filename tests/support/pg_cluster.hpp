@@ -6,9 +6,13 @@
 // port with fsync=off, stopped and removed by the destructor. Trust
 // authentication for the role "stemd" on 127.0.0.1 only.
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace stemd::test {
+
+class reserved_port;
 
 class pg_cluster {
 public:
@@ -36,7 +40,10 @@ public:
     bool running() const noexcept { return running_; }
 
 private:
+    void pg_ctl(const std::string& action, const std::vector<std::string>& extra);
+
     std::string dir_;
+    std::unique_ptr<reserved_port> reserved_;
     int port_ = 0;
     bool running_ = false;
     int databases_ = 0;
