@@ -82,7 +82,8 @@ void fleet::start(int i) {
     ++m.starts;
     m.process = std::make_unique<child_process>(
         std::vector<std::string>{STEMD_BINARY, "serve", "--config", m.config.string()},
-        stack_.ws() / ("instance-" + std::to_string(i) + "-" + std::to_string(m.starts) + ".log"));
+        stack_.ws() / ("instance-" + std::to_string(i) + "-" + std::to_string(m.starts) + ".log"),
+        {}, stack_.ws().path());
     const bool up = wait_until(
         [&] {
             return http_request(m.api.number(), "GET", "/healthz").status == 200 ||

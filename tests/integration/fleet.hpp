@@ -19,12 +19,13 @@ namespace stemd::test {
 
 struct fleet_options {
     int instances = 3;
-    std::string database;        // storage.database, a PostgreSQL URI
-    int status_per_minute = 20;  // reconcile.status_per_minute, the shared byId budget
-    int concurrency = 2;         // download.concurrency per instance
-    std::string storage_config;  // more lines of [storage] (output = "s3://…")
-    std::string download_config; // more lines of [download]
-    std::string tables;          // whole tables appended ([s3], …)
+    std::string database;         // storage.database, a PostgreSQL URI
+    int status_per_minute = 20;   // reconcile.status_per_minute, the shared byId budget
+    int concurrency = 2;          // download.concurrency per instance
+    std::string reconcile_config; // more lines of [reconcile]
+    std::string storage_config;   // more lines of [storage] (output = "s3://…")
+    std::string download_config;  // more lines of [download]
+    std::string tables;           // whole tables appended ([s3], …)
 };
 
 class fleet {
