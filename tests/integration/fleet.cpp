@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <map>
 
 namespace stemd::test {
 
@@ -83,7 +84,7 @@ void fleet::start(int i) {
     m.process = std::make_unique<child_process>(
         std::vector<std::string>{STEMD_BINARY, "serve", "--config", m.config.string()},
         stack_.ws() / ("instance-" + std::to_string(i) + "-" + std::to_string(m.starts) + ".log"),
-        {}, stack_.ws().path());
+        std::map<std::string, std::string>{}, stack_.ws().path());
     const bool up = wait_until(
         [&] {
             return http_request(m.api.number(), "GET", "/healthz").status == 200 ||
