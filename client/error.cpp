@@ -55,6 +55,7 @@ const boost::system::error_category& error_category() noexcept {
             {int(error::bad_api_key), "the API key cannot be sent in an HTTP header", c::invalid},
             {int(error::too_slow), "the download took longer than allowed", c::timeout},
             {int(error::bad_form), "the multipart/form-data body is malformed", c::invalid},
+            {int(error::not_found), "the server has no such object or upload", c::not_found},
         });
     return category;
 }

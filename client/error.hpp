@@ -30,6 +30,7 @@ enum class error {
     bad_api_key,         // the API key cannot be sent in a header          (invalid)
     too_slow,            // a download ran past its overall deadline        (timeout)
     bad_form,            // a multipart/form-data body that breaks RFC 7578 (invalid)
+    not_found,           // 404 for an object or upload that should be there (not_found)
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -55,6 +55,11 @@ std::string authorization(const request& r, const scope& s, const credentials& c
 std::string presigned_query(const request& r, const scope& s, const credentials& c,
                             const std::string& amz_date, std::int64_t expires_seconds);
 
+// The query in canonical form: names and values uri_encode'd, sorted by
+// name then value, joined with '&'. Also what the client puts on the wire,
+// so what is sent is exactly what was signed.
+std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query);
+
 // RFC 3986 encoding as SigV4 wants it: unreserved characters kept, every
 // other byte %XX in upper case; '/' kept when `keep_slash`.
 std::string uri_encode(std::string_view s, bool keep_slash);
