@@ -1,6 +1,5 @@
 #include "integration/fleet.hpp"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <doctest/doctest.h>
@@ -14,12 +13,6 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-json::value parse_or_null(const std::string& text) {
-    boost::system::error_code ec;
-    auto v = json::parse(text, ec);
-    return ec ? json::value(nullptr) : v;
-}
 
 std::string quoted(const std::filesystem::path& p) {
     return "\"" + p.string() + "\"";
@@ -67,7 +60,8 @@ void fleet::write_config(int i) {
         "\"\nsecret = \"" + s.secret() +
         "\"\n[api]\nlisten = \"127.0.0.1:" + std::to_string(m.api.number()) +
         "\"\ntoken_file = " + quoted(s.token_file()) + "\n[storage]\ndatabase = \"" +
-        options_.database + "\"\noutput_dir = " + quoted(s.output_dir()) + "\n" +
+        options_.database + "\"\n" +
+        (options_.local_output ? "output_dir = " + quoted(s.output_dir()) + "\n" : "") +
         options_.storage_config +
         "[reconcile]\nstatus_per_minute = " + std::to_string(options_.status_per_minute) + "\n" +
         options_.reconcile_config +

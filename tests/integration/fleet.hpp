@@ -24,6 +24,7 @@ struct fleet_options {
     int concurrency = 2;          // download.concurrency per instance
     std::string reconcile_config; // more lines of [reconcile]
     std::string storage_config;   // more lines of [storage] (output = "s3://…")
+    bool local_output = true;     // storage.output_dir = the stack's output_dir()
     std::string download_config;  // more lines of [download]
     std::string tables;           // whole tables appended ([s3], …)
 };
