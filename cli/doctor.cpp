@@ -192,6 +192,8 @@ std::vector<check> all_checks(const variables_map& vm) {
         checks.push_back(server::output_dir_probe(settings->storage.output_dir,
                                                   settings->download.max_bytes,
                                                   "this command (the daemon did not check it)"));
+    if (!settings->storage.database_uri.empty())
+        checks.push_back(server::database_probe(settings->storage.database_uri));
     checks.push_back(certificate_check(*settings, optional_string(vm, "ca-file").value_or("")));
     checks.push_back(std::move(daemon.front()));
     for (auto name : {server::check_public_url, server::check_stuck_jobs}) {
@@ -226,7 +228,8 @@ const command& doctor_command() {
         "the output folder as its user, sends a one-time probe to webhook.public_url and says\n"
         "whether its own webhook listener saw it arrive, and lists jobs that have waited\n"
         "longer than their bound. When it does not answer, the key, clock and output folder\n"
-        "are checked from here (the key only if this user can read it).\n"
+        "are checked from here (the key only if this user can read it). A PostgreSQL\n"
+        "storage.database is checked from here: whether it answers, and its schema version.\n"
         "Exit code 0 when there is no problem (warnings allowed), 1 when there is one,\n"
         "2 for a usage error.\n",
         describe,

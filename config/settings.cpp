@@ -3,7 +3,10 @@
 #include "common/signing.hpp"
 #include "common/text.hpp"
 #include "config/quoted.hpp"
+#include "config/sources.hpp"
 #include "config/toml_table.hpp"
+
+#include <algorithm>
 
 namespace stemd::config {
 
@@ -74,6 +77,49 @@ std::optional<std::string> check_host_name(std::string& value) {
 
 // ---------------------------------------------------------------------------
 // Rules across the keys of one table.
+
+// A password in the URI would sit in a config file anyone who may read the
+// config can read; libpq takes it from a password file instead.
+bool uri_has_password(std::string_view uri) {
+    const std::string_view rest = uri.substr(uri.find("://") + 3);
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+    const auto at = authority.rfind('@');
+    if (at != std::string_view::npos &&
+        authority.substr(0, at).find(':') != std::string_view::npos) {
+        return true;
+    }
+    const auto query_start = rest.find('?');
+    if (query_start == std::string_view::npos) {
+        return false;
+    }
+    std::string_view query = rest.substr(query_start + 1);
+    while (!query.empty()) {
+        const std::string_view param = query.substr(0, query.find('&'));
+        if (iequals(param.substr(0, param.find('=')), "password")) {
+            return true;
+        }
+        query.remove_prefix(std::min(query.size(), param.size() + 1));
+    }
+    return false;
+}
+
+// storage.database as a PostgreSQL URI moves to database_uri (never shown
+// in a refusal: it may hold the password being refused).
+std::optional<std::string> database_rules(storage_settings& st) {
+    const std::string text = st.database.string();
+    if (!is_postgres_uri(text)) {
+        return std::nullopt;
+    }
+    if (uri_has_password(text)) {
+        return "storage.database has a password in its PostgreSQL URI: remove it from the URI "
+               "(and from this file) and give it in a password file instead, named by "
+               "PGPASSFILE or passed as the systemd credential `pgpass` "
+               "(LoadCredential=pgpass:/etc/stemd/pgpass), one line host:port:dbname:user:password";
+    }
+    st.database_uri = text;
+    st.database = storage_settings{}.database;
+    return std::nullopt;
+}
 
 std::optional<std::string> one_key_source(const musicgpt_settings& m) {
     if (m.api_key.empty() || m.api_key_file.empty()) {
@@ -186,7 +232,10 @@ std::vector<table_spec> tables_of(settings& s) {
           {"file_roots", path_list_value(s.api.file_roots, check_absolute)}}},
         {"storage",
          {{"database", path_value(s.storage.database, check_not_empty)},
-          {"output_dir", path_value(s.storage.output_dir, check_not_empty)}}},
+          {"output_dir", path_value(s.storage.output_dir, check_not_empty)}},
+         [&st = s.storage] {
+             return database_rules(st);
+         }},
         {"download",
          {{"concurrency", int_value(d.concurrency, 1, 64)},
           {"max_attempts", int_value(d.max_attempts, 1, 100)},
@@ -260,6 +309,23 @@ std::filesystem::path api_token_file(const settings& s) {
         return s.api.token_file;
     }
     return s.storage.database.parent_path() / "api-token";
+}
+
+bool is_postgres_uri(std::string_view text) {
+    return text.starts_with("postgresql://") || text.starts_with("postgres://");
+}
+
+std::string postgres_passfile() {
+    if (environment_variable("PGPASSFILE")) {
+        return {};
+    }
+    const auto dir = environment_variable("CREDENTIALS_DIRECTORY");
+    if (!dir || dir->empty()) {
+        return {};
+    }
+    const std::filesystem::path file = std::filesystem::path(*dir) / "pgpass";
+    std::error_code ec;
+    return std::filesystem::is_regular_file(file, ec) ? file.string() : std::string();
 }
 
 std::vector<std::string> key_names() {

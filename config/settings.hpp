@@ -80,7 +80,13 @@ struct api_settings {
 };
 
 struct storage_settings {
+    // The SQLite file. When storage.database is a PostgreSQL URI, this
+    // keeps its default (only its folder is used: api-token, uploads) and
+    // the URI is in database_uri.
     std::filesystem::path database = "var/stemd.db";
+    // storage.database when it is a libpq URI ("postgresql://" or
+    // "postgres://"), never with a password in it; "" for SQLite.
+    std::string database_uri;
     std::filesystem::path output_dir = "var/stems";
 };
 
@@ -152,6 +158,15 @@ enum class key_file { required, may_be_unreadable };
 // api.token_file, or "api-token" in the folder of storage.database.
 // (settings.cpp)
 std::filesystem::path api_token_file(const settings& s);
+
+// Whether `text` is a libpq connection URI (postgresql:// or postgres://)
+// rather than a SQLite file. (settings.cpp)
+bool is_postgres_uri(std::string_view text);
+
+// The password file libpq should read for storage.database_uri: the
+// systemd credential $CREDENTIALS_DIRECTORY/pgpass when that file exists and
+// PGPASSFILE is not set (libpq reads PGPASSFILE itself); else "". (settings.cpp)
+std::string postgres_passfile();
 
 // Every key parse knows, as "table.key", in the order of the documentation:
 // what a SIGHUP must either apply or refuse. (settings.cpp)

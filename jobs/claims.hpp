@@ -14,20 +14,17 @@
 
 namespace stemd::jobs {
 
-// How long a claim on a download or look-up lasts without renewal: a
-// process that dies leaves its work to others (or its successor) after this.
-inline constexpr std::chrono::milliseconds lease{60'000};
-
 // A name unique to this process ("stemd-<pid>-<random>"): a claim names
 // the process that took it.
 std::string new_owner_id();
 
-// Renews every claim of `owner` each third of a lease, so that none
-// expires while its work runs and none outlives the process by more than a
-// lease.
+// Renews every claim of `owner` each third of `lease` (how long a claim
+// lasts without renewal, service_options::lease), so that none expires
+// while its work runs and none outlives the process by more than a lease.
 class heartbeat {
 public:
-    heartbeat(boost::asio::any_io_executor ex, storage::store& store, std::string owner);
+    heartbeat(boost::asio::any_io_executor ex, storage::store& store, std::string owner,
+              std::chrono::milliseconds lease);
 
     boost::asio::awaitable<void> run();
     void stop();
@@ -35,6 +32,7 @@ public:
 private:
     storage::store& store_;
     std::string owner_;
+    std::chrono::milliseconds lease_;
     boost::asio::steady_timer timer_;
     bool stopping_ = false;
 };

@@ -52,7 +52,7 @@ int download_scheduler::claim_and_spawn() {
     const int free = options_.concurrency - running_;
     if (free <= 0)
         return 0;
-    auto files = store_.claim_files(owner_, now_millis(), lease.count(), free);
+    auto files = store_.claim_files(owner_, now_millis(), options_.lease.count(), free);
     if (!files) {
         log_error("", "cannot claim pending downloads from the database (" + files.error().message +
                           "); retrying");
@@ -70,6 +70,9 @@ int download_scheduler::claim_and_spawn() {
 std::chrono::milliseconds download_scheduler::idle_wait(bool spawned) {
     auto next = store_.next_wakeup();
     auto wait = 60'000ms;
+    // Another process sharing the store may make a file runnable any time.
+    if (options_.shared_poll > 0ms)
+        wait = std::min(wait, options_.shared_poll);
     if (next && *next)
         wait = std::clamp(std::chrono::milliseconds(**next - now_millis()), 0ms, wait);
     // A due file that could not be claimed (database error, or its

@@ -37,6 +37,20 @@ void event_hub::publish(const hub_event& e) {
     }
 }
 
+void event_hub::resync_all() {
+    forget_closed();
+    const auto readers = subscribers_;
+    for (const auto& weak : readers) {
+        const auto s = weak.lock();
+        if (!s)
+            continue;
+        s->queue.clear(); // all stored, read again from the store
+        s->resync = true;
+        if (s->wake)
+            s->wake();
+    }
+}
+
 bool event_hub::has_subscribers() {
     return subscribers() > 0;
 }

@@ -46,6 +46,10 @@ public:
     std::shared_ptr<subscriber> subscribe(std::string job_id, std::function<void()> wake);
     // Queues `e` for every reader it concerns.
     void publish(const hub_event& e);
+    // Marks every reader to read the store after its last id, and wakes
+    // it: events other processes sharing the store appended reach this
+    // process's readers only that way (the store's order, never twice).
+    void resync_all();
     // Whether any reader is open (else publishing costs nothing).
     bool has_subscribers();
     std::size_t subscribers();

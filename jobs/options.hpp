@@ -68,6 +68,16 @@ struct service_options {
     bool delete_files = false;
 
     notify_options notify;
+
+    // A store other processes share (PostgreSQL): another process may make
+    // work runnable at any time, so each background loop (downloads, status
+    // look-ups, notifications, jobs left submitting) looks again at least
+    // this often instead of sleeping until the next time it computed from
+    // what it saw. 0: the store is this process's alone (SQLite).
+    std::chrono::milliseconds shared_poll{0};
+    // How long a claim on a download or look-up lasts without renewal (see
+    // claims.hpp): a process that dies leaves its work to others after this.
+    std::chrono::milliseconds lease{60'000};
 };
 
 } // namespace stemd::jobs

@@ -6,6 +6,7 @@
 #include "jobs/describe.hpp"
 #include "jobs/events.hpp"
 #include "jobs/metrics.hpp"
+#include "jobs/status_budget.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -44,8 +45,7 @@ status_poller::status_poller(net::any_io_executor ex, storage::store& store,
                              const service_options& options, std::string owner,
                              client::musicgpt_client& musicgpt, recorder record)
     : store_(store), options_(options), owner_(std::move(owner)), musicgpt_(musicgpt),
-      record_(std::move(record)), timer_(ex),
-      bucket_(token_bucket::per_minute(options.status_per_minute, steady::now())) {}
+      record_(std::move(record)), timer_(ex) {}
 
 void status_poller::wake() {
     woken_ = true;
@@ -70,7 +70,7 @@ net::awaitable<void> status_poller::run() {
             if (!co_await take_token())
                 co_return;
             // Claimed after the token: a claim never waits for the bucket.
-            auto claimed = store_.claim_polls(owner_, now_millis(), lease.count(), 1);
+            auto claimed = store_.claim_polls(owner_, now_millis(), options_.lease.count(), 1);
             if (claimed) {
                 for (const auto& job : *claimed)
                     co_await poll_one(job.id);
@@ -86,7 +86,10 @@ net::awaitable<void> status_poller::run() {
         }
         if (woken_)
             continue;
+        // Another process sharing the store may plan a look-up any time.
         auto until = std::chrono::milliseconds(60s);
+        if (options_.shared_poll > 0ms)
+            until = std::min(until, options_.shared_poll);
         if (*next)
             until = std::clamp(std::chrono::milliseconds(**next - now_millis()), 0ms, until);
         // Never a busy loop, even if the clock and the database disagree.
@@ -94,15 +97,22 @@ net::awaitable<void> status_poller::run() {
     }
 }
 
-// Waits until the bucket gives a token; false when the poller is stopping.
+// Waits until the shared budget gives a token; false when the poller is
+// stopping.
 net::awaitable<bool> status_poller::take_token() {
     for (;;) {
         if (stopping_)
             co_return false;
-        const auto until = bucket_.take(steady::now());
-        if (until == steady::duration::zero())
+        const auto until = take_status_token(store_, options_.status_per_minute, now_millis());
+        if (!until) {
+            log_error("", "cannot take a status look-up from the budget in the database (" +
+                              until.error().message + "); retrying in 5 s");
+            co_await wait(5s);
+            continue;
+        }
+        if (*until == 0ms)
             co_return true;
-        co_await wait(until);
+        co_await wait(*until);
     }
 }
 
@@ -144,8 +154,11 @@ void status_poller::refused(const storage::job_record& job, const musicgpt::refu
     }
     const auto pause = pause_for(f);
     // Every look-up waits, not just this job's: the limit is the account's.
-    bucket_.pause_until(steady::now() + pause);
-    if (release(job.id, now_millis() + std::chrono::milliseconds(pause).count()))
+    const millis resume = now_millis() + std::chrono::milliseconds(pause).count();
+    if (auto paused = pause_status_budget(store_, resume); !paused)
+        log_error(job.id,
+                  "cannot pause the status look-ups in the database: " + paused.error().message);
+    if (release(job.id, resume))
         meters().status_retries.add(f.http_status == 429 ? "rate_limited" : "unavailable");
     log_warning(job.id, "status look-up refused with HTTP " + std::to_string(f.http_status) +
                             "; pausing all look-ups for " + seconds_text(pause));

@@ -1,13 +1,14 @@
 #pragma once
 
 // The status poller: claims due status look-ups (MusicGPT's byId) from the
-// store, paces them all through one token bucket (so that many overdue
-// jobs never add up to a 429 storm), pauses every look-up when MusicGPT
-// answers 429/503, records what it learns, and backs off on look-ups that
-// settle nothing. Included only by .cpp files (it pulls in Asio).
+// store, paces them all through one token bucket kept in the store and
+// shared by every process using it (status_budget.hpp: many overdue jobs,
+// or many processes, never add up to a 429 storm), pauses every look-up of
+// every process when MusicGPT answers 429/503, records what it learns, and
+// backs off on look-ups that settle nothing. Included only by .cpp files
+// (it pulls in Asio).
 
 #include "jobs/options.hpp"
-#include "jobs/token_bucket.hpp"
 #include "storage/store.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -58,7 +59,6 @@ private:
     client::musicgpt_client& musicgpt_;
     recorder record_;
     boost::asio::steady_timer timer_;
-    token_bucket bucket_;
     std::mt19937_64 rng_{std::random_device{}()};
     bool woken_ = false;
     bool stopping_ = false;

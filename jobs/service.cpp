@@ -8,6 +8,8 @@
 #include "jobs/describe.hpp"
 #include "jobs/downloads.hpp"
 #include "jobs/error.hpp"
+#include "jobs/event_hub.hpp"
+#include "jobs/event_tail.hpp"
 #include "jobs/events.hpp"
 #include "jobs/file_layout.hpp"
 #include "jobs/metrics.hpp"
@@ -72,8 +74,9 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
                                           [this](const std::string& id, const musicgpt::report& p) {
                                               return record(id, p, report_source::lookup);
                                           })),
-      stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace)),
-      heartbeat_(std::make_unique<heartbeat>(ex, store, owner_)),
+      stale_(std::make_unique<stale_submissions>(ex, store, options_.submitting_grace,
+                                                 options_.shared_poll)),
+      heartbeat_(std::make_unique<heartbeat>(ex, store, owner_, options_.lease)),
       pruner_(std::make_unique<pruner>(
           ex, store,
           retention_options{options_.keep_days, options_.delete_files, options_.output_dir})) {
@@ -88,6 +91,10 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
     store_.set_outbox_channels(options_.notify.channels());
     if (!options_.notify.channels().empty())
         notifier_ = std::make_unique<notifier>(ex, store, options_.notify, owner_);
+    // Other processes' job events reach this one's readers by reading the
+    // store; once a second keeps a live page live.
+    if (options_.shared_poll.count() > 0)
+        event_tail_ = std::make_unique<event_tail>(ex, std::chrono::seconds(1));
 }
 
 service::~service() = default;
@@ -393,6 +400,9 @@ void service::start() {
     if (notifier_)
         net::co_spawn(ex_, notifier_->run(),
                       [](std::exception_ptr e) { log_exception("notifier", e); });
+    if (event_tail_)
+        net::co_spawn(ex_, event_tail_->run(),
+                      [](std::exception_ptr e) { log_exception("event tail", e); });
 }
 
 net::awaitable<result<prune_summary>> service::prune(const prune_order& order) {
@@ -407,6 +417,8 @@ void service::stop() {
     pruner_->stop();
     if (notifier_)
         notifier_->stop();
+    if (event_tail_)
+        event_tail_->stop();
 }
 
 void service::wake() {
@@ -415,6 +427,14 @@ void service::wake() {
 
 void service::wake_poller() {
     poller_->wake();
+}
+
+// The notifier looks at the outbox every second anyway.
+void service::wake_all() {
+    downloads_->wake();
+    poller_->wake();
+    if (hub().has_subscribers())
+        hub().resync_all();
 }
 
 result<storage::activity> service::activity_since(storage::millis since) {

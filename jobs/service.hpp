@@ -33,6 +33,7 @@ class stale_submissions;
 class heartbeat;
 class pruner;
 class notifier;
+class event_tail;
 
 // Where a report came from, for the job's history.
 enum class report_source { webhook, lookup };
@@ -161,6 +162,10 @@ public:
     void wake();
     // A status look-up may be due now.
     void wake_poller();
+    // Another process sharing the store made something runnable (its
+    // LISTEN/NOTIFY hint): downloads, look-ups, notifications and the
+    // readers of GET /v1/events look at the store now.
+    void wake_all();
 
     // --- What it is doing ---------------------------------------------------
 
@@ -193,7 +198,8 @@ private:
     std::unique_ptr<stale_submissions> stale_;
     std::unique_ptr<heartbeat> heartbeat_;
     std::unique_ptr<pruner> pruner_;
-    std::unique_ptr<notifier> notifier_; // when [notify] sets a URL or a command
+    std::unique_ptr<notifier> notifier_;     // when [notify] sets a URL or a command
+    std::unique_ptr<event_tail> event_tail_; // on a shared store
     bool running_ = false;
     // Jobs whose submission is in flight: created, MusicGPT not answered yet.
     std::set<std::string, std::less<>> submitting_;

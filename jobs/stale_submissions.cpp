@@ -23,8 +23,9 @@ constexpr std::string_view stale_submission_reason =
 } // namespace
 
 stale_submissions::stale_submissions(net::any_io_executor ex, storage::store& store,
-                                     std::chrono::milliseconds grace)
-    : store_(store), grace_(grace), timer_(ex) {}
+                                     std::chrono::milliseconds grace,
+                                     std::chrono::milliseconds shared_poll)
+    : store_(store), grace_(grace), shared_poll_(shared_poll), timer_(ex) {}
 
 void stale_submissions::stop() {
     stopping_ = true;
@@ -32,6 +33,10 @@ void stale_submissions::stop() {
 }
 
 net::awaitable<void> stale_submissions::run(millis started_at) {
+    if (shared_poll_.count() > 0) {
+        co_await sweep();
+        co_return;
+    }
     auto stale = store_.stale_submitting(started_at);
     if (!stale) {
         log_error("",
@@ -60,8 +65,27 @@ net::awaitable<void> stale_submissions::settle(const storage::job_record& job) {
         timer_.expires_after(std::chrono::milliseconds(deadline - now_millis()));
         co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
     }
-    if (stopping_)
-        co_return;
+    if (!stopping_)
+        give_up(job);
+}
+
+// Another process (alive or not) may have created the job: only the grace
+// tells a dead submission from one in flight.
+net::awaitable<void> stale_submissions::sweep() {
+    while (!stopping_) {
+        auto stale = store_.stale_submitting(now_millis() - grace_.count());
+        if (!stale)
+            log_error("", "cannot read jobs left submitting from the database: " +
+                              stale.error().message);
+        else
+            for (const auto& job : *stale)
+                give_up(job);
+        timer_.expires_after(shared_poll_);
+        co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+void stale_submissions::give_up(const storage::job_record& job) {
     auto failed = store_.give_up_submitting(job.id, stale_submission_reason);
     if (failed) {
         log_warning(job.id, std::string(stale_submission_reason));

@@ -33,6 +33,7 @@ inline constexpr std::string_view check_config = "config";
 inline constexpr std::string_view check_api_key = "api key";
 inline constexpr std::string_view check_clock = "clock";
 inline constexpr std::string_view check_output_dir = "output dir";
+inline constexpr std::string_view check_database = "database"; // a PostgreSQL store only
 inline constexpr std::string_view check_certificate = "certificate";
 inline constexpr std::string_view check_daemon = "daemon";
 inline constexpr std::string_view check_public_url = "public url";

@@ -1,6 +1,9 @@
 #include "server/doctor_probes.hpp"
 
 #include "common/crypto.hpp"
+#include "server/store_open.hpp"
+#include "storage/pg_connection.hpp"
+#include "storage/pg_schema.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -96,6 +99,43 @@ std::string effective_user() {
     if (::getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr)
         return found->pw_name;
     return "uid " + std::to_string(uid);
+}
+
+namespace {
+
+// The version stored, 0 for a database no stemd has used yet.
+int stored_schema_version(storage::pg::connection& c) {
+    if (c.exec("SELECT to_regclass('stemd_schema') IS NOT NULL").boolean(0, 0) == false)
+        return 0;
+    return static_cast<int>(
+        c.exec("SELECT coalesce(max(version), 0) FROM stemd_schema").int64(0, 0));
+}
+
+} // namespace
+
+check database_probe(const std::string& uri) {
+    const int ours = storage::pg::schema_version();
+    try {
+        storage::pg::connection c(pg_connection_options(uri));
+        const int stored = stored_schema_version(c);
+        const std::string where = "PostgreSQL " + c.describe();
+        if (stored > ours)
+            return {std::string(check_database), check_level::problem,
+                    where + " has schema version " + std::to_string(stored) +
+                        ", newer than this stemd's " + std::to_string(ours) +
+                        ": upgrade stemd on this machine"};
+        if (stored < ours)
+            return {std::string(check_database), check_level::ok,
+                    where + " answers; schema version " + std::to_string(stored) + ", brought to " +
+                        std::to_string(ours) + " by the next `stemd serve`"};
+        return {std::string(check_database), check_level::ok,
+                where + " answers; schema version " + std::to_string(stored)};
+    } catch (const std::exception& e) {
+        return {std::string(check_database), check_level::problem,
+                "cannot use the PostgreSQL database of storage.database (" + uri +
+                    "): " + e.what() +
+                    "; the password comes from PGPASSFILE or the systemd credential pgpass"};
+    }
 }
 
 } // namespace stemd::server

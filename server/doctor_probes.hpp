@@ -28,6 +28,11 @@ boost::asio::awaitable<std::vector<check>> musicgpt_checks(client::musicgpt_opti
 check output_dir_probe(const std::filesystem::path& dir, std::int64_t max_bytes,
                        std::string_view by);
 
+// "database" of a PostgreSQL store (storage.database a URI): connects as
+// `stemd serve` would (the same password file) and reads the schema
+// version, which it never changes. Bounded by the connection's timeout.
+check database_probe(const std::string& uri);
+
 // The name of the user this process runs as (the uid when it has none).
 std::string effective_user();
 

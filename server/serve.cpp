@@ -14,6 +14,7 @@
 #include "server/signals.hpp"
 #include "server/store_open.hpp"
 #include "server/webhook_handler.hpp"
+#include "storage/pg_listener.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -120,7 +121,18 @@ void log_serving(const config::settings& s, const listeners& l, bool tls, bool s
                      (signed_only ? " (signed deliveries only)" : "") + ", API on " +
                      on(l.api_socket, s.api.listen) + " (token in " +
                      config::api_token_file(s).string() + "), config " + s.source + ", database " +
-                     s.storage.database.string() + ", files in " + s.storage.output_dir.string());
+                     (s.storage.database_uri.empty() ? s.storage.database.string()
+                                                     : s.storage.database_uri) +
+                     ", files in " + s.storage.output_dir.string());
+}
+
+// A shared store's hint that another process made work runnable: only a
+// hint, the background loops poll the store anyway (shared_poll).
+void listen_for_hints(net::io_context& ctx, const opened_store& db, jobs::service& service) {
+    if (!db.shared || !db.shared->notify)
+        return;
+    net::co_spawn(ctx, storage::pg::listen_for_work(*db.shared, [&service] { service.wake_all(); }),
+                  [](std::exception_ptr e) { log_exception("LISTEN hint", e); });
 }
 
 } // namespace
@@ -132,7 +144,7 @@ int run_serve(const config::settings& settings) {
     // the migration, a VACUUM, binding) must not end the process; there is
     // nothing to reload yet. The signal_set replaces this disposition.
     ::signal(SIGHUP, SIG_IGN);
-    auto db = open_locked_store(settings.storage.database);
+    auto db = open_store(settings.storage);
     warn_about(settings);
     // After the lock: a second daemon must not race this one making the file.
     const auto token_file = config::api_token_file(settings);
@@ -147,7 +159,7 @@ int run_serve(const config::settings& settings) {
     serve_context ctx(1);
     auto api_tls = client::make_tls_client_context(settings.musicgpt.ca_file);
     auto download_tls = client::make_tls_client_context(settings.download.ca_file);
-    jobs::service service(ctx.get_executor(), db.store, make_service_options(settings), *api_tls,
+    jobs::service service(ctx.get_executor(), *db.store, make_service_options(settings), *api_tls,
                           *download_tls);
     probe_book probes;
     webhook_context hook{service, settings.webhook.secret, std::move(signing), &probes};
@@ -179,6 +191,7 @@ int run_serve(const config::settings& settings) {
                                             servers.webhook_socket, servers.api_socket, &access}),
                   net::detached);
     arm_test_fault(ctx);
+    listen_for_hints(ctx, db, service);
 
     log_serving(settings, servers, webhook_tls != nullptr, hook.signing.has_value());
     // Posted after service.start()'s coroutines, each of which co_spawn

@@ -5,10 +5,34 @@
 #include "listener/admission.hpp"
 #include "server/api_routes.hpp"
 
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 namespace stemd::server {
+
+namespace {
+
+// STEMD_TEST_LEASE_MS: a short claim lease, so that a test sees a killed
+// process's downloads taken over in seconds rather than a minute. Not a
+// setting: a lease shorter than a slow database round trip would let two
+// processes download one file.
+std::optional<std::chrono::milliseconds> test_lease() {
+    const char* text = std::getenv("STEMD_TEST_LEASE_MS");
+    if (!text || !*text)
+        return std::nullopt;
+    const long ms = std::strtol(text, nullptr, 10);
+    if (ms < 300)
+        throw std::runtime_error("STEMD_TEST_LEASE_MS=" + std::string(text) +
+                                 " must be a number of milliseconds from 300; unset it to use "
+                                 "the 60 s lease");
+    log_warning("", "STEMD_TEST_LEASE_MS=" + std::string(text) + ": a test setting, claims last " +
+                        std::string(text) + " ms");
+    return std::chrono::milliseconds(ms);
+}
+
+} // namespace
 
 jobs::service_options make_service_options(const config::settings& s) {
     jobs::service_options o;
@@ -41,6 +65,11 @@ jobs::service_options make_service_options(const config::settings& s) {
     o.notify.timeout = std::chrono::seconds(s.notify.timeout_seconds);
     o.notify.command = s.notify.command;
     o.notify.command_timeout = std::chrono::seconds(s.notify.command_timeout_seconds);
+    // Another stemd on the same PostgreSQL database may make work runnable
+    // at any time; the LISTEN hint is only a hint.
+    if (!s.storage.database_uri.empty())
+        o.shared_poll = std::chrono::seconds(2);
+    o.lease = test_lease().value_or(o.lease);
     return o;
 }
 
@@ -87,7 +116,11 @@ listener::server_limits make_api_limits(listener::server_limits base, const conf
 
 std::filesystem::path prepare_uploads(const config::settings& s) {
     namespace fs = std::filesystem;
-    const fs::path dir = s.storage.database.parent_path() / "uploads";
+    // On a shared PostgreSQL store there is no database file to sit beside.
+    const fs::path dir =
+        (s.storage.database_uri.empty() ? s.storage.database.parent_path()
+                                        : config::api_token_file(s).parent_path()) /
+        "uploads";
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (!ec)

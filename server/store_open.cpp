@@ -2,6 +2,8 @@
 
 #include "common/log.hpp"
 #include "common/text.hpp"
+#include "storage/pg_store.hpp"
+#include "storage/sqlite_store.hpp"
 
 #include <systemd/sd-daemon.h>
 
@@ -95,9 +97,7 @@ void switch_to_incremental_vacuum(storage::sqlite_store& store,
                          " ms");
 }
 
-} // namespace
-
-locked_store open_locked_store(const std::filesystem::path& database) {
+opened_store open_sqlite(const std::filesystem::path& database) {
     unique_fd lock = lock_database(database);
     auto store = storage::sqlite_store::open(database);
     if (!store)
@@ -114,7 +114,36 @@ locked_store open_locked_store(const std::filesystem::path& database) {
     if (*released > 0)
         log_info("", "released " + std::to_string(*released) +
                          " claims left by an earlier stemd; their work resumes now");
-    return {std::move(lock), std::move(*store)};
+    return {std::move(lock), std::make_unique<storage::sqlite_store>(std::move(*store)), {}};
+}
+
+// No lock and no release of claims: other daemons share the database, and
+// their claims are their own until they expire.
+opened_store open_postgres(const std::string& uri) {
+    auto options = pg_connection_options(uri);
+    auto store = storage::pg_store::open(options);
+    if (!store)
+        throw std::runtime_error("cannot use the PostgreSQL database of storage.database (" + uri +
+                                 "): " + store.error().message);
+    log_info("", "using the PostgreSQL database " + uri +
+                     (options.passfile.empty() ? "" : " (password file " + options.passfile + ")") +
+                     ", shared with any other stemd configured with it");
+    return {{}, std::make_unique<storage::pg_store>(std::move(*store)), std::move(options)};
+}
+
+} // namespace
+
+storage::pg::connection_options pg_connection_options(const std::string& uri) {
+    storage::pg::connection_options o;
+    o.conninfo = uri;
+    o.passfile = config::postgres_passfile();
+    return o;
+}
+
+opened_store open_store(const config::storage_settings& s) {
+    if (!s.database_uri.empty())
+        return open_postgres(s.database_uri);
+    return open_sqlite(s.database);
 }
 
 } // namespace stemd::server

@@ -78,16 +78,35 @@ int rows::size() const {
     return result_ ? PQntuples(result_.get()) : 0;
 }
 
+namespace {
+
+// A row or column the statement did not return is a mistake in our SQL:
+// reported like a failed statement instead of reading through a null.
+void check_cell(const pg_result* r, int row, int column) {
+    if (r == nullptr || row < 0 || row >= PQntuples(r) || column < 0 || column >= PQnfields(r)) {
+        throw pg_error("PostgreSQL store: asked for row " + std::to_string(row) + ", column " +
+                           std::to_string(column) + " of a result of " +
+                           std::to_string(r ? PQntuples(r) : 0) +
+                           " rows; this is a bug in stemd, please report it",
+                       "", false);
+    }
+}
+
+} // namespace
+
 bool rows::is_null(int row, int column) const {
+    check_cell(result_.get(), row, column);
     return PQgetisnull(result_.get(), row, column) != 0;
 }
 
 std::string rows::text(int row, int column) const {
+    check_cell(result_.get(), row, column);
     return std::string(PQgetvalue(result_.get(), row, column),
                        static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
 }
 
 std::int64_t rows::int64(int row, int column) const {
+    check_cell(result_.get(), row, column);
     const char* v = PQgetvalue(result_.get(), row, column);
     std::int64_t out = 0;
     std::from_chars(v, v + PQgetlength(result_.get(), row, column), out);
@@ -102,6 +121,7 @@ std::optional<std::int64_t> rows::optional_int64(int row, int column) const {
 }
 
 double rows::real(int row, int column) const {
+    check_cell(result_.get(), row, column);
     return std::strtod(PQgetvalue(result_.get(), row, column), nullptr);
 }
 
@@ -113,6 +133,7 @@ std::optional<double> rows::optional_real(int row, int column) const {
 }
 
 bool rows::boolean(int row, int column) const {
+    check_cell(result_.get(), row, column);
     const char* v = PQgetvalue(result_.get(), row, column);
     return v[0] == 't' || v[0] == '1';
 }
@@ -159,18 +180,33 @@ bool wait_socket(int fd, bool for_write, clock::time_point deadline) {
     return ready;
 }
 
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
+// libpq prints the server's notices to stderr unless told otherwise; they
+// say things like "relation already exists, skipping", not worth a line.
+void ignore_notice(void*, const char*) {}
 
 std::string millis_text(std::chrono::milliseconds d) {
     return std::to_string(d.count()) + " ms";
 }
 
 } // namespace
+
+std::string one_line(const char* libpq_text) {
+    std::string out;
+    bool space = false;
+    for (const char* p = libpq_text ? libpq_text : ""; *p != '\0'; ++p) {
+        const bool blank = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
+        if (blank) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) {
+            out += ' ';
+            space = false;
+        }
+        out += *p;
+    }
+    return out;
+}
 
 void conn_closer::operator()(pg_conn* c) const noexcept {
     PQfinish(c);
@@ -239,7 +275,7 @@ void connection::connect() {
     for (;;) {
         if (PQstatus(conn_.get()) == CONNECTION_BAD) {
             const std::string where = describe();
-            const std::string text = trimmed(PQerrorMessage(conn_.get()));
+            const std::string text = one_line(PQerrorMessage(conn_.get()));
             conn_.reset();
             throw lost_error(where, "cannot connect: " + text, todo);
         }
@@ -256,6 +292,7 @@ void connection::connect() {
             throw lost_error(where, "no answer within " + millis_text(options_.timeout), todo);
         }
     }
+    PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
     if (PQsetnonblocking(conn_.get(), 1) != 0) {
         const std::string where = describe();
         conn_.reset();
@@ -292,7 +329,7 @@ int connection::socket() const noexcept {
 
 void connection::consume_input() {
     if (!healthy() || PQconsumeInput(conn_.get()) == 0) {
-        const std::string text = conn_ ? trimmed(PQerrorMessage(conn_.get())) : "not connected";
+        const std::string text = conn_ ? one_line(PQerrorMessage(conn_.get())) : "not connected";
         throw lost_error(describe(), "connection lost: " + text, "it is retried");
     }
 }
@@ -309,7 +346,7 @@ std::vector<std::string> connection::take_notifications() {
 
 [[noreturn]] void connection::fail_lost(const std::string& what) {
     const std::string where = describe();
-    const std::string text = conn_ ? trimmed(PQerrorMessage(conn_.get())) : "";
+    const std::string text = conn_ ? one_line(PQerrorMessage(conn_.get())) : "";
     conn_.reset();
     throw lost_error(where, what + (text.empty() ? "" : ": " + text),
                      "check that the server runs; stemd reconnects");
@@ -321,7 +358,7 @@ namespace {
 pg_error statement_error(PGconn* c, PGresult* r, const std::string& where) {
     const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     const bool lost = PQstatus(c) != CONNECTION_OK;
-    std::string text = trimmed(PQresultErrorMessage(r));
+    std::string text = one_line(PQresultErrorMessage(r));
     return pg_error("PostgreSQL at " + where + " refused a statement: " + text +
                         (lost ? "; the connection is lost, stemd reconnects"
                               : "; see the server's log for more"),

@@ -47,6 +47,9 @@ private:
     bool during_commit_;
 };
 
+// libpq's text (an error message, several lines) as one line for a log.
+std::string one_line(const char* libpq_text);
+
 // The parameters of one statement ($1, $2, ...), sent as text.
 class params {
 public:

@@ -132,51 +132,56 @@ void stack::write_config() {
     }
     if (!options_.signing_secret.empty())
         webhook_extra += "signing_secret = \"" + options_.signing_secret + "\"\n";
-    std::string text = "[musicgpt]\n"
-                       "base_url = \"https://127.0.0.1:" +
-                       std::to_string(sim_port()) +
-                       "/api/public\"\n"
-                       "api_version = \"" +
-                       options_.api_version +
-                       "\"\n"
-                       "api_key = \"integration-test-key\"\n"
-                       "ca_file = " +
-                       q(sim_trust()) +
-                       "\n"
-                       "[webhook]\n"
-                       "listen = \"127.0.0.1:" +
-                       std::to_string(webhook_port()) +
-                       "\"\n"
-                       "public_url = \"" +
-                       (options_.poll_only ? std::string()
-                                           : std::string(options_.webhook_tls ? "https" : "http") +
-                                                 "://127.0.0.1:" + std::to_string(webhook_port())) +
-                       "\"\n"
-                       "secret = \"" +
-                       secret_ + "\"\n" + webhook_extra +
-                       "[api]\n"
-                       "listen = \"127.0.0.1:" +
-                       std::to_string(api_port()) + "\"\n" + options_.api_config +
-                       "[storage]\n"
-                       "database = " +
-                       q(ws_ / "var" / "stemd.db") +
-                       "\n"
-                       "output_dir = " +
-                       q(output_dir()) +
-                       "\n"
-                       "[limits]\n" +
-                       options_.limits_config +
-                       "[download]\n"
-                       "concurrency = 4\n"
-                       "max_attempts = " +
-                       std::to_string(options_.max_attempts) +
-                       "\n"
-                       "ca_file = " +
-                       q(ca_.ca_cert) +
-                       "\n"
-                       "allow_private_addresses = " +
-                       std::string(options_.allow_private_addresses ? "true" : "false") + "\n" +
-                       options_.extra_config;
+    std::string text =
+        "[musicgpt]\n"
+        "base_url = \"https://127.0.0.1:" +
+        std::to_string(sim_port()) +
+        "/api/public\"\n"
+        "api_version = \"" +
+        options_.api_version +
+        "\"\n"
+        "api_key = \"integration-test-key\"\n"
+        "ca_file = " +
+        q(sim_trust()) +
+        "\n"
+        "[webhook]\n"
+        "listen = \"127.0.0.1:" +
+        std::to_string(webhook_port()) +
+        "\"\n"
+        "public_url = \"" +
+        (options_.poll_only     ? std::string()
+         : !public_url_.empty() ? public_url_
+                                : std::string(options_.webhook_tls ? "https" : "http") +
+                                      "://127.0.0.1:" + std::to_string(webhook_port())) +
+        "\"\n"
+        "secret = \"" +
+        secret_ + "\"\n" + webhook_extra +
+        "[api]\n"
+        "listen = \"127.0.0.1:" +
+        std::to_string(api_port()) + "\"\n" +
+        (options_.database_uri.empty() ? std::string() : "token_file = " + q(token_file()) + "\n") +
+        options_.api_config +
+        "[storage]\n"
+        "database = " +
+        (options_.database_uri.empty() ? q(ws_ / "var" / "stemd.db")
+                                       : "\"" + options_.database_uri + "\"") +
+        "\n"
+        "output_dir = " +
+        q(output_dir()) +
+        "\n"
+        "[limits]\n" +
+        options_.limits_config +
+        "[download]\n"
+        "concurrency = 4\n"
+        "max_attempts = " +
+        std::to_string(options_.max_attempts) +
+        "\n"
+        "ca_file = " +
+        q(download_trust()) +
+        "\n"
+        "allow_private_addresses = " +
+        std::string(options_.allow_private_addresses ? "true" : "false") + "\n" +
+        options_.extra_config;
     if (!options_.notify_config.empty())
         text += "[notify]\n" + options_.notify_config;
     ws_.write("stemd.toml", text);
@@ -231,6 +236,12 @@ void stack::start_serve(serve_launch launch) {
         20s);
     REQUIRE_MESSAGE(up, logs());
     REQUIRE_MESSAGE(serve_->running(), logs());
+}
+
+void stack::point_webhooks_at(const stack& other) {
+    public_url_ = "http://127.0.0.1:" + std::to_string(other.webhook_port());
+    std::filesystem::remove(config_file());
+    write_config();
 }
 
 void stack::kill_serve() {

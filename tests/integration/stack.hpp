@@ -56,6 +56,11 @@ struct stack_options {
     int status_limit = 0;
     int status_window_ms = 0;
     int clock_ahead_s = 0; // the simulator's Date header this far ahead
+    // storage.database: a PostgreSQL URI instead of the stack's SQLite file.
+    std::string database_uri;
+    // Another stack whose simulator, CA and output folder this one uses
+    // (a second stemd serve of one deployment); it must outlive this one.
+    const class stack* share_with = nullptr;
 };
 
 // What `stemd serve` is started with besides its config: environment
@@ -74,18 +79,25 @@ public:
     void start_simulator();
     void start_serve(serve_launch launch = {});
     void kill_serve(); // SIGKILL, no cleanup: a crash
+    // MusicGPT is given `other`'s webhook listener as this stack's
+    // public_url: deliveries for jobs submitted here go there.
+    void point_webhooks_at(const stack& other);
     child_process& serve() { return *serve_; }
 
     const workspace& ws() const { return ws_; }
     const test_ca& ca() const { return ca_; }
     int api_port() const { return api_port_.number(); }
     int webhook_port() const { return webhook_port_.number(); }
-    int sim_port() const { return sim_port_.number(); }
+    int sim_port() const {
+        return options_.share_with ? options_.share_with->sim_port() : sim_port_.number();
+    }
     const std::string& secret() const { return secret_; }
     std::filesystem::path config_file() const { return ws_ / "stemd.toml"; }
     std::filesystem::path webhook_cert() const { return ws_ / "webhook-tls" / "cert.pem"; }
     std::filesystem::path webhook_key() const { return ws_ / "webhook-tls" / "key.pem"; }
-    std::filesystem::path output_dir() const { return ws_ / "var" / "stems"; }
+    std::filesystem::path output_dir() const {
+        return options_.share_with ? options_.share_with->output_dir() : ws_ / "var" / "stems";
+    }
     std::filesystem::path database() const { return ws_ / "var" / "stemd.db"; }
     std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port()); }
     // Where `stemd serve` keeps the API token (the default, beside the
@@ -127,8 +139,14 @@ private:
     // What the simulator presents, and what API clients trust for it.
     const test_ca& sim_identity() const { return options_.untrusted_files ? untrusted_ : ca_; }
     const std::filesystem::path& sim_trust() const {
+        if (options_.share_with)
+            return options_.share_with->sim_trust();
         return options_.untrusted_files ? untrusted_.server_cert : ca_.ca_cert;
     }
+    const std::filesystem::path& download_trust() const {
+        return options_.share_with ? options_.share_with->download_trust() : ca_.ca_cert;
+    }
+    std::string public_url_; // "" = this stack's own webhook listener
 
     stack_options options_;
     workspace ws_;

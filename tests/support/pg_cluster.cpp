@@ -1,5 +1,6 @@
 #include "tests/support/pg_cluster.hpp"
 
+#include "tests/support/files.hpp"
 #include "tests/support/ports.hpp"
 #include "tests/support/process.hpp"
 
@@ -73,10 +74,7 @@ pg_cluster::pg_cluster() : reserved_(std::make_unique<reserved_port>()) {
     }
     dir_ = pattern;
     try {
-        give_to_postgres(dir_);
-        run_or_throw(as_server_user(dir_, {bin + "initdb", "-D", dir_ + "/data", "-A", "trust",
-                                           "-U", "stemd", "--no-sync", "-E", "UTF8", "--locale=C"}),
-                     std::chrono::seconds(120));
+        init();
         start();
     } catch (...) {
         std::error_code ignored;
@@ -85,7 +83,39 @@ pg_cluster::pg_cluster() : reserved_(std::make_unique<reserved_port>()) {
     }
 }
 
+pg_cluster::pg_cluster(std::string dir, int port)
+    : dir_(std::move(dir)), port_(port), running_(true), owned_(false) {}
+
+void pg_cluster::init() {
+    give_to_postgres(dir_);
+    run_or_throw(as_server_user(dir_, {bin + "initdb", "-D", dir_ + "/data", "-A", "trust", "-U",
+                                       "stemd", "--no-sync", "-E", "UTF8", "--locale=C"}),
+                 std::chrono::seconds(120));
+}
+
+void pg_cluster::start_in(const std::string& dir) {
+    stop_in(dir);
+    fs::create_directories(dir);
+    reserved_port port;
+    pg_cluster c(dir, port.number());
+    c.init();
+    c.start();
+    write_file(fs::path(dir) / "port", std::to_string(port.number()));
+}
+
+void pg_cluster::stop_in(const std::string& dir) {
+    if (fs::exists(fs::path(dir) / "data" / "postmaster.pid")) {
+        pg_cluster c(dir, 0);
+        c.stop();
+    }
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+}
+
 pg_cluster::~pg_cluster() {
+    if (!owned_) {
+        return;
+    }
     try {
         if (running_) {
             stop();
@@ -103,6 +133,13 @@ pg_cluster& pg_cluster::shared() {
                   << "initdb); install postgresql-15 to run the PostgreSQL tests\n";
         std::exit(77);
     }
+    if (const char* dir = std::getenv("STEMD_TEST_PG_DIR")) {
+        const fs::path port_file = fs::path(dir) / "port";
+        if (fs::exists(port_file)) {
+            static pg_cluster run_wide(dir, std::stoi(read_file(port_file)));
+            return run_wide;
+        }
+    }
     static pg_cluster cluster;
     return cluster;
 }
@@ -112,7 +149,9 @@ std::string pg_cluster::uri(const std::string& database) const {
 }
 
 std::string pg_cluster::create_database() {
-    const std::string name = "stemd_test_" + std::to_string(++databases_);
+    // The pid too: the processes of one test run share a cluster.
+    const std::string name =
+        "stemd_test_" + std::to_string(::getpid()) + "_" + std::to_string(++databases_);
     run_or_throw({bin + "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
                   std::to_string(port_), "-U", "stemd", "-d", "postgres", "-c",
                   "CREATE DATABASE " + name},

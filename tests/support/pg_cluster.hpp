@@ -23,8 +23,16 @@ public:
     pg_cluster(const pg_cluster&) = delete;
     pg_cluster& operator=(const pg_cluster&) = delete;
 
-    // One cluster per test process, started on first use.
+    // The cluster of this test run when $STEMD_TEST_PG_DIR names a
+    // directory start_in() set up (a CTest fixture, so that each test
+    // process need not make its own); else one per test process, started on
+    // first use. Exits 77 (skipped) when PostgreSQL 15 is not installed.
     static pg_cluster& shared();
+
+    // Makes and starts a cluster in `dir` (removed first) that outlives this
+    // process, its port written to dir/port; stop_in() stops and removes it.
+    static void start_in(const std::string& dir);
+    static void stop_in(const std::string& dir);
 
     int port() const noexcept { return port_; }
     // postgresql://stemd@127.0.0.1:<port>/<database>
@@ -40,6 +48,9 @@ public:
     bool running() const noexcept { return running_; }
 
 private:
+    // A cluster already running in `dir` on `port`, left running.
+    pg_cluster(std::string dir, int port);
+    void init();
     void pg_ctl(const std::string& action, const std::vector<std::string>& extra);
 
     std::string dir_;
@@ -47,6 +58,7 @@ private:
     int port_ = 0;
     bool running_ = false;
     int databases_ = 0;
+    bool owned_ = true; // stopped and removed by the destructor
 };
 
 } // namespace stemd::test
