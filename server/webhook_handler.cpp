@@ -11,6 +11,8 @@
 #include "server/reply.hpp"
 #include "server/webhook_signature.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <optional>
 #include <variant>
@@ -65,6 +67,11 @@ std::string token_of(std::string_view target) {
 std::variant<listener::response, addressee> identify(webhook_context& ctx,
                                                      const listener::request& req) {
     const std::string token = token_of(req.target());
+    // A load balancer's health check: the listener answers, so deliveries
+    // may be sent here. Says nothing about jobs, so it needs no token.
+    if (token.empty() && req.method() == http::verb::get &&
+        req.target().substr(0, req.target().find('?')) == "/healthz")
+        return json_response(200, boost::json::object{{"ok", true}});
     if (token.empty()) {
         jobs::meters().listener_refused.add("not_found");
         return error_response(404, "not found");

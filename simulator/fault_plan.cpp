@@ -89,6 +89,7 @@ audio_markers read_markers(std::string_view audio_url) {
         }
     }
     out.fail = audio_url.find("sim-fail") != std::string_view::npos;
+    out.no_webhook = audio_url.find("sim-no-webhook") != std::string_view::npos;
     if (const auto at = audio_url.find(fault_marker); at != std::string_view::npos) {
         const std::string_view rest = audio_url.substr(at + fault_marker.size());
         out.faults =

@@ -13,7 +13,8 @@
 // the task finish at once and its webhook (to PATH on the webhook_url's
 // server when given, as a relay with a fixed URL would post it) attempted
 // before the submission is answered: a delivery racing stemd's record of
-// the answer.
+// the answer. "sim-no-webhook" withholds the task's webhook (as
+// --no-webhooks does for all), so only byId can tell its result.
 
 #include "common/error.hpp"
 
@@ -79,6 +80,7 @@ struct audio_markers {
     // characters fault names use, up to anything else (such as '&').
     std::string_view faults;
     bool webhook_first = false;    // sim-webhook-first
+    bool no_webhook = false;       // sim-no-webhook
     std::string_view webhook_path; // its "=PATH" ("" when absent)
 };
 

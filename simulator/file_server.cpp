@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 namespace stemd::simulator {
 
@@ -37,7 +38,18 @@ struct dropped_connection : std::runtime_error {
 };
 
 struct body_stream {
+    body_stream(std::shared_ptr<counters> c, std::string p)
+        : stats(std::move(c)), path(std::move(p)) {
+        stats->body_started(path);
+    }
+    // However the body ends (sent, cut, the peer gone), the stream is
+    // released with the reply: the GET is no longer in flight.
+    ~body_stream() { stats->body_ended(path); }
+    body_stream(const body_stream&) = delete;
+    body_stream& operator=(const body_stream&) = delete;
+
     std::shared_ptr<counters> stats; // for the byte counter
+    std::string path;                // "/files/<task>/<stem>.wav"
     std::string task_id;
     std::string stem;
     std::uint64_t total = 0;
@@ -239,8 +251,7 @@ reply file_server::serve(const listener::request& req, const boost::urls::url_vi
         return r;
     }
     reply r = file_headers(range, stem_bytes_, etag, !plan.no_range);
-    auto s = std::make_shared<body_stream>();
-    s->stats = stats_;
+    auto s = std::make_shared<body_stream>(stats_, std::string(link.encoded_path()));
     s->task_id = file->owner->task_id;
     s->stem = file->stem;
     s->total = stem_bytes_;

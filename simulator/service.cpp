@@ -68,6 +68,7 @@ service::service(const simulator_options& options, std::shared_ptr<net::ssl::con
                  net::any_io_executor ex)
     : options_(options), ex_(std::move(ex)), stats_(std::make_shared<counters>()),
       links_(options.link_ttl), limiter_(options.status_limit, options.status_window),
+      status_peak_(options.status_window),
       files_(tasks_, links_, options.stem_bytes, options.rate, stats_),
       webhooks_(std::make_shared<webhook_sender>(std::move(webhook_tls), stats_)) {}
 
@@ -178,6 +179,7 @@ reply service::submit(const request& req, int api_version) {
 
 reply service::status(const request& req, const boost::urls::url_view& target) {
     ++stats_->status_requests;
+    stats_->status_window_peak = status_peak_.add();
     if (const auto wait = limiter_.refuse()) {
         ++stats_->status_429;
         return with_retry_after(api_error(make_error(error::too_many_requests,

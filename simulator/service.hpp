@@ -5,6 +5,7 @@
 // simulator's .cpp files.
 
 #include "listener/http_server.hpp"
+#include "simulator/call_peak.hpp"
 #include "simulator/counters.hpp"
 #include "simulator/file_server.hpp"
 #include "simulator/simulator.hpp"
@@ -58,6 +59,7 @@ private:
     task_table tasks_;
     stem_links links_;
     status_limiter limiter_;
+    call_peak status_peak_; // byId calls per status window, for /sim/stats
     file_server files_;
     std::shared_ptr<webhook_sender> webhooks_;
     // Tasks whose first byId has been answered (the one-shot byId faults).

@@ -173,7 +173,10 @@ result<submission> accept(const listener::request& req, int api_version,
     if (auto faults = parse_faults(markers.faults); !faults) {
         return faults.error();
     }
-    if (webhook && !markers.webhook_path.empty()) {
+    if (markers.no_webhook) {
+        webhook->reset();
+    }
+    if (webhook && *webhook && !markers.webhook_path.empty()) {
         (*webhook)->target = std::string(markers.webhook_path);
     }
     const auto delay = markers.webhook_first ? std::chrono::milliseconds(0) : options.webhook_delay;

@@ -62,7 +62,8 @@ TEST_CASE("the API key, webhook tokens and signed-link queries never leave stemd
     const std::string body = str(deliveries[0], "body");
     const auto query_at = body.find("?expires=");
     REQUIRE(query_at != std::string::npos); // the links really carried a query
-    const std::string query = body.substr(query_at, body.find_first_of("\"\\", query_at) - query_at);
+    const std::string query =
+        body.substr(query_at, body.find_first_of("\"\\", query_at) - query_at);
 
     const std::string logs = s.serve_logs();
     const std::string listed = s.api_request("GET", "/v1/jobs").body;

@@ -104,11 +104,10 @@ TEST_CASE("many overdue jobs respect byId's rate limit and Retry-After") {
     // 3 in any 2 s. Each 429 must pause every look-up for its Retry-After,
     // so the limit is hit about once per window rather than once per job.
     constexpr int jobs = 8;
-    stack s("reconcile-rate-limit",
-            {.extra_config = overdue_soon + "status_per_minute = 600\n",
-             .no_webhooks = true,
-             .status_limit = 3,
-             .status_window_ms = 2000});
+    stack s("reconcile-rate-limit", {.extra_config = overdue_soon + "status_per_minute = 600\n",
+                                     .no_webhooks = true,
+                                     .status_limit = 3,
+                                     .status_window_ms = 2000});
     s.start_simulator();
     s.start_serve();
     std::vector<std::string> ids;
@@ -160,8 +159,7 @@ TEST_CASE("a job left submitting by a dead stemd fails with advice and is never 
         old_id = old_job->id;
         recent_id = recent_job->id;
         stemd::storage::database db(s.database());
-        db.execute("UPDATE jobs SET created_at = created_at - 7200000 WHERE id = '" + old_id +
-                   "'");
+        db.execute("UPDATE jobs SET created_at = created_at - 7200000 WHERE id = '" + old_id + "'");
     }
     s.start_serve();
     auto failed = s.wait_for(old_id, "failed", 10s);

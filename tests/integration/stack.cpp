@@ -22,15 +22,11 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 
-namespace {
-
 json::value parse_or_null(const std::string& text) {
     boost::system::error_code ec;
     auto v = json::parse(text, ec);
     return ec ? json::value(nullptr) : v;
 }
-
-} // namespace
 
 std::vector<std::string> files_under(const std::filesystem::path& dir) {
     std::vector<std::string> out;

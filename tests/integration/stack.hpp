@@ -163,6 +163,9 @@ private:
     int serve_starts_ = 0;
 };
 
+// `text` parsed as JSON, or null when it is not JSON.
+boost::json::value parse_or_null(const std::string& text);
+
 // The string at `key` of a JSON object (throws when absent or not a string).
 inline std::string str(const boost::json::value& v, std::string_view key) {
     return std::string(v.at(key).as_string());

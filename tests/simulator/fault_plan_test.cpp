@@ -90,6 +90,11 @@ TEST_CASE("read_markers finds sim-error, sim-fail and the sim-fault list") {
     CHECK(read_markers("https://x/a.mp3?sim-fault=Short").faults.empty()); // uppercase ends it
 }
 
+TEST_CASE("read_markers finds sim-no-webhook") {
+    CHECK_FALSE(read_markers("https://x/a.mp3").no_webhook);
+    CHECK(read_markers("https://x/a.mp3?sim-no-webhook").no_webhook);
+}
+
 TEST_CASE("read_markers finds sim-webhook-first and the path it names") {
     CHECK_FALSE(read_markers("https://x/a.mp3").webhook_first);
     const auto plain = read_markers("https://x/a.mp3?sim-webhook-first");

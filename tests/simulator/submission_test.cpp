@@ -68,6 +68,15 @@ TEST_CASE("accept makes a task with defaults, the webhook URL and the markers") 
     CHECK(s->uploaded_bytes == 0);
 }
 
+TEST_CASE("accept withholds the webhook of a task marked sim-no-webhook") {
+    const auto s = accept(form({{"audio_url", "https://x/a.mp3?sim-no-webhook"},
+                                {"webhook_url", "https://hook.test/w"}}),
+                          2, {});
+    REQUIRE(s.has_value());
+    CHECK_FALSE(s->webhook);
+    CHECK_FALSE(s->accepted->fail);
+}
+
 TEST_CASE("accept: uploads, chosen stems without duplicates") {
     const auto s =
         accept(form({{"audio_file", "RIFF...."}, {"stems", "[\"vocals\",\"vocals\"]"}}), 1, {});
