@@ -29,9 +29,11 @@ std::optional<std::string> check_endpoint(std::string& value) {
         value.pop_back();
     const bool https = value.starts_with("https://");
     const bool http = value.starts_with("http://");
-    const std::string_view rest = std::string_view(value).substr(https ? 8 : 7);
-    if ((https || http) && !rest.empty() && rest.find_first_of("/?#") == std::string::npos)
-        return std::nullopt;
+    if (https || http) {
+        const std::string_view rest = std::string_view(value).substr(https ? 8 : 7);
+        if (!rest.empty() && rest.find_first_of("/?#") == std::string::npos)
+            return std::nullopt;
+    }
     return "is not an S3 endpoint: give scheme, host and port only, e.g. "
            "\"https://s3.eu-west-1.amazonaws.com\" or \"http://127.0.0.1:9000\"";
 }

@@ -17,6 +17,8 @@ namespace {
 
 // Long enough for a proxy in between, short enough for a command a person waits for.
 constexpr std::chrono::milliseconds probe_timeout{5000};
+// Probes sent, at most, when other instances share the webhook address.
+constexpr int shared_store_probes = 8;
 
 // GET <public_url>/webhook/probe/<id>. The certificate is not judged here
 // (the CLI's "certificate" check does that): what proves the URL reaches
@@ -86,8 +88,17 @@ net::awaitable<listener::response> handle_doctor(doctor_context& ctx) {
     checks.push_back(output_dir_probe(o.output_dir, static_cast<std::int64_t>(o.download.max_bytes),
                                       "the daemon"));
     probe_facts probe;
-    if (!ctx.public_url.empty())
+    // Behind a load balancer over instances sharing one database, a probe
+    // may reach a sibling, which rightly says 404 to an id it did not issue:
+    // send fresh ones until one arrives here (round robin gets there within
+    // as many tries as there are instances).
+    const int tries = o.shared_poll.count() > 0 ? shared_store_probes : 1;
+    for (int i = 0; i < tries && !ctx.public_url.empty(); ++i) {
         probe = co_await send_probe(ctx);
+        probe.tries = i + 1;
+        if (probe.arrived || !probe.unreachable.empty())
+            break;
+    }
     checks.push_back(public_url_check(ctx.public_url, ctx.listen, probe));
     checks.push_back(stuck_jobs(ctx.service));
     std::string summary = "doctor:";

@@ -177,8 +177,12 @@ check public_url_check(std::string_view public_url, std::string_view listen, con
     if (!f.arrived)
         return make(check_public_url, check_level::problem,
                     url + " reaches something else: it answered " + std::to_string(f.http_status) +
-                        " to a one-time probe that this daemon's webhook listener never saw, so "
-                        "MusicGPT's webhooks go to another server" +
+                        (f.tries > 1 ? " to each of " + std::to_string(f.tries) +
+                                           " one-time probes, none of which this daemon's "
+                                           "webhook listener saw"
+                                     : std::string(" to a one-time probe that this daemon's "
+                                                   "webhook listener never saw")) +
+                        ", so MusicGPT's webhooks go to another server" +
                         fix);
     if (f.http_status != 200)
         return make(check_public_url, check_level::problem,

@@ -86,6 +86,7 @@ struct probe_facts {
     std::string unreachable; // the GET got no answer; "" when it did
     unsigned http_status = 0;
     bool arrived = false; // this daemon's webhook listener saw the probe
+    int tries = 1;        // probes sent, each with its own id (the last one's facts above)
 };
 check public_url_check(std::string_view public_url, std::string_view listen, const probe_facts& f);
 

@@ -67,6 +67,11 @@ TEST_CASE("config: storage.output refuses output_dir beside it, bad buckets, no 
     CHECK(allowed->s3.region == "eu-west-1");
     auto path = refused("[s3]\nendpoint = \"https://h/bucket\"\n", error::bad_value);
     CHECK(contains(path.message, "s3.endpoint"));
+    // Shorter than any scheme: refused like any other non-URL, not thrown.
+    for (const std::string short_one : {"v1", "h", "http:/", ""}) {
+        auto e = refused("[s3]\nendpoint = \"" + short_one + "\"\n", error::bad_value);
+        CHECK_MESSAGE(contains(e.message, "is not an S3 endpoint"), e.message);
+    }
 }
 
 TEST_CASE("config: a secret in [s3] is refused with its key and never shown") {

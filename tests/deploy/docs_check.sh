@@ -59,7 +59,7 @@ done
 # Keys: "[table]" headers and "key =" lines of the README's ```toml block
 # under "### Configuration".
 keys=$(awk '/^### Configuration/ { c = 1 } c && /^```toml/ { on = 1; next } on && /^```/ { exit }
-            on && /^\[[a-z_]+\]/ { t = $1; gsub(/[][]/, "", t) }
+            on && /^\[[a-z0-9_]+\]/ { t = $1; gsub(/[][]/, "", t) }
             on && /^[a-z_]+ *=/ { print t "." $1 }' "$readme")
 [ -n "$keys" ] || fail "no configuration keys found in $readme"
 for k in $keys; do

@@ -123,6 +123,9 @@ void check_upstream(stack& s) {
     CHECK(stats.at("status_429").to_number<std::uint64_t>() == 0);
     CHECK(stats.at("status_window_peak").to_number<std::uint64_t>() <=
           static_cast<std::uint64_t>(budget));
+    MESSAGE("byId calls " << stats.at("status_requests") << ", at most "
+                          << stats.at("status_window_peak") << " in any 60 s (budget " << budget
+                          << ")");
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -135,7 +138,9 @@ TEST_CASE("three instances share sixty jobs through a SIGKILL and a restart") {
     const auto start = std::chrono::steady_clock::now();
     stack s("multi-kill", simulator_options());
     fleet f(s, fleet_on(cluster().create_database()));
-    const auto ids = start_and_submit(s, f, 60, 4);
+    // Five stem bodies in flight with two per instance at most: all three
+    // instances are mid-download when instance 0 is killed.
+    const auto ids = start_and_submit(s, f, 60, 5);
     crash_and_restart(f);
 
     const auto jobs = f.wait_all_completed(ids, 240s);
@@ -165,6 +170,41 @@ TEST_CASE("instances reconnect after PostgreSQL restarts mid-run, losing nothing
     for (int i = 0; i < f.size(); ++i)
         CHECK_MESSAGE(f.running(i), "instance " << i << " exited\n" << f.logs());
     MESSAGE("three instances, 30 jobs, PostgreSQL restart: " << seconds_since(start) << " s");
+}
+
+TEST_CASE("three instances asking about more jobs than the byId budget send no more than it") {
+    // 15 jobs whose webhook never comes, all overdue after a second, and a
+    // budget of 12 a minute (a burst of 1, then one every 5.5 s): three
+    // buckets of their own would send all 15 within 30 s, past the
+    // simulator's limit of 12 in any 60 s; one shared bucket sends 12 in
+    // the first minute and the rest after.
+    constexpr int small_budget = 12;
+    constexpr int withheld = 15;
+    const auto start = std::chrono::steady_clock::now();
+    stack s("multi-budget", {.stem_bytes = 4096,
+                             .status_limit = small_budget,
+                             .status_window_ms = 60'000});
+    fleet_options options = fleet_on(cluster().create_database());
+    options.status_per_minute = small_budget;
+    fleet f(s, options);
+    s.start_simulator();
+    f.start_all();
+    std::vector<std::string> ids;
+    for (int i = 0; i < withheld; ++i)
+        ids.push_back(f.submit(i % f.size(), R"({"audio_url":"https://songs.example/budget-)" +
+                                                 std::to_string(i) +
+                                                 R"(.mp3?sim-no-webhook","stems":["vocals"]})"));
+    const auto jobs = f.wait_all_completed(ids, 150s);
+    CHECK(jobs.size() == static_cast<std::size_t>(withheld));
+    const auto stats = s.simulator_get("/sim/stats").second;
+    INFO(json::serialize(stats));
+    CHECK(stats.at("status_requests").to_number<std::uint64_t>() >=
+          static_cast<std::uint64_t>(withheld));
+    CHECK(stats.at("status_429").to_number<std::uint64_t>() == 0);
+    CHECK(stats.at("status_window_peak").to_number<std::uint64_t>() <=
+          static_cast<std::uint64_t>(small_budget));
+    MESSAGE("three instances, " << withheld << " look-ups on a budget of " << small_budget
+                                << " a minute: " << seconds_since(start) << " s");
 }
 
 #if STEMD_MULTI_S3
@@ -224,7 +264,7 @@ TEST_CASE("three instances put stems in S3 through a SIGKILL, leaving no unfinis
     options.tables = "[s3]\nendpoint = \"" + s3.endpoint() + "\"\nregion = \"" + s3.region() +
                      "\"\nallow_http = true\ncredentials_file = \"" + credentials.string() + "\"\n";
     fleet f(s, options);
-    const auto ids = start_and_submit(s, f, 30, 3);
+    const auto ids = start_and_submit(s, f, 60, 5);
     crash_and_restart(f); // instance 0's multipart uploads are left unfinished
 
     const auto jobs = f.wait_all_completed(ids, 240s);
@@ -232,6 +272,6 @@ TEST_CASE("three instances put stems in S3 through a SIGKILL, leaving no unfinis
         check_objects(f, s3, job);
     check_upstream(s);
     CHECK(s3.leftover_uploads().empty());
-    MESSAGE("three instances, 30 jobs to S3, SIGKILL + restart: " << seconds_since(start) << " s");
+    MESSAGE("three instances, 60 jobs to S3, SIGKILL + restart: " << seconds_since(start) << " s");
 }
 #endif

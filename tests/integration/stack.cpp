@@ -165,7 +165,7 @@ void stack::write_config() {
         "database = " +
         (options_.database_uri.empty() ? q(ws_ / "var" / "stemd.db")
                                        : "\"" + options_.database_uri + "\"") +
-        "\n"
+        "\n" +
         (options_.output.empty() ? "output_dir = " + q(output_dir())
                                  : "output = \"" + options_.output + "\"") +
         "\n"
@@ -241,7 +241,11 @@ void stack::start_serve(serve_launch launch) {
 }
 
 void stack::point_webhooks_at(const stack& other) {
-    public_url_ = "http://127.0.0.1:" + std::to_string(other.webhook_port());
+    set_public_url("http://127.0.0.1:" + std::to_string(other.webhook_port()));
+}
+
+void stack::set_public_url(const std::string& url) {
+    public_url_ = url;
     std::filesystem::remove(config_file());
     write_config();
 }

@@ -86,6 +86,8 @@ public:
     // MusicGPT is given `other`'s webhook listener as this stack's
     // public_url: deliveries for jobs submitted here go there.
     void point_webhooks_at(const stack& other);
+    // The same with any URL (a load balancer in front of several stacks).
+    void set_public_url(const std::string& url);
     child_process& serve() { return *serve_; }
 
     const workspace& ws() const { return ws_; }

@@ -6,6 +6,7 @@
 // its claim's lease runs out.
 
 #include "integration/stack.hpp"
+#include "support/forwarder.hpp"
 #include "support/sse_reader.hpp"
 #include "tests/support/pg_cluster.hpp"
 
@@ -218,4 +219,42 @@ TEST_CASE("two instances: doctor checks the PostgreSQL database and its schema")
     CHECK(down.at("level").as_string() == "problem");
     CHECK_MESSAGE(std::string(down.at("message").as_string()).find(nowhere) != std::string::npos,
                   json::serialize(down));
+}
+
+namespace {
+
+// doctor's "public url" check of the instance `s` as {level, message}.
+std::pair<std::string, std::string> public_url_check(stack& s) {
+    const auto r = s.cli({"doctor", "--config", s.config_file().string(), "--json"});
+    const auto body = json::parse(r.out);
+    for (const auto& c : body.at("checks").as_array())
+        if (c.at("name").as_string() == "public url")
+            return {std::string(c.at("level").as_string()),
+                    std::string(c.at("message").as_string())};
+    FAIL("no public url check: " << r.out << r.err);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("two instances behind a round-robin balancer: doctor's probe reaches each") {
+    const std::string db = fresh_database();
+    stack a("two-instances-probe-a", {.database_uri = db});
+    stack b("two-instances-probe-b", {.database_uri = db, .share_with = &a});
+    forwarder balancer({a.webhook_port(), b.webhook_port()});
+    const std::string url = "http://127.0.0.1:" + std::to_string(balancer.port());
+    a.set_public_url(url);
+    b.set_public_url(url);
+    a.start_simulator();
+    a.start_serve();
+    b.start_serve();
+    // The balancer alternates: a's first probe lands on a, its second
+    // doctor's first probe on b, which does not know the id (404), so a
+    // sends another; b's the same way round.
+    for (stack* s : {&a, &a, &b, &b}) {
+        const auto [level, message] = public_url_check(*s);
+        CHECK_MESSAGE(level == "ok", message);
+    }
+    const auto relayed = balancer.forwarded();
+    CHECK(relayed.at(0) + relayed.at(1) >= 6);
 }

@@ -89,6 +89,10 @@ TEST_CASE("doctor checks: the public URL passes only when this daemon saw its pr
     CHECK(server::public_url_check(url, "l", {"timed out", 0, false}).level ==
           check_level::problem);
     CHECK(server::public_url_check("", "l", {}).level == check_level::warning);
+    // Several probes (instances behind a load balancer), none of them seen.
+    auto all = server::public_url_check(url, "l", {"", 404, false, 8});
+    CHECK(all.level == check_level::problem);
+    CHECK(has(all, "each of 8 one-time probes, none of which"));
 }
 
 TEST_CASE("doctor checks: stuck jobs listed by id with how long they waited") {

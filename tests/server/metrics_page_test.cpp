@@ -114,8 +114,8 @@ TEST_CASE("metrics page: download errors are counted under their cause class") {
 }
 
 TEST_CASE("metrics page: every client error maps to a declared download cause") {
-    // client::error's codes run from 1 (bad_url) to bad_form without gaps.
-    const int last = static_cast<int>(client::error::bad_form);
+    // client::error's codes run from 1 (bad_url) to not_found without gaps.
+    const int last = static_cast<int>(client::error::not_found);
     for (int v = 1; v <= last; ++v) {
         const auto e = static_cast<client::error>(v);
         const auto c = jobs::download_cause(stemd::error{client::make_error_code(e), ""});
@@ -123,7 +123,7 @@ TEST_CASE("metrics page: every client error maps to a declared download cause") 
                           jobs::download_causes.end(),
                       "client error " << v << " maps to undeclared cause " << c);
     }
-    // The last code is still bad_form: a code added after it must extend
+    // The last code is still not_found: a code added after it must extend
     // this loop.
     CHECK(client::make_error_code(static_cast<client::error>(last + 1)).message().find("unknown") !=
           std::string::npos);
