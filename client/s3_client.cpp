@@ -42,6 +42,8 @@ struct call {
     header_list headers;
     std::span<const char> body;
     std::string what; // "create a multipart upload of"
+    // A part upload or the completion of an upload (see s3_error_code).
+    bool upload_step = false;
 };
 
 std::string object_name(const s3_settings& s, const std::string& key) {
@@ -78,18 +80,23 @@ std::string advice(std::string_view code, unsigned status) {
     if (code == "NoSuchBucket")
         return "create the bucket or correct its name in storage.output";
     if (code == "RequestTimeTooSkewed")
-        return "correct this machine's clock (NTP)";
+        return "correct this machine's clock (NTP); retried meanwhile";
+    if (code == "ExpiredToken")
+        return "renew the temporary credentials (s3.session_token); retried meanwhile";
+    if (code == "RequestTimeout")
+        return "the request's bytes came too slowly; retried later";
     if (code == "NoSuchKey" || (code.empty() && status == 404))
         return "there is no such object (deleted, or its upload never completed)";
     if (code == "NoSuchUpload")
-        return "the upload was completed or aborted meanwhile; start a new one";
+        return "the upload was completed or aborted meanwhile; a new attempt starts a new one";
     if (code == "EntityTooSmall")
         return "every part but the last must be at least 5 MiB";
     if (code == "XAmzContentSHA256Mismatch" || code == "BadDigest")
         return "the bytes changed on the way; send them again";
     if (code == "InvalidPart" || code == "InvalidPartOrder")
         return "upload the parts again and complete with their ETags in order";
-    if (status >= 500 || status == 429 || code == "SlowDown")
+    if (status >= 500 || status == 429 || code == "SlowDown" || code == "InternalError" ||
+        code == "ServiceUnavailable")
         return "the server is busy or failing; try again later";
     return "see the S3 server's documentation of this error";
 }
@@ -98,10 +105,7 @@ stemd::error s3_failure(const call& c, const s3_settings& s, unsigned status,
                         std::string_view body) {
     const std::string code = s3_xml::text(body, "Code").value_or("");
     const std::string message = s3_xml::text(body, "Message").value_or("");
-    const boost::system::error_code ec = status == 404 ? make_error_code(error::not_found)
-                                         : (status >= 500 || status == 429 || status == 408)
-                                             ? make_error_code(error::server_busy)
-                                             : make_error_code(error::http_status);
+    const boost::system::error_code ec = s3_error_code(status, code, c.upload_step);
     std::string text = "S3 refused to " + c.what + " " + object_name(s, c.key) + " at " +
                        redact(s.endpoint) + ": HTTP " + std::to_string(status);
     if (!code.empty())
@@ -208,6 +212,28 @@ net::awaitable<std::string> refusal_body(connection& conn,
 
 } // namespace
 
+boost::system::error_code s3_error_code(unsigned status, std::string_view code,
+                                        bool upload_step) {
+    // S3's own word that asking again can work, whatever the status (an
+    // <Error> may also come with 200, for a completion).
+    static constexpr std::string_view retried[] = {
+        "RequestTimeout",       "BadDigest",     "XAmzContentSHA256Mismatch",
+        "RequestTimeTooSkewed", "ExpiredToken",  "SlowDown",
+        "InternalError",        "ServiceUnavailable",
+    };
+    if (std::find(std::begin(retried), std::end(retried), code) != std::end(retried))
+        return make_error_code(error::server_busy);
+    // The upload vanished under a part or the completion: the next attempt
+    // starts a new one. For an abort or a listing it stays not_found (gone).
+    if (code == "NoSuchUpload" && upload_step)
+        return make_error_code(error::server_busy);
+    if (status == 404)
+        return make_error_code(error::not_found);
+    if (status >= 500 || status == 429 || status == 408)
+        return make_error_code(error::server_busy);
+    return make_error_code(error::http_status);
+}
+
 s3_client::s3_client(s3_settings s, net::ssl::context& tls) : settings_(std::move(s)), tls_(&tls) {}
 
 net::awaitable<result<std::string>> s3_client::create_upload(const std::string& key,
@@ -243,6 +269,7 @@ net::awaitable<result<std::string>> s3_client::upload_part(const std::string& ke
            {},
            bytes,
            what};
+    c.upload_step = true;
     auto res = co_await exchange_xml(c, settings_, *tls_);
     if (!res)
         co_return res.error();
@@ -270,6 +297,7 @@ net::awaitable<result<void>> s3_client::complete_upload(const std::string& key,
            {{"content-type", "application/xml"}},
            body,
            "complete the multipart upload of"};
+    c.upload_step = true;
     auto res = co_await exchange_xml(c, settings_, *tls_);
     if (!res)
         co_return res.error();
@@ -401,14 +429,15 @@ net::awaitable<result<std::uint64_t>> s3_client::fetch_to(const std::string& key
     co_return total;
 }
 
-std::string s3_client::presigned_get(const std::string& key, std::chrono::seconds lifetime,
-                                     std::optional<std::int64_t> now_unix) const {
+std::string s3_client::presigned(std::string_view method, const std::string& key,
+                                 std::chrono::seconds lifetime,
+                                 std::optional<std::int64_t> now_unix) const {
     auto endpoint = endpoint_url(settings_);
     if (!endpoint)
         return "";
     const std::string path = wire_path(*endpoint, settings_, key);
     const std::string date = sigv4::amz_date(now_unix.value_or(now_millis() / 1000));
-    const sigv4::request r{"GET", path, {}, {{"host", endpoint->host_header()}}, ""};
+    const sigv4::request r{std::string(method), path, {}, {{"host", endpoint->host_header()}}, ""};
     const std::int64_t expires = std::clamp<std::int64_t>(lifetime.count(), 1, max_presign_seconds);
     const std::string query = sigv4::presigned_query(
         r, {settings_.region, "s3"},

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stemd::client {
@@ -37,6 +38,16 @@ struct s3_object {
     std::string etag;
     std::string content_type;
 };
+
+// The client::error code an S3 refusal is reported with, from its HTTP
+// status and S3's error Code ("" when the answer had none). What passes
+// once retried is server_busy (transient): RequestTimeout, BadDigest,
+// XAmzContentSHA256Mismatch, RequestTimeTooSkewed, ExpiredToken, SlowDown,
+// InternalError, ServiceUnavailable, any 5xx, 408 and 429, and NoSuchUpload
+// when `upload_step` (a part upload or the completion: the attempt starts a
+// new upload). Else 404 is not_found, anything other http_status (refused).
+boost::system::error_code s3_error_code(unsigned status, std::string_view code,
+                                        bool upload_step);
 
 class s3_client {
 public:
@@ -74,10 +85,17 @@ public:
     boost::asio::awaitable<result<std::uint64_t>> fetch_to(const std::string& key,
                                                            const std::string& file);
 
-    // A presigned GET URL of the object valid for `lifetime` (SigV4 query
-    // signing, no request made): what the file endpoint redirects to.
+    // A presigned URL of the object for `method` ("GET" or "HEAD": SigV4
+    // signs the method, so a URL signed for one is refused for the other),
+    // valid for `lifetime` (SigV4 query signing, no request made): what the
+    // file endpoint redirects to.
+    std::string presigned(std::string_view method, const std::string& key,
+                          std::chrono::seconds lifetime,
+                          std::optional<std::int64_t> now_unix = std::nullopt) const;
     std::string presigned_get(const std::string& key, std::chrono::seconds lifetime,
-                              std::optional<std::int64_t> now_unix = std::nullopt) const;
+                              std::optional<std::int64_t> now_unix = std::nullopt) const {
+        return presigned("GET", key, lifetime, now_unix);
+    }
 
 private:
     s3_settings settings_;

@@ -2,6 +2,7 @@
 
 #include "client/error.hpp"
 #include "client/fetch_steps.hpp"
+#include "client/media_type.hpp"
 
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -104,11 +105,13 @@ net::awaitable<s3_download_job::step> s3_download_job::receive(connection& conn,
     }
     if (request_.progress)
         *request_.progress = {0, expected};
-    s3_upload upload(s3_, key, options_.max_bytes, request_.part_size);
-    // Named, not a temporary of the co_await: GCC 12 destroys such
-    // temporaries twice.
-    const std::string type =
-        content_type.empty() ? "application/octet-stream" : std::string(content_type);
+    s3_upload upload(s3_, key, options_.max_bytes, s3_part_size_for(expected, request_.part_size),
+                     request_.job_id);
+    // The type of the key's extension, as the local file route serves a
+    // file, not whatever the remote server said (it may say nothing, or
+    // application/octet-stream for an mp3). Named, not a temporary of the
+    // co_await: GCC 12 destroys such temporaries twice.
+    const std::string type = audio_content_type(key);
     if (auto begun = co_await upload.begin(type); !begun) {
         co_await conn.close();
         co_return begun.error();

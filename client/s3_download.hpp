@@ -20,7 +20,10 @@ struct s3_download_request {
     std::string key_base;
     std::string fallback_extension = "bin";
     download_progress* progress = nullptr; // as in download_request
+    // The smallest part; raised for a long body so that it fits in S3's
+    // 10,000 parts (s3_part_size_for).
     std::size_t part_size = s3_part_size;
+    std::string job_id; // for the log lines of the upload; "" when none
 };
 
 // Downloads `r.url` into the object {key_base}.{ext} through a multipart

@@ -4,6 +4,10 @@
 #include "common/log.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace stemd::client {
 
@@ -15,23 +19,53 @@ stemd::error fail(error e, std::string message) {
     return {make_error_code(e), std::move(message)};
 }
 
+constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+
 } // namespace
 
+std::size_t s3_part_size_for(std::optional<std::uint64_t> length, std::size_t smallest) {
+    const std::uint64_t least = std::max(smallest, s3_min_part_size);
+    if (!length)
+        return static_cast<std::size_t>(least);
+    const std::uint64_t parts = static_cast<std::uint64_t>(s3_max_parts);
+    // ceil(length / parts), then up to a whole MiB; no overflow for any
+    // length a download may have (max_bytes is far below 2^64).
+    const std::uint64_t needed = *length / parts + (*length % parts != 0 ? 1 : 0);
+    const std::uint64_t rounded = (needed / mib + (needed % mib != 0 ? 1 : 0)) * mib;
+    return static_cast<std::size_t>(std::max(least, rounded));
+}
+
 s3_upload::s3_upload(s3_client& client, std::string key, std::uint64_t max_bytes,
-                     std::size_t part_size)
-    : client_(client), key_(std::move(key)), max_bytes_(max_bytes),
+                     std::size_t part_size, std::string job_id)
+    : client_(client), key_(std::move(key)), job_id_(std::move(job_id)), max_bytes_(max_bytes),
       part_size_(std::max(part_size, s3_min_part_size)) {
     part_.reserve(part_size_);
 }
 
 net::awaitable<result<void>> s3_upload::begin(const std::string& content_type) {
+    // Best-effort: an upload left behind only costs storage until the
+    // bucket's lifecycle rule (or a later sweep) removes it, while failing
+    // here would fail every file under a policy that may write but not list
+    // uploads. The messages hold no secrets (s3_client redacts them).
+    std::vector<std::string> ids;
     auto leftovers = co_await client_.unfinished_uploads(key_);
-    if (!leftovers)
-        co_return leftovers.error();
-    for (const auto& id : *leftovers) {
+    if (leftovers)
+        ids = std::move(*leftovers);
+    else
+        log_warning(job_id_, "cannot look for unfinished uploads of " + key_ + " (" +
+                                 leftovers.error().message +
+                                 "); uploading anyway. Any upload an earlier run left behind "
+                                 "stays until a lifecycle rule of the bucket aborts it; allow "
+                                 "s3:ListBucketMultipartUploads to have stemd abort them");
+    for (const auto& id : ids) {
         if (auto gone = co_await client_.abort_upload(key_, id); !gone)
-            co_return gone.error();
-        log_info("", "aborted an unfinished upload of " + key_ + " left by an earlier run");
+            log_warning(job_id_, "cannot abort an unfinished upload of " + key_ +
+                                     " left by an earlier run (" + gone.error().message +
+                                     "); uploading anyway. It stays until a lifecycle rule of "
+                                     "the bucket aborts it");
+        else
+            log_info(job_id_,
+                     "aborted an unfinished upload of " + key_ + " left by an earlier run");
     }
     auto created = co_await client_.create_upload(key_, content_type);
     if (!created)
@@ -74,6 +108,13 @@ net::awaitable<result<void>> s3_upload::write(std::span<const char> bytes) {
 }
 
 net::awaitable<result<void>> s3_upload::flush_part() {
+    if (etags_.size() >= static_cast<std::size_t>(s3_max_parts))
+        co_return fail(error::body_too_large,
+                       "uploading " + key_ + ": the file needs more than S3's limit of " +
+                           std::to_string(s3_max_parts) + " parts of " +
+                           std::to_string(part_size_) + " bytes (" + std::to_string(bytes_) +
+                           " bytes so far, of unknown length); the upload was aborted. Files "
+                           "this large need a server that sends Content-Length");
     auto etag = co_await client_.upload_part(key_, upload_id_, static_cast<int>(etags_.size()) + 1,
                                              {part_.data(), part_.size()});
     if (!etag)
@@ -124,8 +165,9 @@ net::awaitable<void> s3_upload::abort() {
     const std::string id = std::exchange(upload_id_, "");
     part_.clear();
     if (auto gone = co_await client_.abort_upload(key_, id); !gone)
-        log_warning("", "cannot abort the upload of " + key_ + " (" + gone.error().message +
-                            "); the next attempt at this file aborts it");
+        log_warning(job_id_, "cannot abort the upload of " + key_ + " (" +
+                                 gone.error().message +
+                                 "); the next attempt at this file aborts it");
 }
 
 } // namespace stemd::client

@@ -7,6 +7,7 @@
 #include "config/toml_table.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace stemd::config {
 
@@ -84,6 +85,23 @@ std::optional<std::string> check_output(std::string& value) {
 // ---------------------------------------------------------------------------
 // Rules across the keys of one table.
 
+// %XX sequences decoded; anything malformed is kept as it is.
+std::string percent_decoded(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto hex = [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+        };
+        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) && hex(text[i + 2])) {
+            out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 // A password in the URI would sit in a config file anyone who may read the
 // config can read; libpq takes it from a password file instead.
 bool uri_has_password(std::string_view uri) {
@@ -101,7 +119,10 @@ bool uri_has_password(std::string_view uri) {
     std::string_view query = rest.substr(query_start + 1);
     while (!query.empty()) {
         const std::string_view param = query.substr(0, query.find('&'));
-        if (iequals(param.substr(0, param.find('=')), "password")) {
+        // libpq percent-decodes parameter names too (pass%77ord), and the
+        // client key's passphrase is as secret as the password.
+        const std::string name = percent_decoded(param.substr(0, param.find('=')));
+        if (iequals(name, "password") || iequals(name, "sslpassword")) {
             return true;
         }
         query.remove_prefix(std::min(query.size(), param.size() + 1));

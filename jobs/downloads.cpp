@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
+#include "jobs/closing_write.hpp"
 #include "jobs/events.hpp"
 #include "jobs/metrics.hpp"
 #include "jobs/object_store.hpp"
@@ -121,12 +122,18 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
         got = co_await upload_one(f, entry.progress);
     else
         got = co_await client::download(req, options_.download, tls_);
+    // Interrupted by shutdown: left `downloading`, to be resumed; its claim
+    // is released once the loop has stopped (service::release_claims).
     if (stopping_ && !got)
-        co_return; // interrupted by shutdown: left `downloading` and claimed, resumed at next start
-    if (got)
-        finished(f, *got, std::chrono::steady_clock::now() - started);
-    else
-        failed(f, got.error());
+        co_return;
+    // Named, not temporaries in the co_await'ed calls (GCC 12).
+    if (got) {
+        const auto took = std::chrono::steady_clock::now() - started;
+        co_await finished(f, *got, took);
+    } else {
+        const stemd::error why = got.error();
+        co_await failed(f, why);
+    }
 }
 
 // The file streamed into its object instead of a .part: each attempt
@@ -134,10 +141,19 @@ net::awaitable<void> download_scheduler::download_one(storage::file_record f) {
 // what makes aborting an earlier process's upload of the key safe.
 net::awaitable<result<client::download_result>>
 download_scheduler::upload_one(const storage::file_record& f, client::download_progress& progress) {
+    // The key is built from the job's task_id, not from the planned path:
+    // a path planned under an earlier output_dir would otherwise lose its
+    // task folder, and two jobs' files would share a key.
+    auto job = store_.find(f.job_id);
+    if (!job)
+        co_return stemd::error{job.error().code,
+                               "cannot look up job " + f.job_id + " to name the object of " +
+                                   storage::file_label(f) + ": " + job.error().message};
     const client::s3_download_request req{
         .url = f.url,
-        .key_base = objects_->key_base(options_.output_dir, f.path, f.name),
+        .key_base = objects_->key_base(job->task_id, f),
         .progress = &progress,
+        .job_id = f.job_id,
     };
     auto stored = co_await client::download_to_s3(req, options_.download, tls_, objects_->client());
     if (!stored)
@@ -146,14 +162,20 @@ download_scheduler::upload_one(const storage::file_record& f, client::download_p
                                       std::move(stored->sha256), 0, false};
 }
 
-void download_scheduler::finished(const storage::file_record& f, const client::download_result& got,
-                                  std::chrono::steady_clock::duration took) {
-    auto job = store_.file_done(f.id, owner_, got.path.string(),
-                                static_cast<std::int64_t>(got.bytes), got.sha256);
+net::awaitable<void> download_scheduler::finished(const storage::file_record& f,
+                                                  const client::download_result& got,
+                                                  std::chrono::steady_clock::duration took) {
+    const std::string path = got.path.string();
+    const auto done = [&] {
+        return store_.file_done(f.id, owner_, path, static_cast<std::int64_t>(got.bytes),
+                                got.sha256);
+    };
+    const std::string what = "record the download of " + storage::file_label(f) + " into " + path;
+    auto job = co_await close_claim(done, stopping_, f.job_id, what);
     if (!job) {
-        log_error(f.job_id, "downloaded " + got.path.string() +
+        log_error(f.job_id, "downloaded " + path +
                                 " but could not record it: " + job.error().message);
-        return;
+        co_return;
     }
     // A file found complete on disk was not downloaded: nothing to count.
     if (!got.already_complete) {
@@ -173,32 +195,41 @@ void download_scheduler::finished(const storage::file_record& f, const client::d
 }
 
 // Waits for a fresh link, tries again later, or gives up.
-void download_scheduler::failed(const storage::file_record& f, const stemd::error& why) {
+net::awaitable<void> download_scheduler::failed(const storage::file_record& f,
+                                                const stemd::error& why) {
     const int attempts = f.attempts;
     const bool refused = why.code == client::error::link_expired;
     if (refused && f.link_refreshes >= options_.max_link_refreshes) {
         // The same link, or fresh ones, refused again and again: asking
         // MusicGPT once more would only loop.
-        give_up(f, why,
-                why.message + " (refused again after " + std::to_string(f.link_refreshes) +
-                    " fresh links from MusicGPT; `stemd retry` tries again)");
-        return;
+        const std::string reason = why.message + " (refused again after " +
+                                   std::to_string(f.link_refreshes) +
+                                   " fresh links from MusicGPT; `stemd retry` tries again)";
+        co_await give_up(f, why, reason);
+        co_return;
     }
-    if (refused && attempts < options_.max_attempts && link_refreshed(f, why)) {
-        meters().download_retries.add(download_cause(why));
-        return;
+    // Not a co_await inside the condition: GCC 12 miscompiles those.
+    if (refused && attempts < options_.max_attempts) {
+        const bool waiting = co_await link_refreshed(f, why);
+        if (waiting) {
+            meters().download_retries.add(download_cause(why));
+            co_return;
+        }
     }
     if (!why.transient() || attempts >= options_.max_attempts) {
-        give_up(f, why, why.message);
-        return;
+        co_await give_up(f, why, why.message);
+        co_return;
     }
     const auto delay = backoff(options_.retry_base, options_.retry_cap, attempts, rng_());
     log_warning(f.job_id, "download of " + f.name + " failed: " + why.message + "; retrying in " +
                               std::to_string(delay.count()) + " ms");
     const auto next_attempt_at = now_millis() + delay.count();
-    if (auto r = store_.file_retry(f.id, owner_, why.message, next_attempt_at); !r) {
+    const auto retry = [&] { return store_.file_retry(f.id, owner_, why.message, next_attempt_at); };
+    const std::string what = "record the retry of " + storage::file_label(f);
+    auto r = co_await close_claim(retry, stopping_, f.job_id, what);
+    if (!r) {
         log_error(f.job_id, "cannot record the retry: " + r.error().message);
-        return;
+        co_return;
     }
     meters().download_retries.add(download_cause(why));
     note_event(store_, f.job_id, event_kind::download_retry, storage::file_label(f),
@@ -206,14 +237,17 @@ void download_scheduler::failed(const storage::file_record& f, const stemd::erro
                    std::to_string(delay.count()) + " ms");
 }
 
-void download_scheduler::give_up(const storage::file_record& f, const stemd::error& why,
-                                 const std::string& reason) {
+net::awaitable<void> download_scheduler::give_up(const storage::file_record& f,
+                                                 const stemd::error& why,
+                                                 const std::string& reason) {
     log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(f.attempts) +
                             " attempts: " + reason);
-    auto job = store_.file_failed(f.id, owner_, reason);
+    const auto fail = [&] { return store_.file_failed(f.id, owner_, reason); };
+    const std::string what = "record the failure of " + storage::file_label(f);
+    auto job = co_await close_claim(fail, stopping_, f.job_id, what);
     if (!job) {
         log_error(f.job_id, "cannot record the failure: " + job.error().message);
-        return;
+        co_return;
     }
     meters().download_failures.add(download_cause(why));
     note_event(store_, f.job_id, event_kind::download_failed, storage::file_label(f),
@@ -224,15 +258,22 @@ void download_scheduler::give_up(const storage::file_record& f, const stemd::err
 // A refused link (401/403/404/410) has most likely expired: fresh links
 // come from a status look-up, so the file waits for one instead of trying
 // the same link again. False when that cannot work (no task_id to look up).
-bool download_scheduler::link_refreshed(const storage::file_record& f, const stemd::error& why) {
+net::awaitable<bool> download_scheduler::link_refreshed(const storage::file_record& f,
+                                                        const stemd::error& why) {
     auto job = store_.find(f.job_id);
     if (!job || job->task_id.empty())
-        return false;
-    auto waiting = store_.file_link_expired(f.id, owner_, why.message, now_millis());
+        co_return false;
+    // `now` of the first try: the look-up is planned for when the link was refused.
+    const millis refused_at = now_millis();
+    const auto expired = [&] {
+        return store_.file_link_expired(f.id, owner_, why.message, refused_at);
+    };
+    const std::string what = "record that " + storage::file_label(f) + " needs a fresh link";
+    auto waiting = co_await close_claim(expired, stopping_, f.job_id, what);
     if (!waiting) {
         log_error(f.job_id, "cannot record that " + f.name +
                                 " needs a fresh link: " + waiting.error().message);
-        return false;
+        co_return false;
     }
     log_warning(f.job_id, "download of " + f.name + " refused (" + why.message +
                               "); asking MusicGPT for fresh links");
@@ -240,7 +281,7 @@ bool download_scheduler::link_refreshed(const storage::file_record& f, const ste
                "attempt " + std::to_string(f.attempts) + ": " + why.message +
                    "; asking MusicGPT for fresh links");
     wake_poller_();
-    return true;
+    co_return true;
 }
 
 } // namespace stemd::jobs

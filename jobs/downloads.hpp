@@ -43,11 +43,16 @@ private:
     boost::asio::awaitable<void> download_one(storage::file_record f);
     boost::asio::awaitable<result<client::download_result>>
     upload_one(const storage::file_record& f, client::download_progress& progress);
-    void finished(const storage::file_record& f, const client::download_result& got,
-                  std::chrono::steady_clock::duration took);
-    void failed(const storage::file_record& f, const stemd::error& why);
-    void give_up(const storage::file_record& f, const stemd::error& why, const std::string& reason);
-    bool link_refreshed(const storage::file_record& f, const stemd::error& why);
+    // The ends of a download: each records it in the store, trying again
+    // while the store is down (closing_write.hpp).
+    boost::asio::awaitable<void> finished(const storage::file_record& f,
+                                          const client::download_result& got,
+                                          std::chrono::steady_clock::duration took);
+    boost::asio::awaitable<void> failed(const storage::file_record& f, const stemd::error& why);
+    boost::asio::awaitable<void> give_up(const storage::file_record& f, const stemd::error& why,
+                                         const std::string& reason);
+    boost::asio::awaitable<bool> link_refreshed(const storage::file_record& f,
+                                                const stemd::error& why);
 
     boost::asio::any_io_executor ex_;
     storage::store& store_;

@@ -1,6 +1,7 @@
 #include "jobs/object_store.hpp"
 
 #include "client/tls.hpp"
+#include "jobs/file_layout.hpp"
 
 namespace stemd::jobs {
 
@@ -11,15 +12,14 @@ object_store::object_store(const s3_output_options& options)
     : options_(options), tls_(client::make_tls_client_context(options.ca_file)),
       client_(std::make_unique<client::s3_client>(options.client, *tls_)) {}
 
-std::string object_store::key_base(const fs::path& output_dir, const fs::path& planned,
-                                   const std::string& name) const {
-    fs::path below =
-        planned.parent_path().lexically_normal().lexically_relative(output_dir.lexically_normal());
-    // Planned under an earlier output_dir: the task folder is still the
-    // planned path's own.
-    if (below.empty() || *below.begin() == ".." || below.is_absolute())
-        below = planned.parent_path().filename();
-    std::string relative = (below / name).lexically_normal().generic_string();
+std::string object_store::key_base(const std::string& task_id,
+                                   const storage::file_record& f) const {
+    // The local layout itself (destination() with no output_dir and a link
+    // without extension), so an object's key and a local file's path name
+    // the task folder the same way: safe_dir(task_id), one per task.
+    const musicgpt::stem_link link{f.name, f.subdir, ""};
+    const std::string relative =
+        destination(fs::path(), task_id, link).lexically_normal().generic_string();
     return options_.prefix.empty() ? relative : options_.prefix + "/" + relative;
 }
 
@@ -34,12 +34,26 @@ std::optional<std::string> object_store::key_of(std::string_view path) const {
     return std::string(path.substr(head.size()));
 }
 
+bool object_store::within_prefix(std::string_view key) const {
+    if (options_.prefix.empty())
+        return true;
+    const std::string head = options_.prefix + "/";
+    return key.size() > head.size() && key.starts_with(head);
+}
+
 net::awaitable<stem_removal> object_store::remove(const std::vector<std::string>& paths) {
     stem_removal out;
     for (const auto& path : paths) {
         auto key = key_of(path);
         if (!key) {
             out.kept.push_back(path + ": not an object of bucket " + options_.client.bucket);
+            continue;
+        }
+        // Like a local path outside output_dir: not stemd's to delete.
+        if (!within_prefix(*key)) {
+            out.kept.push_back(path + ": not below the prefix \"" + options_.prefix +
+                               "/\" of storage.output; delete it by hand if it is no longer "
+                               "needed");
             continue;
         }
         auto gone = co_await client_->remove(*key);

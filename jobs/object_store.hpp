@@ -8,6 +8,7 @@
 #include "client/s3_client.hpp"
 #include "jobs/options.hpp"
 #include "jobs/stem_removal.hpp"
+#include "storage/records.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -29,19 +30,26 @@ public:
     client::s3_client& client() { return *client_; }
     const std::filesystem::path& scratch_dir() const { return options_.scratch_dir; }
 
-    // The key a file planned at `planned` (beneath output_dir, as
-    // file_layout gives it) is uploaded to, without its extension:
-    // {prefix}/{the path below output_dir}/{name}.
-    std::string key_base(const std::filesystem::path& output_dir,
-                         const std::filesystem::path& planned, const std::string& name) const;
+    // The key the file `f` of the job with `task_id` is uploaded to,
+    // without its extension: {prefix}/{safe_dir(task_id)}/{subdir}/{name},
+    // the local layout (file_layout.hpp) below output_dir. Built from the
+    // job and the record alone, never from output_dir or the planned path,
+    // so two jobs' files never share a key whatever output_dir was.
+    std::string key_base(const std::string& task_id, const storage::file_record& f) const;
     // What store::file_done records: "s3://bucket/key".
     std::string path_of(const std::string& key) const;
     // The key of a recorded path of this bucket; nullopt for a local path
-    // (or another bucket's).
+    // (or another bucket's). Any key of the bucket, also one outside the
+    // prefix: an object stored under an earlier prefix can still be served.
     std::optional<std::string> key_of(std::string_view path) const;
+    // Whether `key` lies below the configured prefix (prefix + "/"); every
+    // key when there is no prefix.
+    bool within_prefix(std::string_view key) const;
 
-    // Deletes the objects of `paths` that are this bucket's; an object
-    // already gone is no error, a failure is reported in `kept`.
+    // Deletes the objects of `paths` that are this bucket's and below the
+    // prefix (anything else in the bucket is not stemd's to delete, and is
+    // reported in `kept`); an object already gone is no error, a failure is
+    // reported in `kept`.
     boost::asio::awaitable<stem_removal> remove(const std::vector<std::string>& paths);
 
 private:

@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 #include "jobs/backoff.hpp"
 #include "jobs/claims.hpp"
+#include "jobs/closing_write.hpp"
 #include "jobs/describe.hpp"
 #include "jobs/events.hpp"
 #include "jobs/metrics.hpp"
@@ -122,35 +123,44 @@ net::awaitable<void> status_poller::poll_one(const std::string& job_id) {
     auto job = store_.find(job_id);
     if (!job || job->task_id.empty() || !job->next_poll_at || *job->next_poll_at > now_millis() ||
         storage::is_final(job->status)) {
-        release(job_id);
+        co_await release(job_id);
         co_return;
     }
     auto answer = co_await musicgpt_.by_id(job->task_id);
     if (stopping_)
         co_return; // the plan stays; the next start looks it up
     meters().status_lookups.add(!answer ? "failed" : answer->refused ? "refused" : "answered");
-    if (!answer)
-        poll_later(*job, answer.error().message, true, "failed");
-    else if (answer->refused)
-        refused(*job, *answer->refused);
-    else
-        answered(*job, answer->conversion);
+    // Each co_await a statement of its own, its arguments named (GCC 12).
+    if (!answer) {
+        const std::string why = answer.error().message;
+        co_await poll_later(*job, why, true, "failed");
+    } else if (answer->refused) {
+        co_await refused(*job, *answer->refused);
+    } else {
+        co_await answered(*job, answer->conversion);
+    }
 }
 
-void status_poller::refused(const storage::job_record& job, const musicgpt::refusal& f) {
+net::awaitable<void> status_poller::refused(const storage::job_record& job,
+                                            const musicgpt::refusal& f) {
     if (f.http_status == 404 && awaits_fresh_link(job)) {
         // Asking again cannot help: the task is gone, and with it its links.
-        no_fresh_links(job, "MusicGPT does not know task " + job.task_id + " any more (" +
-                                describe(f) + ")");
-        return;
+        const std::string why =
+            "MusicGPT does not know task " + job.task_id + " any more (" + describe(f) + ")";
+        co_await no_fresh_links(job, why);
+        co_return;
     }
-    if (f.http_status == 404 && task_unknown(job, f))
-        return;
+    if (f.http_status == 404) {
+        const bool failed = co_await task_unknown(job, f);
+        if (failed)
+            co_return;
+    }
     if (f.http_status == 429)
         meters().rate_limited.add("status");
     if (f.http_status != 429 && f.http_status != 503) {
-        poll_later(job, describe(f), true, "refused");
-        return;
+        const std::string why = describe(f);
+        co_await poll_later(job, why, true, "refused");
+        co_return;
     }
     const auto pause = pause_for(f);
     // Every look-up waits, not just this job's: the limit is the account's.
@@ -158,25 +168,28 @@ void status_poller::refused(const storage::job_record& job, const musicgpt::refu
     if (auto paused = pause_status_budget(store_, resume); !paused)
         log_error(job.id,
                   "cannot pause the status look-ups in the database: " + paused.error().message);
-    if (release(job.id, resume))
+    const std::optional<millis> replan = resume;
+    const bool released = co_await release(job.id, replan);
+    if (released)
         meters().status_retries.add(f.http_status == 429 ? "rate_limited" : "unavailable");
     log_warning(job.id, "status look-up refused with HTTP " + std::to_string(f.http_status) +
                             "; pausing all look-ups for " + seconds_text(pause));
 }
 
-void status_poller::answered(const storage::job_record& job, const musicgpt::report& conversion) {
+net::awaitable<void> status_poller::answered(const storage::job_record& job,
+                                             const musicgpt::report& conversion) {
     if (conversion.task_id != job.task_id) {
-        poll_later(job,
-                   "MusicGPT's status answer is about task " + conversion.task_id + ", not " +
-                       job.task_id,
-                   true, "bad_answer");
-        return;
+        const std::string why = "MusicGPT's status answer is about task " + conversion.task_id +
+                                ", not " + job.task_id;
+        co_await poll_later(job, why, true, "bad_answer");
+        co_return;
     }
     auto recorded = record_(job.id, conversion);
     if (!recorded) {
-        poll_later(job, "cannot record MusicGPT's status answer: " + recorded.error().message, true,
-                   "not_recorded");
-        return;
+        const std::string why =
+            "cannot record MusicGPT's status answer: " + recorded.error().message;
+        co_await poll_later(job, why, true, "not_recorded");
+        co_return;
     }
     log_info(job.id, "status look-up: " + conversion.upstream_status + ", " +
                          std::to_string(conversion.links.size()) + " links; job is now " +
@@ -184,27 +197,36 @@ void status_poller::answered(const storage::job_record& job, const musicgpt::rep
     // Still in queue, or links that did not include a file waiting for a
     // fresh one: the plan has not moved, so ask again later.
     if (!storage::is_final(recorded->status) && recorded->next_poll_at &&
-        *recorded->next_poll_at <= now_millis())
-        poll_later(*recorded, "MusicGPT says " + conversion.upstream_status, false, "not_ready");
-    else
-        release(job.id);
+        *recorded->next_poll_at <= now_millis()) {
+        const std::string why = "MusicGPT says " + conversion.upstream_status;
+        co_await poll_later(*recorded, why, false, "not_ready");
+    } else {
+        co_await release(job.id);
+    }
 }
 
 // Plans the next look-up of a job this one did not settle, backing off
 // with each one in a row. A job given up instead is not a retry.
-void status_poller::poll_later(const storage::job_record& job, std::string_view why, bool trouble,
-                               std::string_view cause) {
+net::awaitable<void> status_poller::poll_later(const storage::job_record& job,
+                                               std::string_view why, bool trouble,
+                                               std::string_view cause) {
     if (awaits_fresh_link(job) && job.poll_attempts + 1 >= options_.max_link_refreshes) {
-        no_fresh_links(job, std::to_string(job.poll_attempts + 1) +
-                                " status look-ups in a row brought no fresh link (last: " +
-                                std::string(why) + ")");
-        return;
+        const std::string reason = std::to_string(job.poll_attempts + 1) +
+                                   " status look-ups in a row brought no fresh link (last: " +
+                                   std::string(why) + ")";
+        co_await no_fresh_links(job, reason);
+        co_return;
     }
     const auto delay =
         backoff(options_.poll_retry_base, options_.poll_retry_cap, job.poll_attempts + 1, rng_());
-    if (auto r = store_.poll_again(job.id, owner_, now_millis() + delay.count()); !r) {
+    // Planned from the first try: a retry after an outage does not push it later.
+    const millis at = now_millis() + delay.count();
+    const auto again = [&] { return store_.poll_again(job.id, owner_, at); };
+    const std::string what = "plan the next status look-up";
+    auto r = co_await close_claim(again, stopping_, job.id, what);
+    if (!r) {
         log_error(job.id, "cannot plan the next status look-up: " + r.error().message);
-        return;
+        co_return;
     }
     meters().status_retries.add(cause);
     const std::string text =
@@ -218,36 +240,40 @@ void status_poller::poll_later(const storage::job_record& job, std::string_view 
 // A job with no files yet that MusicGPT still does not know once it is
 // `unknown_task_after` old fails, so that it cannot be looked up for ever;
 // `stemd retry` asks once more. False while it is younger.
-bool status_poller::task_unknown(const storage::job_record& job, const musicgpt::refusal& f) {
+net::awaitable<bool> status_poller::task_unknown(const storage::job_record& job,
+                                                 const musicgpt::refusal& f) {
     if (!job.files.empty() || now_millis() - job.created_at < options_.unknown_task_after.count())
-        return false;
+        co_return false;
     const std::string reason = "MusicGPT does not know task " + job.task_id + " (" + describe(f) +
                                ") " + seconds_text(options_.unknown_task_after) +
                                " after it was submitted; check the MusicGPT dashboard, then "
                                "`stemd retry` asks again";
     if (auto failed = store_.mark_failed(job.id, reason); !failed) {
         log_error(job.id, "cannot fail the job: " + failed.error().message);
-        return false;
+        co_return false;
     }
-    release(job.id);
+    co_await release(job.id);
     log_error(job.id, "failed: " + reason);
     // Its history ends as any failed job's does (`stemd logs`).
     if (auto after = store_.find(job.id))
         note_if_final(store_, job.status, *after);
-    return true;
+    co_return true;
 }
 
 // Fails the files waiting for a fresh link, and so the job: the bound that
 // keeps a job from waiting for links for ever.
-void status_poller::no_fresh_links(const storage::job_record& job, const std::string& why) {
+net::awaitable<void> status_poller::no_fresh_links(const storage::job_record& job,
+                                                   const std::string& why) {
     const std::string reason = "the stem link was refused and no fresh one can be had: " + why +
                                "; `stemd retry` tries again";
-    auto failed = store_.fail_awaiting_links(job.id, owner_, reason);
+    const auto fail = [&] { return store_.fail_awaiting_links(job.id, owner_, reason); };
+    const std::string what = "fail the files waiting for fresh links";
+    auto failed = co_await close_claim(fail, stopping_, job.id, what);
     if (!failed) {
         log_error(job.id,
                   "cannot fail the files waiting for fresh links: " + failed.error().message);
-        release(job.id);
-        return;
+        co_await release(job.id);
+        co_return;
     }
     // The files failed here are download failures no attempt made: their
     // links expired and no fresh one came.
@@ -261,12 +287,16 @@ void status_poller::no_fresh_links(const storage::job_record& job, const std::st
 }
 
 // Ends a claimed look-up that poll_later does not end.
-bool status_poller::release(const std::string& job_id, std::optional<millis> replan) {
-    if (auto r = store_.release_poll(job_id, owner_, replan); !r) {
+net::awaitable<bool> status_poller::release(const std::string& job_id,
+                                            std::optional<millis> replan) {
+    const auto end = [&] { return store_.release_poll(job_id, owner_, replan); };
+    const std::string what = "end the status look-up";
+    auto r = co_await close_claim(end, stopping_, job_id, what);
+    if (!r) {
         log_error(job_id, "cannot end the status look-up: " + r.error().message);
-        return false;
+        co_return false;
     }
-    return true;
+    co_return true;
 }
 
 } // namespace stemd::jobs

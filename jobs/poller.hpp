@@ -43,15 +43,22 @@ private:
     boost::asio::awaitable<void> wait(std::chrono::steady_clock::duration d);
     boost::asio::awaitable<bool> take_token();
     boost::asio::awaitable<void> poll_one(const std::string& job_id);
-    void refused(const storage::job_record& job, const musicgpt::refusal& f);
-    void answered(const storage::job_record& job, const musicgpt::report& conversion);
+    // The ends of a look-up are coroutines: the write that ends its claim
+    // is tried again while the store is down (closing_write.hpp).
+    boost::asio::awaitable<void> refused(const storage::job_record& job,
+                                         const musicgpt::refusal& f);
+    boost::asio::awaitable<void> answered(const storage::job_record& job,
+                                          const musicgpt::report& conversion);
     // `cause` is what the look-up planned again is counted under, once it
     // is planned.
-    void poll_later(const storage::job_record& job, std::string_view why, bool trouble,
-                    std::string_view cause);
-    void no_fresh_links(const storage::job_record& job, const std::string& why);
-    bool task_unknown(const storage::job_record& job, const musicgpt::refusal& f);
-    bool release(const std::string& job_id, std::optional<millis> replan = {});
+    boost::asio::awaitable<void> poll_later(const storage::job_record& job, std::string_view why,
+                                            bool trouble, std::string_view cause);
+    boost::asio::awaitable<void> no_fresh_links(const storage::job_record& job,
+                                                const std::string& why);
+    boost::asio::awaitable<bool> task_unknown(const storage::job_record& job,
+                                              const musicgpt::refusal& f);
+    boost::asio::awaitable<bool> release(const std::string& job_id,
+                                         std::optional<millis> replan = {});
 
     storage::store& store_;
     const service_options& options_;

@@ -311,7 +311,7 @@ result<storage::job_record> service::job_for_delivery(std::optional<storage::job
         return adopt(p);
     }
     const auto& job = *by_token;
-    if (job.status == storage::job_status::submitting && submitting_.contains(job.id))
+    if (still_submitting(job))
         return make_error(error::still_submitting,
                           "job " + job.id +
                               " is still being submitted: MusicGPT's answer with its task_id is "
@@ -325,6 +325,23 @@ result<storage::job_record> service::job_for_delivery(std::optional<storage::job
         return make_error(error::foreign_ids, "conversion_id " + p.conversion_id +
                                                   " does not belong to this webhook URL");
     return std::move(*by_token);
+}
+
+// Whether MusicGPT's answer to submitting `job` (as the store has it now)
+// may still be on its way to the process that submitted it. The store
+// this process has alone (SQLite) holds only its own submissions, and
+// whether one is in flight is known exactly: in `submitting_`; a job
+// left submitting by an earlier process takes its webhook, which is all
+// that can settle it. On a store other processes share, any instance may
+// get the webhook of any job, and all must answer it alike: only the
+// store is seen by all, and there, as in no_submission_racing, only the
+// grace tells a submission in flight from one a dead process left.
+bool service::still_submitting(const storage::job_record& job) const {
+    if (job.status != storage::job_status::submitting)
+        return false;
+    if (options_.shared_poll.count() == 0)
+        return submitting_.contains(job.id);
+    return job.created_at > now_millis() - options_.submitting_grace.count();
 }
 
 // The job of a task stemd did not submit; a `created` event when it is new.
@@ -422,6 +439,20 @@ void service::stop() {
         notifier_->stop();
     if (event_tail_)
         event_tail_->stop();
+}
+
+void service::release_claims() {
+    auto released = store_.release_claims(owner_);
+    if (!released) {
+        log_warning("", "cannot release this process's claims at shutdown (" +
+                            released.error().message + "); they expire after their lease of " +
+                            seconds_text(options_.lease) +
+                            ", then other processes (or the next start) take the work up");
+        return;
+    }
+    if (*released > 0)
+        log_info("", "released the " + std::to_string(*released) +
+                         " claims this process held: other processes can take that work up now");
 }
 
 void service::wake() {

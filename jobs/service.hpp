@@ -125,10 +125,14 @@ public:
     result<storage::job_record> find_by_token(std::string_view token);
     // The job a delivery is for. With the job its token named: that job,
     // unless the report names another task or conversion
-    // (error::foreign_ids), or this process is still waiting for
-    // MusicGPT's answer to submitting it (error::still_submitting: the
-    // answer's ids are the ones to record, a delivery racing it is
-    // refused). A job left submitting by an earlier process takes the
+    // (error::foreign_ids), or its submission may still be waiting for
+    // MusicGPT's answer (error::still_submitting: the answer's ids are the
+    // ones to record, a delivery racing it is refused): on a store this
+    // process has alone, while this process waits for it; on a shared
+    // store, while the job is `submitting` and younger than
+    // submitting_grace, whichever process submitted it, so that every
+    // process answers the same delivery alike. A job left submitting by
+    // an earlier process (past the grace, on a shared store) takes the
     // delivery's ids: its webhook is all that can settle it. Without a
     // token (the webhook.secret path): the job of that task, adopted
     // (created as submitted) when none exists; a job stemd submitted is
@@ -161,6 +165,14 @@ public:
     // Starts no new downloads or look-ups; downloads in flight keep their
     // .part for resume.
     void stop();
+    // At a clean shutdown, once nothing of the service runs any more (the
+    // loop has stopped and its coroutines are gone) and before the store
+    // closes: releases every claim this process holds, leaving the work
+    // where it was (a file stays downloading, to be resumed), so that
+    // other processes sharing the store take it at once instead of after
+    // the lease. A failure is logged: the claims then expire as after a
+    // crash.
+    void release_claims();
     // Something may be runnable now.
     void wake();
     // A status look-up may be due now.
@@ -186,6 +198,7 @@ private:
     result<void> refused(const std::string& job_id, const musicgpt::refusal& f);
     result<void> accepted(const std::string& job_id, const musicgpt::submit_answer& a);
     result<void> no_submission_racing(const musicgpt::report& p);
+    bool still_submitting(const storage::job_record& job) const;
     result<storage::job_record> adopt(const musicgpt::report& p);
     void note_report(const storage::job_record& before, const storage::job_record& after,
                      const musicgpt::report& p, report_source source);
@@ -205,7 +218,10 @@ private:
     std::unique_ptr<notifier> notifier_;     // when [notify] sets a URL or a command
     std::unique_ptr<event_tail> event_tail_; // on a shared store
     bool running_ = false;
-    // Jobs whose submission is in flight: created, MusicGPT not answered yet.
+    // Jobs whose submission is in flight in this process: created, MusicGPT
+    // not answered yet. What decides on a store this process has alone
+    // (still_submitting, no_submission_racing); a shared store decides
+    // from the jobs themselves.
     std::set<std::string, std::less<>> submitting_;
 };
 

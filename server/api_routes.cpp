@@ -1,7 +1,9 @@
 #include "server/api_routes.hpp"
 
+#include "client/url.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "jobs/object_store.hpp"
 #include "jobs/service.hpp"
 #include "server/doctor.hpp"
 #include "server/error.hpp"
@@ -273,6 +275,19 @@ net::awaitable<listener::response> route_job(jobs::service& service, http::verb 
     co_return find_job(service, job_key(path));
 }
 
+// Where the file route redirects a stem kept in S3 (the endpoint's
+// scheme://host[:port], as presigned URLs name it), which the page's CSP
+// must let <audio> load from; "" when stems are kept beneath output_dir.
+std::string media_origin(jobs::service& service) {
+    jobs::object_store* objects = service.objects();
+    if (objects == nullptr)
+        return {};
+    auto url = client::parse_http_url(objects->client().settings().endpoint);
+    if (!url)
+        return {};
+    return std::string(url->https ? "https://" : "http://") + url->host_header();
+}
+
 net::awaitable<listener::response> route(jobs::service& service, const listener::request& req,
                                          const urls::url_view& url, const api_options& options,
                                          const std::filesystem::path& spooled_body) {
@@ -283,8 +298,10 @@ net::awaitable<listener::response> route(jobs::service& service, const listener:
     const std::string_view path = url.encoded_path();
     const auto method = req.method();
 
-    if (is_page_path(path))
-        co_return page_response(req, path);
+    if (is_page_path(path)) {
+        const std::string origin = media_origin(service);
+        co_return page_response(req, path, origin);
+    }
     if (path == "/healthz")
         co_return json_response(200, json::object{{"ok", true}});
     if (path == "/metrics") {

@@ -174,7 +174,7 @@ std::optional<listener::reply> file_reply(jobs::service& service, const listener
                                {}};
     auto record = done_file(service, target->key, target->file);
     if (record && jobs::is_object_path(record->path) && service.objects())
-        return object_redirect(*service.objects(), *record);
+        return object_redirect(*service.objects(), *record, req.method());
     auto file = record ? open_record(service, *record) : result<stem_file>(record.error());
     if (!file) {
         if (http_status(file.error()) == 500) {

@@ -20,7 +20,8 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 namespace fs = std::filesystem;
 
-listener::reply object_redirect(jobs::object_store& objects, const storage::file_record& record) {
+listener::reply object_redirect(jobs::object_store& objects, const storage::file_record& record,
+                                http::verb method) {
     listener::response r{http::status::found, 11};
     const auto key = objects.key_of(record.path);
     if (!key)
@@ -29,7 +30,9 @@ listener::reply object_redirect(jobs::object_store& objects, const storage::file
                                               record.job_id + " is the object " + record.path +
                                               ", not in the configured bucket")),
                 {}};
-    r.set(http::field::location, objects.client().presigned_get(*key, presigned_lifetime));
+    const std::string_view signed_for = method == http::verb::head ? "HEAD" : "GET";
+    r.set(http::field::location,
+          objects.client().presigned(signed_for, *key, presigned_lifetime));
     r.set(http::field::cache_control, "no-store");
     r.content_length(0);
     return {std::move(r), {}};

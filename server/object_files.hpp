@@ -23,9 +23,12 @@ namespace stemd::server {
 // How long the URL a redirect gives stays valid.
 inline constexpr std::chrono::seconds presigned_lifetime{15 * 60};
 
-// 302 to a presigned GET of the record's object (Cache-Control: no-store:
-// the URL expires, so neither the redirect nor the URL may be kept).
-listener::reply object_redirect(jobs::object_store& objects, const storage::file_record& record);
+// 302 to a presigned URL of the record's object signed for `method` (HEAD
+// for a HEAD, else GET: SigV4 signs the method, and a client follows a 302
+// with the method it used). Cache-Control: no-store: the URL expires, so
+// neither the redirect nor the URL may be kept.
+listener::reply object_redirect(jobs::object_store& objects, const storage::file_record& record,
+                                boost::beast::http::verb method);
 
 // The object fetched to a temporary file beneath `scratch_dir`, opened and
 // already unlinked (nothing stays behind), checked against the recorded

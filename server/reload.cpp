@@ -106,7 +106,17 @@ const std::vector<known_key>& known_keys() {
         STEMD_KEY(api, allowed_hosts, false),
         STEMD_KEY(api, upload_max_bytes, false),
         STEMD_KEY(api, file_roots, false),
-        STEMD_KEY(storage, database, false),
+        // A PostgreSQL URI is kept in database_uri (database then stays
+        // at its default), so it is the value to compare when set; shown
+        // as any URL is, without a user or a query (config refuses a
+        // password, but a URI's query could still carry one).
+        known_key{"storage.database",
+                  [](const config::settings& s) {
+                      if (s.storage.database_uri.empty())
+                          return shown(s.storage.database);
+                      return shown_url(s.storage.database_uri);
+                  },
+                  false},
         STEMD_KEY(storage, output_dir, false),
         STEMD_KEY(storage, output, false),
         STEMD_KEY(s3, endpoint, false),

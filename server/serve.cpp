@@ -202,6 +202,10 @@ int run_serve(const config::settings& settings) {
     net::post(ctx, [&notifier] { notifier.ready(); });
     ctx.run();
     ctx.shutdown();
+    // Only now: nothing holds or writes a claim any more (the coroutines
+    // that did are gone), and the store is still open (db outlives the
+    // service). Another process takes the work at once, not after the lease.
+    service.release_claims();
     log_info("", "stopped");
     return 0;
 }

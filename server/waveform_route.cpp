@@ -180,6 +180,13 @@ net::awaitable<listener::response> waveform(jobs::service& service, http::verb m
         co_return error_response(stem.error());
     if (auto cached = cache().find(cache_key))
         co_return body_response(*cached);
+    // Taken before an object is fetched: a page asking for every stem's
+    // waveform at once must not fetch whole objects only to be told 503.
+    auto slot = decode_slot::take();
+    if (!slot)
+        co_return error_response(503, std::to_string(max_waveform_decodes) +
+                                          " waveforms are being computed already; try again "
+                                          "in a moment");
     if (object)
         stem = co_await fetch_object(*service.objects(), *record);
     if (!stem) {
@@ -187,11 +194,6 @@ net::awaitable<listener::response> waveform(jobs::service& service, http::verb m
                     "cannot fetch " + record->path + " for its waveform: " + stem.error().message);
         co_return error_response(stem.error());
     }
-    auto slot = decode_slot::take();
-    if (!slot)
-        co_return error_response(503, std::to_string(max_waveform_decodes) +
-                                          " waveforms are being computed already; try again "
-                                          "in a moment");
     // Its own workers: a decode waits neither for the io thread nor behind
     // an upload's scan.
     static net::thread_pool pool(max_waveform_decodes);

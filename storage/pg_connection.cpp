@@ -298,6 +298,11 @@ void connection::connect() {
         conn_.reset();
         throw lost_error(where, "cannot switch to non-blocking mode", todo);
     }
+    // The server gives up on what this side stopped waiting for; and a
+    // transaction left open by a process that hangs holds no row for long.
+    const auto ms = std::to_string(options_.timeout.count());
+    execute("SET statement_timeout = " + ms + "; SET idle_in_transaction_session_timeout = " +
+            std::to_string(options_.timeout.count() * 6));
 }
 
 bool connection::healthy() const noexcept {
@@ -305,6 +310,21 @@ bool connection::healthy() const noexcept {
 }
 
 void connection::reconnect() {
+    if (!down_reason_.empty()) {
+        if (clock::now() < next_try_)
+            throw pg_error(down_reason_ + "; the next attempt is within " +
+                               millis_text(down_retry),
+                           "", true);
+        try {
+            connect();
+            down_reason_.clear();
+            return;
+        } catch (const pg_error& e) {
+            down_reason_ = e.what();
+            next_try_ = clock::now() + down_retry;
+            throw;
+        }
+    }
     const auto give_up = clock::now() + options_.reconnect_for;
     auto pause = std::chrono::milliseconds(100);
     for (;;) {
@@ -313,9 +333,10 @@ void connection::reconnect() {
             return;
         } catch (const pg_error& e) {
             if (clock::now() + pause >= give_up) {
-                throw pg_error(std::string(e.what()) + " (gave up reconnecting after " +
-                                   millis_text(options_.reconnect_for) + ")",
-                               "", true);
+                down_reason_ = std::string(e.what()) + " (gave up reconnecting after " +
+                               millis_text(options_.reconnect_for) + ")";
+                next_try_ = clock::now() + down_retry;
+                throw pg_error(down_reason_, "", true);
             }
         }
         std::this_thread::sleep_for(pause);
@@ -383,15 +404,12 @@ pg_result* connection::finish(clock::time_point deadline) {
     for (;;) {
         while (PQisBusy(c) != 0) {
             if (!wait_socket(PQsocket(c), false, deadline)) {
-                // Stop the server's work too, then drop the connection: its
-                // state is unknown and the next call reconnects.
-                if (PGcancel* cancel = PQgetCancel(c)) {
-                    std::array<char, 256> err{};
-                    PQcancel(cancel, err.data(), static_cast<int>(err.size()));
-                    PQfreeCancel(cancel);
-                }
-                fail_lost("no answer within " + millis_text(options_.timeout) +
-                          " (the statement was cancelled)");
+                // Drop the connection: its state is unknown and the next
+                // call reconnects. No PQcancel: it connects and waits with
+                // no deadline of its own, on this thread, to a server that
+                // may be gone; the session's statement_timeout (set in
+                // connect) stops the server's work instead.
+                fail_lost("no answer within " + millis_text(options_.timeout));
             }
             if (PQconsumeInput(c) == 0) {
                 fail_lost("the connection broke");
@@ -465,9 +483,7 @@ transaction::~transaction() {
 }
 
 void transaction::commit() {
-    if (c_.take_work_noted() && c_.options().notify) {
-        c_.exec("SELECT pg_notify('stemd_work', '')");
-    }
+    const bool notify = c_.take_work_noted() && c_.options().notify;
     done_ = true;
     try {
         c_.execute("COMMIT");
@@ -476,6 +492,15 @@ void transaction::commit() {
             throw pg_error(e.what(), e.sqlstate(), true, true);
         }
         throw;
+    }
+    // After the COMMIT, on its own: NOTIFY is only a hint (every instance
+    // polls too), so a refused one (a full notification queue, a server
+    // without NOTIFY) must not undo the change it is about.
+    if (notify) {
+        try {
+            c_.execute("NOTIFY stemd_work");
+        } catch (const pg_error&) {
+        }
     }
 }
 

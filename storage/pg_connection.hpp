@@ -137,7 +137,11 @@ public:
     bool healthy() const noexcept;
     // Drops the connection and connects again, with back-off, for at most
     // options().reconnect_for; throws pg_error (connection_lost) after it.
+    // Once that has failed, the server counts as down: later calls fail at
+    // once, trying one connection each down_retry at most, so that an
+    // outage stalls the thread (and the listeners on it) once, not per call.
     void reconnect();
+    static constexpr std::chrono::milliseconds down_retry{2'000};
     // "host:port/dbname" for messages (never the password).
     std::string describe() const;
     const connection_options& options() const noexcept { return options_; }
@@ -175,6 +179,10 @@ private:
     std::vector<std::string> notifications_;
     std::vector<std::string> outbox_channels_;
     bool work_noted_ = false;
+    // Set while the server counts as down (see reconnect): why, and when
+    // one connection may be tried again.
+    std::string down_reason_;
+    std::chrono::steady_clock::time_point next_try_{};
 };
 
 // BEGIN ISOLATION LEVEL SERIALIZABLE on construction, so that every

@@ -227,6 +227,13 @@ int release_file_claims(connection& c) {
     return static_cast<int>(r.affected());
 }
 
+int release_file_claims(connection& c, std::string_view owner) {
+    const auto r = c.exec("UPDATE files SET claim_owner = NULL, claim_until = NULL "
+                          "WHERE claim_owner = $1",
+                          params().add(owner));
+    return static_cast<int>(r.affected());
+}
+
 result<job_record> file_done(connection& c, std::int64_t file_id, std::string_view owner,
                              std::string_view path, std::int64_t bytes, std::string_view sha256) {
     const millis now = now_millis();

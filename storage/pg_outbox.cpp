@@ -166,9 +166,27 @@ notifications(connection& c, std::optional<std::string_view> status, int limit) 
                                      p));
 }
 
+int renew_notification_claims(connection& c, std::string_view owner, millis until) {
+    // Only pending events: an ended one has no claim left to renew. Never
+    // shortened: the notifier claims a batch for longer than the
+    // heartbeat's lease (a delivery may take its whole timeout), and the
+    // heartbeat must not cut that.
+    const auto r = c.exec("UPDATE outbox SET claim_until = GREATEST(claim_until, $2::bigint) "
+                          "WHERE claim_owner = $1 AND status = 'pending'",
+                          params().add(owner).add(until));
+    return static_cast<int>(r.affected());
+}
+
 int release_notification_claims(connection& c) {
     const auto r = c.exec("UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
                           "WHERE claim_owner IS NOT NULL");
+    return static_cast<int>(r.affected());
+}
+
+int release_notification_claims(connection& c, std::string_view owner) {
+    const auto r = c.exec("UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
+                          "WHERE claim_owner = $1",
+                          params().add(owner));
     return static_cast<int>(r.affected());
 }
 

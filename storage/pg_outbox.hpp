@@ -35,8 +35,14 @@ result<void> end_notification(connection& c, std::string_view id, std::string_vi
 result<std::optional<millis>> next_notification_due(connection& c);
 result<std::vector<notification_record>>
 notifications(connection& c, std::optional<std::string_view> status, int limit);
+// Inside the caller's transaction: every pending event `owner` holds is
+// claimed until `until` at least (the heartbeat of a batch being sent one
+// after another; a longer claim is kept); returns how many were renewed.
+int renew_notification_claims(connection& c, std::string_view owner, millis until);
 // Inside the caller's transaction; returns how many were released.
 int release_notification_claims(connection& c);
+// The same for the claims of `owner` only (its clean shutdown).
+int release_notification_claims(connection& c, std::string_view owner);
 std::int64_t pending_notifications(connection& c);
 
 } // namespace stemd::storage::pg

@@ -179,4 +179,11 @@ int release_poll_claims(connection& c) {
     return static_cast<int>(r.affected());
 }
 
+int release_poll_claims(connection& c, std::string_view owner) {
+    const auto r = c.exec("UPDATE jobs SET poll_owner = NULL, poll_until = NULL "
+                          "WHERE poll_owner = $1",
+                          params().add(owner));
+    return static_cast<int>(r.affected());
+}
+
 } // namespace stemd::storage::pg

@@ -126,7 +126,7 @@ std::optional<job_record> select_job_by_key(connection& c, std::string_view key)
 
 std::vector<file_record> select_files(connection& c, std::string_view job_id) {
     return read_files(c.exec(
-        sql({"SELECT ", file_columns, " FROM files WHERE job_id = $1 ORDER BY subdir, name"}),
+        sql({"SELECT ", file_columns, " FROM files WHERE job_id = $1 ORDER BY subdir COLLATE \"C\", name COLLATE \"C\""}),
         params().add(job_id)));
 }
 
@@ -180,7 +180,7 @@ void with_files(connection& c, std::vector<job_record>& jobs) {
     const std::string ids = text_array(jobs);
     const auto files = read_files(c.exec(sql({"SELECT ", file_columns,
                                               " FROM files WHERE job_id = ANY($1::text[]) "
-                                              "ORDER BY job_id, subdir, name"}),
+                                              "ORDER BY job_id, subdir COLLATE \"C\", name COLLATE \"C\""}),
                                          params().add(ids)));
     std::unordered_map<std::string, job_record*> by_id;
     for (auto& j : jobs)
@@ -244,7 +244,7 @@ std::string file_failure_reason(const file_record& f) {
 std::optional<file_record> first_failed_file(connection& c, std::string_view job_id) {
     const auto r = c.exec(sql({"SELECT ", file_columns,
                                " FROM files WHERE job_id = $1 AND status = 'failed' "
-                               "ORDER BY subdir, name LIMIT 1"}),
+                               "ORDER BY subdir COLLATE \"C\", name COLLATE \"C\" LIMIT 1"}),
                           params().add(job_id));
     if (r.empty()) {
         return std::nullopt;

@@ -184,9 +184,25 @@ result<int> pg_store::renew_claims(std::string_view owner, millis now, millis le
     return guarded(*conn_, [&]() -> result<int> {
         pg::transaction tx(*conn_);
         const int renewed = pg::renew_file_claims(*conn_, owner, now + lease) +
-                            pg::renew_poll_claims(*conn_, owner, now + lease);
+                            pg::renew_poll_claims(*conn_, owner, now + lease) +
+                            pg::renew_notification_claims(*conn_, owner, now + lease);
         tx.commit();
         return renewed;
+    });
+}
+
+result<int> pg_store::release_claims(std::string_view owner) {
+    return guarded(*conn_, [&]() -> result<int> {
+        pg::transaction tx(*conn_);
+        const int released = pg::release_file_claims(*conn_, owner) +
+                             pg::release_poll_claims(*conn_, owner) +
+                             pg::release_notification_claims(*conn_, owner);
+        // The released work is runnable at once: wake the other processes
+        // rather than leave it to their next timer.
+        if (released > 0)
+            conn_->note_work();
+        tx.commit();
+        return released;
     });
 }
 

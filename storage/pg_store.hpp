@@ -56,6 +56,7 @@ public:
     result<file_record> claim_file(std::int64_t file_id, std::string_view owner, millis now,
                                    millis lease) override;
     result<int> renew_claims(std::string_view owner, millis now, millis lease) override;
+    result<int> release_claims(std::string_view owner) override;
     result<int> release_all_claims() override;
     result<job_record> file_done(std::int64_t file_id, std::string_view owner,
                                  std::string_view path, std::int64_t bytes,

@@ -195,6 +195,13 @@ int release_file_claims(database& db) {
     return db.changes();
 }
 
+int release_file_claims(database& db, std::string_view owner) {
+    statement s(db, "UPDATE files SET claim_owner = NULL, claim_until = NULL "
+                    "WHERE claim_owner = ?1");
+    s.bind(1, owner).exec();
+    return db.changes();
+}
+
 result<job_record> file_done(database& db, std::int64_t file_id, std::string_view owner,
                              std::string_view path, std::int64_t bytes, std::string_view sha256) {
     const millis now = now_millis();

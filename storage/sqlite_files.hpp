@@ -27,6 +27,9 @@ result<file_record> claim_file(database& db, std::int64_t file_id, std::string_v
 // Inside the caller's transaction; return how many claims they touched.
 int renew_file_claims(database& db, std::string_view owner, millis until);
 int release_file_claims(database& db);
+// Only the claims of `owner` (its clean shutdown); a downloading file stays
+// downloading, to be resumed by whoever claims it next.
+int release_file_claims(database& db, std::string_view owner);
 
 result<job_record> file_done(database& db, std::int64_t file_id, std::string_view owner,
                              std::string_view path, std::int64_t bytes, std::string_view sha256);

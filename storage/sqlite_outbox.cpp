@@ -164,10 +164,28 @@ notifications(database& db, std::optional<std::string_view> status, int limit) {
     return read_notifications(s);
 }
 
+int renew_notification_claims(database& db, std::string_view owner, millis until) {
+    // Only pending events: an ended one has no claim left to renew. Never
+    // shortened: the notifier claims a batch for longer than the
+    // heartbeat's lease (a delivery may take its whole timeout), and the
+    // heartbeat must not cut that.
+    statement s(db, "UPDATE outbox SET claim_until = MAX(COALESCE(claim_until, 0), ?2) "
+                    "WHERE claim_owner = ?1 AND status = 'pending'");
+    s.bind(1, owner).bind(2, until).exec();
+    return db.changes();
+}
+
 int release_notification_claims(database& db) {
     statement s(db, "UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
                     "WHERE claim_owner IS NOT NULL");
     s.exec();
+    return db.changes();
+}
+
+int release_notification_claims(database& db, std::string_view owner) {
+    statement s(db, "UPDATE outbox SET claim_owner = NULL, claim_until = NULL "
+                    "WHERE claim_owner = ?1");
+    s.bind(1, owner).exec();
     return db.changes();
 }
 

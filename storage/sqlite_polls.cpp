@@ -178,4 +178,10 @@ int release_poll_claims(database& db) {
     return db.changes();
 }
 
+int release_poll_claims(database& db, std::string_view owner) {
+    statement s(db, "UPDATE jobs SET poll_owner = NULL, poll_until = NULL WHERE poll_owner = ?1");
+    s.bind(1, owner).exec();
+    return db.changes();
+}
+
 } // namespace stemd::storage::sqlite

@@ -28,6 +28,8 @@ result<void> release_poll(database& db, std::string_view job_id, std::string_vie
 // Inside the caller's transaction; return how many claims they touched.
 int renew_poll_claims(database& db, std::string_view owner, millis until);
 int release_poll_claims(database& db);
+// Only the claims of `owner` (its clean shutdown).
+int release_poll_claims(database& db, std::string_view owner);
 result<job_record> fail_awaiting_links(database& db, std::string_view job_id,
                                        std::string_view owner, std::string_view reason);
 

@@ -136,9 +136,21 @@ result<int> sqlite_store::renew_claims(std::string_view owner, millis now, milli
     return guarded([&]() -> result<int> {
         transaction tx(*db_);
         const int renewed = sqlite::renew_file_claims(*db_, owner, now + lease) +
-                            sqlite::renew_poll_claims(*db_, owner, now + lease);
+                            sqlite::renew_poll_claims(*db_, owner, now + lease) +
+                            sqlite::renew_notification_claims(*db_, owner, now + lease);
         tx.commit();
         return renewed;
+    });
+}
+
+result<int> sqlite_store::release_claims(std::string_view owner) {
+    return guarded([&]() -> result<int> {
+        transaction tx(*db_);
+        const int released = sqlite::release_file_claims(*db_, owner) +
+                             sqlite::release_poll_claims(*db_, owner) +
+                             sqlite::release_notification_claims(*db_, owner);
+        tx.commit();
+        return released;
     });
 }
 

@@ -159,9 +159,21 @@ public:
     // live claim, or its destination is being written) when it cannot be.
     virtual result<file_record> claim_file(std::int64_t file_id, std::string_view owner, millis now,
                                            millis lease) = 0;
-    // The heartbeat: every claim (file or look-up) `owner` still holds now
-    // lasts until now + lease. Returns how many were renewed.
+    // The heartbeat: every claim `owner` still holds now (a download, a
+    // status look-up, or a pending outbox event it is delivering) lasts
+    // until now + lease, in one transaction (an outbox claim already
+    // longer is kept). Notifications are included because a batch is sent
+    // one event after another, and the last of it must not expire (and be
+    // sent again by another process) while the first ones are sent.
+    // Returns how many were renewed.
     virtual result<int> renew_claims(std::string_view owner, millis now, millis lease) = 0;
+    // Releases every claim `owner` holds (files, look-ups, outbox events),
+    // in one transaction, leaving the work where it was (a file stays
+    // `downloading`, to be resumed): a process stopping cleanly hands its
+    // work to the others at once instead of letting it wait for its lease
+    // to expire. Claims of other owners are untouched. Returns how many
+    // were released.
+    virtual result<int> release_claims(std::string_view owner) = 0;
     // Releases every claim at once, leaving the work where it was (a file
     // stays `downloading`, to be resumed). Only for a caller that knows no
     // other owner is alive: the single process holding the database

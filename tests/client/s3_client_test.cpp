@@ -8,6 +8,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <sys/stat.h>
 
@@ -251,4 +254,88 @@ TEST_CASE("s3: the test server's listing and abort refuse unsigned requests") {
     const auto abort = stemd::test::http_request(
         f.server.port(), "DELETE", "/" + f.server.bucket() + "/k?uploadId=abc", "", "");
     CHECK(abort.status == 403);
+}
+
+namespace {
+
+// A HEAD of `url` over client::connection: the status, no body read.
+net::awaitable<unsigned> head_async(net::ssl::context& tls, std::string url) {
+    auto parsed = client::parse_http_url(url);
+    REQUIRE(parsed.has_value());
+    auto conn = co_await client::connection::open(*parsed, client::connect_options{}, tls);
+    REQUIRE(conn.has_value());
+    http::request<http::string_body> req{http::verb::head, parsed->target, 11};
+    req.set(http::field::host, parsed->host_header());
+    auto sent = co_await conn->write(req);
+    REQUIRE(sent.has_value());
+    http::response_parser<http::buffer_body> parser;
+    parser.skip(true); // a HEAD answer has no body, whatever Content-Length says
+    auto read = co_await conn->read_header(parser);
+    co_await conn->close();
+    REQUIRE(read.has_value());
+    co_return parser.get().result_int();
+}
+
+} // namespace
+
+TEST_CASE("s3: a presigned HEAD URL answers HEAD, and a GET URL does not (the method is signed)") {
+    s3_server::skip_unless_available();
+    fixture f;
+    client::s3_client s3(f.settings(), f.tls);
+    const std::string key = "heads/one.mp3";
+    auto id = run(s3.create_upload(key, "audio/mpeg"));
+    REQUIRE_MESSAGE(id.has_value(), id.error().message);
+    auto etag = run(s3.upload_part(key, *id, 1, std::string("tiny")));
+    REQUIRE_MESSAGE(etag.has_value(), etag.error().message);
+    REQUIRE(run(s3.complete_upload(key, *id, {*etag})).has_value());
+
+    const std::string head_url = s3.presigned("HEAD", key, std::chrono::minutes(10));
+    CHECK(head_url.find("X-Amz-Signature=") != std::string::npos);
+    CHECK(run(head_async(f.tls, head_url)) == 200);
+    // The defect: HEAD of a URL signed for GET is refused.
+    CHECK(run(head_async(f.tls, s3.presigned_get(key, std::chrono::minutes(10)))) == 403);
+    // presigned_get is presigned("GET"): a GET of it still works.
+    const auto got = fetch(f.tls, s3.presigned("GET", key, std::chrono::minutes(10)));
+    CHECK(got.result_int() == 200);
+    CHECK(got.body() == "tiny");
+}
+
+TEST_CASE("s3: refusals that pass once retried are server_busy (transient), others final") {
+    const auto busy = client::make_error_code(client::error::server_busy);
+    for (const char* code : {"RequestTimeout", "BadDigest", "XAmzContentSHA256Mismatch",
+                             "RequestTimeTooSkewed", "ExpiredToken", "SlowDown", "InternalError",
+                             "ServiceUnavailable"}) {
+        CAPTURE(code);
+        const unsigned status = std::string_view(code) == "InternalError"       ? 500
+                                : std::string_view(code) == "ServiceUnavailable" ? 503
+                                : std::string_view(code) == "SlowDown"           ? 503
+                                                                                 : 400;
+        CHECK(client::s3_error_code(status, code, false) == busy);
+        CHECK(client::s3_error_code(status, code, true) == busy);
+        CHECK(client::s3_error_code(403, code, false) == busy);
+        // An <Error> in a 200 (a completion) is read by its code too.
+        CHECK(client::s3_error_code(200, code, true) == busy);
+        CHECK(stemd::error{client::s3_error_code(400, code, false), ""}.transient());
+    }
+    // NoSuchUpload: a part or the completion retries with a new upload; an
+    // abort or a listing finds it gone (not_found).
+    CHECK(client::s3_error_code(404, "NoSuchUpload", true) == busy);
+    CHECK(client::s3_error_code(404, "NoSuchUpload", false) ==
+          client::make_error_code(client::error::not_found));
+    // What stays as it was.
+    CHECK(client::s3_error_code(404, "NoSuchKey", false) ==
+          client::make_error_code(client::error::not_found));
+    CHECK(client::s3_error_code(404, "", false) ==
+          client::make_error_code(client::error::not_found));
+    CHECK(client::s3_error_code(403, "AccessDenied", false) ==
+          client::make_error_code(client::error::http_status));
+    CHECK(client::s3_error_code(403, "SignatureDoesNotMatch", true) ==
+          client::make_error_code(client::error::http_status));
+    CHECK(client::s3_error_code(400, "EntityTooSmall", true) ==
+          client::make_error_code(client::error::http_status));
+    CHECK(client::s3_error_code(502, "", false) == busy);
+    CHECK(client::s3_error_code(429, "", false) == busy);
+    CHECK(client::s3_error_code(408, "", false) == busy);
+    CHECK_FALSE(
+        stemd::error{client::s3_error_code(403, "AccessDenied", false), ""}.transient());
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -160,4 +161,27 @@ TEST_CASE("s3 upload: begin aborts the unfinished uploads of the same key only")
     REQUIRE(remaining.size() == 1);
     CHECK(remaining[0].first == "t/x.wav.other");
     CHECK(remaining[0].second == left.second);
+}
+
+TEST_CASE("s3 upload: the part size fits a known length in 10,000 parts, in whole MiB") {
+    constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+    // Unknown or small: the smallest part (8 MiB, never under 5 MiB).
+    CHECK(client::s3_part_size_for(std::nullopt) == client::s3_part_size);
+    CHECK(client::s3_part_size_for(0) == client::s3_part_size);
+    CHECK(client::s3_part_size_for(80'000 * mib) == client::s3_part_size);
+    CHECK(client::s3_part_size_for(std::nullopt, 1024) == client::s3_min_part_size);
+    // Just past 10,000 parts of 8 MiB: 9 MiB.
+    CHECK(client::s3_part_size_for(80'000 * mib + 1) == 9 * mib);
+    // ceil(length / 10000), rounded up to a MiB.
+    CHECK(client::s3_part_size_for(100'000 * mib) == 10 * mib);
+    CHECK(client::s3_part_size_for(100'000 * mib + 1) == 11 * mib);
+    // Whatever the length, it fits.
+    const std::uint64_t lengths[] = {1, 5 * mib, 80'000 * mib + 1, 123'456'789'012, 5 * (mib << 20)};
+    for (const std::uint64_t length : lengths) {
+        CAPTURE(length);
+        const std::uint64_t part = client::s3_part_size_for(length);
+        CHECK(part % mib == 0);
+        CHECK(part >= client::s3_part_size);
+        CHECK((length + part - 1) / part <= std::uint64_t{client::s3_max_parts});
+    }
 }

@@ -35,7 +35,10 @@ TEST_CASE("config: a password in the PostgreSQL URI is refused without being ech
     for (const std::string& uri :
          {"postgresql://stemd:" + secret + "@db.lan/stemd",
           "postgres://stemd@db.lan/stemd?sslmode=require&password=" + secret,
-          "postgresql://stemd@db.lan/stemd?PASSWORD=" + secret}) {
+          "postgresql://stemd@db.lan/stemd?PASSWORD=" + secret,
+          // libpq decodes the names too; the key's passphrase is a secret.
+          "postgresql://stemd@db.lan/stemd?pass%77ord=" + secret,
+          "postgresql://stemd@db.lan/stemd?sslmode=verify-full&sslpassword=" + secret}) {
         CAPTURE(uri);
         auto s = parse("[storage]\ndatabase = \"" + uri + "\"\n", "/etc/stemd/stemd.toml");
         REQUIRE_FALSE(s.has_value());

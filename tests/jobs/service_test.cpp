@@ -302,3 +302,34 @@ TEST_CASE_FIXTURE(fixture,
     REQUIRE(job.has_value());
     CHECK(service.record(job->id, succeeded("task-9", "conv-9")).value().task_id == "task-9");
 }
+
+// Every process sharing a store must answer a job's webhook alike, so
+// there "still submitting" is read from the job in the store, not from
+// what this process is doing: here another process created it.
+TEST_CASE_FIXTURE(fixture,
+                  "service: on a shared store a job submitting within its grace refuses its "
+                  "webhook on every process") {
+    auto o = options();
+    o.shared_poll = std::chrono::milliseconds(1'000);
+    jobs::service shared{io.get_executor(), store, o, *tls, *tls};
+    auto other = store.create_job(
+        {.audio_url = "https://songs.example/a.mp3", .token_hash = sha256_hex("token-7")});
+    REQUIRE(other.has_value());
+    auto refused = shared.job_for_delivery(*other, succeeded("task-7", "conv-7"));
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == jobs::error::still_submitting);
+    CHECK(refused.error().is(condition::conflict));
+    CHECK(refused.error().message.find("send the delivery again") != std::string::npos);
+
+    // Past submitting_grace its submitter is taken to be gone: the
+    // webhook is what settles it.
+    o.submitting_grace = std::chrono::milliseconds(0);
+    jobs::service later{io.get_executor(), store, o, *tls, *tls};
+    auto taken = later.job_for_delivery(*other, succeeded("task-7", "conv-7"));
+    REQUIRE(taken.has_value());
+    CHECK(taken->id == other->id);
+
+    // Once submitted, any process takes it.
+    const auto job = submitted("token-8", "task-8", "conv-8");
+    CHECK(shared.job_for_delivery(job, succeeded("task-8", "conv-8")).has_value());
+}

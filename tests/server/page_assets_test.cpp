@@ -148,3 +148,32 @@ TEST_CASE("etag_matches: lists, weak forms and *") {
     CHECK_FALSE(etag_matches("", "\"a\""));
     CHECK_FALSE(etag_matches("a", "\"a\""));
 }
+
+TEST_CASE("page route: with stems in S3 the CSP lets <audio> load from the endpoint's origin") {
+    // Without an S3 origin: the fixed policy, unchanged.
+    CHECK(page_policy("") == page_security_policy);
+    check_page_headers(get("/"));
+
+    const std::string origin = "https://s3.eu-west-1.amazonaws.com";
+    const std::string policy = page_policy(origin);
+    CHECK(policy.find("media-src 'self' " + origin + ";") != std::string::npos);
+    // Only media-src: the page fetches nothing but the API.
+    CHECK(policy.find("connect-src 'self';") != std::string::npos);
+    CHECK(policy.find(origin) == policy.rfind(origin));
+    CHECK(policy.find("default-src 'self';") != std::string::npos);
+
+    auto req = make_request(http::verb::get, "/");
+    auto r = page_response(req, "/", "http://127.0.0.1:9000");
+    CHECK(r.result_int() == 200);
+    CHECK(r["Content-Security-Policy"] == page_policy("http://127.0.0.1:9000"));
+    const std::string sent(r["Content-Security-Policy"]);
+    CHECK(sent.find("media-src 'self' http://127.0.0.1:9000;") != std::string::npos);
+    auto missing = page_response(req, "/assets/missing.js", "http://127.0.0.1:9000");
+    CHECK(missing.result_int() == 404);
+    CHECK(missing["Content-Security-Policy"] == page_policy("http://127.0.0.1:9000"));
+
+    // A text that is not an origin cannot add a directive.
+    CHECK(page_policy("https://s3.example; script-src *") == page_security_policy);
+    CHECK(page_policy("s3.example") == page_security_policy);
+    CHECK(page_policy("ftp://s3.example") == page_security_policy);
+}

@@ -170,3 +170,38 @@ TEST_CASE("reload: a restart-only notify.url or notify.command is logged without
     for (const char* hidden : {"old-key", "new-key", "key=", "--token"})
         CHECK_MESSAGE(all.find(hidden) == std::string::npos, (std::string(hidden) + "\n" + all));
 }
+
+TEST_CASE("reload: a change of storage.database given as a PostgreSQL URI needs a restart") {
+    const auto parse = [](const std::string& database) {
+        auto s = config::parse("[storage]\ndatabase = \"" + database + "\"\n",
+                               "/etc/stemd/stemd.toml");
+        REQUIRE_MESSAGE(s.has_value(), (s ? std::string() : s.error().message));
+        return *s;
+    };
+    const auto in_use = parse("postgresql://stemd@db.example:5432/stemd?sslmode=require");
+    CHECK(server::restart_only_changes(in_use, in_use).empty());
+
+    // Another server: seen, and the line names what is still in use
+    // without its user or query.
+    const auto lines =
+        server::restart_only_changes(in_use, parse("postgresql://db2.example:5432/stemd"));
+    REQUIRE(lines.size() == 1);
+    CHECK_MESSAGE(lines[0].starts_with("storage.database changed in /etc/stemd/stemd.toml: needs "
+                                       "a restart, still using postgresql://db.example:5432/stemd"),
+                  lines[0]);
+    CHECK_MESSAGE(lines[0].find("sslmode") == std::string::npos, lines[0]);
+    CHECK_MESSAGE(lines[0].find("stemd@") == std::string::npos, lines[0]);
+
+    // Only the query changed: still a change.
+    const auto changes =
+        server::changed_keys(in_use, parse("postgresql://stemd@db.example:5432/stemd"));
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].key == "storage.database");
+    CHECK_FALSE(changes[0].applied);
+
+    // From a SQLite file to PostgreSQL and back.
+    const auto sqlite = config::parse("", "/etc/stemd/stemd.toml");
+    REQUIRE(sqlite.has_value());
+    CHECK(server::restart_only_changes(*sqlite, in_use).size() == 1);
+    CHECK(server::restart_only_changes(in_use, *sqlite).size() == 1);
+}

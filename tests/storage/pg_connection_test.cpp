@@ -6,6 +6,7 @@
 #include "store_fixture.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/ports.hpp"
+#include "tests/support/process.hpp"
 
 #include <doctest/doctest.h>
 
@@ -20,6 +21,7 @@ namespace storage = stemd::storage;
 using namespace std::chrono_literals;
 using stemd::storage::testing::ok;
 using stemd::test::pg_cluster;
+using stemd::test::wait_until;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -128,9 +130,16 @@ TEST_CASE("pg connection: a restarted server is reconnected to, a stopped one is
           std::string::npos);
     // reconnect_for (3 s) plus at most one connect timeout (2 s).
     CHECK(since(start) < 5'500ms);
+    // Down now: the next call fails at once instead of waiting again.
+    const auto again = clock_type::now();
+    const auto still_down = store.pause_budget("byId", 3);
+    REQUIRE_FALSE(still_down.has_value());
+    CHECK(still_down.error().code == storage::error::unavailable);
+    CHECK(since(again) < 500ms);
 
     own.start();
-    ok(store.pause_budget("byId", 4));
+    // Tried again within down_retry of the server being back.
+    CHECK(wait_until([&] { return store.pause_budget("byId", 4).has_value(); }, 10s));
 }
 
 TEST_CASE("pg connection: two processes' stores opening a fresh database at once migrate once") {

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -266,4 +267,57 @@ TEST_CASE_TEMPLATE("store claims: files of a final job are never claimed", E, ST
     fails_with(store.claim_file(job.files[0].id, owner, t, lease),
                storage::error::invalid_transition);
     fails_with(store.claim_file(job.files[0].id + 100, owner, t, lease), storage::error::not_found);
+}
+
+TEST_CASE_TEMPLATE("store claims: release_claims of one owner releases only its claims", E,
+                   STORE_ENGINES) {
+    fixture<E> fx;
+    auto& store = fx.store();
+    store.set_outbox_channels({"url"});
+    auto job = job_with_files(store, "task-1");
+    auto polled = submitted_job(store, "task-2");
+    const auto t = storage::now_millis() + 1000;
+    ok(store.schedule_poll(job.id, t));
+    ok(store.schedule_poll(polled.id, t));
+    for (const auto* task : {"task-3", "task-4"}) {
+        ok(store.mark_failed(submitted_job(store, task).id, "upstream refused it"));
+    }
+
+    auto my_files = ok(store.claim_files(owner, t, lease, 1));
+    auto my_polls = ok(store.claim_polls(owner, t, lease, 1));
+    auto my_events = ok(store.claim_notifications(owner, t, lease, 1));
+    REQUIRE(my_files.size() == 1);
+    REQUIRE(my_polls.size() == 1);
+    REQUIRE(my_events.size() == 1);
+    REQUIRE(ok(store.claim_files(other_owner, t, lease, 1)).size() == 1);
+    REQUIRE(ok(store.claim_polls(other_owner, t, lease, 1)).size() == 1);
+    REQUIRE(ok(store.claim_notifications(other_owner, t, lease, 1)).size() == 1);
+
+    CHECK(ok(store.release_claims(owner)) == 3);
+    // The file stays downloading, to be resumed by whoever claims it next.
+    std::optional<storage::file_record> left;
+    for (const auto& f : ok(store.find(job.id)).files) {
+        if (f.id == my_files[0].id)
+            left = f;
+    }
+    REQUIRE(left.has_value());
+    CHECK(left->status == file_status::downloading);
+    CHECK(left->claim_owner.empty());
+    fails_with(store.file_retry(my_files[0].id, owner, "x", t), storage::error::claim_lost);
+
+    // Only what `owner` held can be taken at once; the other owner's live
+    // claims are untouched.
+    auto files = ok(store.claim_files("owner-c", t, lease, 10));
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].id == my_files[0].id);
+    auto polls = ok(store.claim_polls("owner-c", t, lease, 10));
+    REQUIRE(polls.size() == 1);
+    CHECK(polls[0].id == my_polls[0].id);
+    auto events = ok(store.claim_notifications("owner-c", t, lease, 10));
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].id == my_events[0].id);
+
+    CHECK(ok(store.release_claims(owner)) == 0);
+    CHECK(ok(store.release_claims(other_owner)) == 3);
+    CHECK(ok(store.release_claims("owner-c")) == 3);
 }

@@ -238,3 +238,53 @@ TEST_CASE_TEMPLATE("store: list pages and lists carry each job's notifications",
     REQUIRE(listed.size() == 1);
     CHECK(listed[0].notifications.size() == 1);
 }
+
+TEST_CASE_TEMPLATE("store: the heartbeat renews outbox claims, which expire without it", E,
+                   STORE_ENGINES) {
+    fixture<E> fx;
+    auto& s = fx.store();
+    s.set_outbox_channels({"url"});
+    auto renewed_job = submitted_job(s, "task-renewed");
+    ok(s.mark_failed(renewed_job.id, "x"));
+    const auto t = storage::now_millis() + 1000;
+    const storage::millis short_lease = 60'000;
+
+    // A batch of one, claimed for a short lease and renewed halfway: it
+    // stays with its owner past the first lease.
+    auto mine = ok(s.claim_notifications(owner, t, short_lease, 8));
+    REQUIRE(mine.size() == 1);
+    CHECK(ok(s.renew_claims(owner, t + 30'000, short_lease)) == 1);
+    CHECK(ok(s.claim_notifications(other_owner, t + short_lease, short_lease, 8)).empty());
+    CHECK(ok(s.claim_notifications(other_owner, t + 30'000 + short_lease - 1, short_lease, 8))
+              .empty());
+    // The heartbeat of another owner renews nothing of it.
+    CHECK(ok(s.renew_claims(other_owner, t + 30'000, lease)) == 0);
+    ok(s.end_notification(mine[0].id, owner, ended("delivered"), t + 40'000));
+    // An ended event has no claim left to renew.
+    CHECK(ok(s.renew_claims(owner, t + 40'000, short_lease)) == 0);
+
+    // Not renewed: taken over by another owner once its lease ran out.
+    auto lapsed_job = submitted_job(s, "task-lapsed");
+    ok(s.mark_failed(lapsed_job.id, "y"));
+    const auto t2 = storage::now_millis() + 1000;
+    auto first = ok(s.claim_notifications(owner, t2, short_lease, 8));
+    REQUIRE(first.size() == 1);
+    CHECK(ok(s.claim_notifications(other_owner, t2 + short_lease - 1, short_lease, 8)).empty());
+    auto taken = ok(s.claim_notifications(other_owner, t2 + short_lease, short_lease, 8));
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].id == first[0].id);
+    CHECK(taken[0].claim_owner == other_owner);
+    fails_with(s.end_notification(first[0].id, owner, ended("delivered"), t2 + short_lease),
+               storage::error::claim_lost);
+
+    // A claim longer than the heartbeat's lease (a delivery may take its
+    // whole timeout) is never shortened by it.
+    ok(s.end_notification(taken[0].id, other_owner, ended("delivered"), t2 + short_lease));
+    auto long_job = submitted_job(s, "task-long");
+    ok(s.mark_failed(long_job.id, "z"));
+    const auto t3 = storage::now_millis() + 1000;
+    REQUIRE(ok(s.claim_notifications(owner, t3, 4 * short_lease, 8)).size() == 1);
+    CHECK(ok(s.renew_claims(owner, t3 + 1'000, short_lease)) == 1);
+    CHECK(ok(s.claim_notifications(other_owner, t3 + 4 * short_lease - 1, short_lease, 8)).empty());
+    CHECK(ok(s.claim_notifications(other_owner, t3 + 4 * short_lease, short_lease, 8)).size() == 1);
+}
