@@ -298,10 +298,12 @@ void connection::connect() {
         conn_.reset();
         throw lost_error(where, "cannot switch to non-blocking mode", todo);
     }
-    // The server gives up on what this side stopped waiting for; and a
-    // transaction left open by a process that hangs holds no row for long.
-    const auto ms = std::to_string(options_.timeout.count());
-    execute("SET statement_timeout = " + ms + "; SET idle_in_transaction_session_timeout = " +
+    // The server gives up on what this side stopped waiting for (a second
+    // later, so that this side's deadline always comes first and the
+    // outcome does not depend on which one wins); and a transaction left
+    // open by a process that hangs holds no row for long.
+    execute("SET statement_timeout = " + std::to_string(options_.timeout.count() + 1000) +
+            "; SET idle_in_transaction_session_timeout = " +
             std::to_string(options_.timeout.count() * 6));
 }
 
