@@ -212,13 +212,12 @@ net::awaitable<std::string> refusal_body(connection& conn,
 
 } // namespace
 
-boost::system::error_code s3_error_code(unsigned status, std::string_view code,
-                                        bool upload_step) {
+boost::system::error_code s3_error_code(unsigned status, std::string_view code, bool upload_step) {
     // S3's own word that asking again can work, whatever the status (an
     // <Error> may also come with 200, for a completion).
     static constexpr std::string_view retried[] = {
-        "RequestTimeout",       "BadDigest",     "XAmzContentSHA256Mismatch",
-        "RequestTimeTooSkewed", "ExpiredToken",  "SlowDown",
+        "RequestTimeout",       "BadDigest",          "XAmzContentSHA256Mismatch",
+        "RequestTimeTooSkewed", "ExpiredToken",       "SlowDown",
         "InternalError",        "ServiceUnavailable",
     };
     if (std::find(std::begin(retried), std::end(retried), code) != std::end(retried))

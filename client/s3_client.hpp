@@ -46,8 +46,7 @@ struct s3_object {
 // InternalError, ServiceUnavailable, any 5xx, 408 and 429, and NoSuchUpload
 // when `upload_step` (a part upload or the completion: the attempt starts a
 // new upload). Else 404 is not_found, anything other http_status (refused).
-boost::system::error_code s3_error_code(unsigned status, std::string_view code,
-                                        bool upload_step);
+boost::system::error_code s3_error_code(unsigned status, std::string_view code, bool upload_step);
 
 class s3_client {
 public:
@@ -60,9 +59,10 @@ public:
                                                               const std::string& content_type);
     // PUT /bucket/key?partNumber=N&uploadId=... -> the part's ETag. Parts
     // are numbered from 1; all but the last must be at least 5 MiB.
-    boost::asio::awaitable<result<std::string>>
-    upload_part(const std::string& key, const std::string& upload_id, int part_number,
-                std::span<const char> bytes);
+    boost::asio::awaitable<result<std::string>> upload_part(const std::string& key,
+                                                            const std::string& upload_id,
+                                                            int part_number,
+                                                            std::span<const char> bytes);
     // POST /bucket/key?uploadId=... with the parts' ETags in order.
     boost::asio::awaitable<result<void>> complete_upload(const std::string& key,
                                                          const std::string& upload_id,

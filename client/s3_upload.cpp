@@ -165,8 +165,7 @@ net::awaitable<void> s3_upload::abort() {
     const std::string id = std::exchange(upload_id_, "");
     part_.clear();
     if (auto gone = co_await client_.abort_upload(key_, id); !gone)
-        log_warning(job_id_, "cannot abort the upload of " + key_ + " (" +
-                                 gone.error().message +
+        log_warning(job_id_, "cannot abort the upload of " + key_ + " (" + gone.error().message +
                                  "); the next attempt at this file aborts it");
 }
 

@@ -259,11 +259,11 @@ std::vector<table_spec> tables_of(settings& s) {
           {"file_roots", path_list_value(s.api.file_roots, check_absolute)}}},
         {"storage",
          {{"database", path_value(s.storage.database, check_not_empty)},
-           {"output", text_value(s.storage.output, check_output)},
-           {"output_dir", path_value(s.storage.output_dir, check_not_empty)}},
-          [&st = s.storage] {
-              return database_rules(st);
-          }},
+          {"output", text_value(s.storage.output, check_output)},
+          {"output_dir", path_value(s.storage.output_dir, check_not_empty)}},
+         [&st = s.storage] {
+             return database_rules(st);
+         }},
         {"download",
          {{"concurrency", int_value(d.concurrency, 1, 64)},
           {"max_attempts", int_value(d.max_attempts, 1, 100)},

@@ -1,8 +1,8 @@
 #pragma once
 
-// Claims on downloads and status look-ups (see storage/store.hpp), and the
-// heartbeat that keeps this process's claims alive. Included only by .cpp
-// files (it pulls in Asio).
+// Claims on downloads, status look-ups and notifications (see
+// storage/store.hpp), and the heartbeat that keeps this process's claims
+// alive. Included only by .cpp files (it pulls in Asio).
 
 #include "storage/store.hpp"
 

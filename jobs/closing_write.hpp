@@ -50,8 +50,7 @@ inline constexpr std::chrono::milliseconds closing_retry_cap{5'000};
 // calls).
 template <class Write>
 boost::asio::awaitable<std::invoke_result_t<Write&>>
-close_claim(Write write, const bool& stopping, const std::string& job_id,
-            const std::string& what) {
+close_claim(Write write, const bool& stopping, const std::string& job_id, const std::string& what) {
     auto r = write();
     if (r || !r.error().is(condition::unavailable))
         co_return r;
@@ -77,15 +76,15 @@ close_claim(Write write, const bool& stopping, const std::string& job_id,
         log_info(job_id, "could " + what + " at try " + std::to_string(tries) +
                              ", once the database answered again");
     } else if (r.error().is(condition::unavailable)) {
-        log_warning(job_id, "stopping before the database answered: could not " + what +
-                                " (" + r.error().message +
+        log_warning(job_id, "stopping before the database answered: could not " + what + " (" +
+                                r.error().message +
                                 "); the claim is released at shutdown if the database answers "
                                 "by then, else it expires after its lease, and the work is "
                                 "taken up again");
     } else if (r.error().code == storage::error::claim_lost ||
                r.error().code == storage::error::invalid_transition) {
-        log_warning(job_id, "the try " + std::to_string(tries) + " to " + what +
-                                " was refused (" + r.error().message +
+        log_warning(job_id, "the try " + std::to_string(tries) + " to " + what + " was refused (" +
+                                r.error().message +
                                 "): an earlier try cut off while it was committed was most "
                                 "likely recorded, or another process has taken the work over");
     }

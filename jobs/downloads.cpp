@@ -173,8 +173,8 @@ net::awaitable<void> download_scheduler::finished(const storage::file_record& f,
     const std::string what = "record the download of " + storage::file_label(f) + " into " + path;
     auto job = co_await close_claim(done, stopping_, f.job_id, what);
     if (!job) {
-        log_error(f.job_id, "downloaded " + path +
-                                " but could not record it: " + job.error().message);
+        log_error(f.job_id,
+                  "downloaded " + path + " but could not record it: " + job.error().message);
         co_return;
     }
     // A file found complete on disk was not downloaded: nothing to count.
@@ -224,7 +224,9 @@ net::awaitable<void> download_scheduler::failed(const storage::file_record& f,
     log_warning(f.job_id, "download of " + f.name + " failed: " + why.message + "; retrying in " +
                               std::to_string(delay.count()) + " ms");
     const auto next_attempt_at = now_millis() + delay.count();
-    const auto retry = [&] { return store_.file_retry(f.id, owner_, why.message, next_attempt_at); };
+    const auto retry = [&] {
+        return store_.file_retry(f.id, owner_, why.message, next_attempt_at);
+    };
     const std::string what = "record the retry of " + storage::file_label(f);
     auto r = co_await close_claim(retry, stopping_, f.job_id, what);
     if (!r) {
@@ -242,7 +244,9 @@ net::awaitable<void> download_scheduler::give_up(const storage::file_record& f,
                                                  const std::string& reason) {
     log_error(f.job_id, "giving up on " + f.name + " after " + std::to_string(f.attempts) +
                             " attempts: " + reason);
-    const auto fail = [&] { return store_.file_failed(f.id, owner_, reason); };
+    const auto fail = [&] {
+        return store_.file_failed(f.id, owner_, reason);
+    };
     const std::string what = "record the failure of " + storage::file_label(f);
     auto job = co_await close_claim(fail, stopping_, f.job_id, what);
     if (!job) {

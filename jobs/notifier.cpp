@@ -84,7 +84,7 @@ net::awaitable<void> notifier::run() {
         }
         for (const auto& n : *claimed) {
             if (stopping_)
-                co_return; // the claim is released at the next start
+                co_return; // the claim is released at shutdown (store::release_claims)
             co_await deliver(n);
         }
         if (!claimed->empty())

@@ -179,8 +179,8 @@ net::awaitable<void> status_poller::refused(const storage::job_record& job,
 net::awaitable<void> status_poller::answered(const storage::job_record& job,
                                              const musicgpt::report& conversion) {
     if (conversion.task_id != job.task_id) {
-        const std::string why = "MusicGPT's status answer is about task " + conversion.task_id +
-                                ", not " + job.task_id;
+        const std::string why =
+            "MusicGPT's status answer is about task " + conversion.task_id + ", not " + job.task_id;
         co_await poll_later(job, why, true, "bad_answer");
         co_return;
     }
@@ -207,13 +207,12 @@ net::awaitable<void> status_poller::answered(const storage::job_record& job,
 
 // Plans the next look-up of a job this one did not settle, backing off
 // with each one in a row. A job given up instead is not a retry.
-net::awaitable<void> status_poller::poll_later(const storage::job_record& job,
-                                               std::string_view why, bool trouble,
-                                               std::string_view cause) {
+net::awaitable<void> status_poller::poll_later(const storage::job_record& job, std::string_view why,
+                                               bool trouble, std::string_view cause) {
     if (awaits_fresh_link(job) && job.poll_attempts + 1 >= options_.max_link_refreshes) {
-        const std::string reason = std::to_string(job.poll_attempts + 1) +
-                                   " status look-ups in a row brought no fresh link (last: " +
-                                   std::string(why) + ")";
+        const std::string reason =
+            std::to_string(job.poll_attempts + 1) +
+            " status look-ups in a row brought no fresh link (last: " + std::string(why) + ")";
         co_await no_fresh_links(job, reason);
         co_return;
     }
@@ -221,7 +220,9 @@ net::awaitable<void> status_poller::poll_later(const storage::job_record& job,
         backoff(options_.poll_retry_base, options_.poll_retry_cap, job.poll_attempts + 1, rng_());
     // Planned from the first try: a retry after an outage does not push it later.
     const millis at = now_millis() + delay.count();
-    const auto again = [&] { return store_.poll_again(job.id, owner_, at); };
+    const auto again = [&] {
+        return store_.poll_again(job.id, owner_, at);
+    };
     const std::string what = "plan the next status look-up";
     auto r = co_await close_claim(again, stopping_, job.id, what);
     if (!r) {
@@ -266,7 +267,9 @@ net::awaitable<void> status_poller::no_fresh_links(const storage::job_record& jo
                                                    const std::string& why) {
     const std::string reason = "the stem link was refused and no fresh one can be had: " + why +
                                "; `stemd retry` tries again";
-    const auto fail = [&] { return store_.fail_awaiting_links(job.id, owner_, reason); };
+    const auto fail = [&] {
+        return store_.fail_awaiting_links(job.id, owner_, reason);
+    };
     const std::string what = "fail the files waiting for fresh links";
     auto failed = co_await close_claim(fail, stopping_, job.id, what);
     if (!failed) {
@@ -289,7 +292,9 @@ net::awaitable<void> status_poller::no_fresh_links(const storage::job_record& jo
 // Ends a claimed look-up that poll_later does not end.
 net::awaitable<bool> status_poller::release(const std::string& job_id,
                                             std::optional<millis> replan) {
-    const auto end = [&] { return store_.release_poll(job_id, owner_, replan); };
+    const auto end = [&] {
+        return store_.release_poll(job_id, owner_, replan);
+    };
     const std::string what = "end the status look-up";
     auto r = co_await close_claim(end, stopping_, job_id, what);
     if (!r) {

@@ -182,8 +182,7 @@ check public_url_check(std::string_view public_url, std::string_view listen, con
                                            "webhook listener saw"
                                      : std::string(" to a one-time probe that this daemon's "
                                                    "webhook listener never saw")) +
-                        ", so MusicGPT's webhooks go to another server" +
-                        fix);
+                        ", so MusicGPT's webhooks go to another server" + fix);
     if (f.http_status != 200)
         return make(check_public_url, check_level::problem,
                     "the probe reached this daemon, but " + url + " answered " +

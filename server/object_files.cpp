@@ -31,8 +31,7 @@ listener::reply object_redirect(jobs::object_store& objects, const storage::file
                                               ", not in the configured bucket")),
                 {}};
     const std::string_view signed_for = method == http::verb::head ? "HEAD" : "GET";
-    r.set(http::field::location,
-          objects.client().presigned(signed_for, *key, presigned_lifetime));
+    r.set(http::field::location, objects.client().presigned(signed_for, *key, presigned_lifetime));
     r.set(http::field::cache_control, "no-store");
     r.content_length(0);
     return {std::move(r), {}};

@@ -22,8 +22,8 @@ bool is_origin(std::string_view text) {
         return false;
     for (const char c : text.substr(scheme_end + 3)) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
-                        c == '[' || c == ']';
+                        (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' || c == '[' ||
+                        c == ']';
         if (!ok)
             return false;
     }

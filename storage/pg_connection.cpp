@@ -314,8 +314,7 @@ bool connection::healthy() const noexcept {
 void connection::reconnect() {
     if (!down_reason_.empty()) {
         if (clock::now() < next_try_)
-            throw pg_error(down_reason_ + "; the next attempt is within " +
-                               millis_text(down_retry),
+            throw pg_error(down_reason_ + "; the next attempt is within " + millis_text(down_retry),
                            "", true);
         try {
             connect();

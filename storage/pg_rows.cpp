@@ -126,7 +126,8 @@ std::optional<job_record> select_job_by_key(connection& c, std::string_view key)
 
 std::vector<file_record> select_files(connection& c, std::string_view job_id) {
     return read_files(c.exec(
-        sql({"SELECT ", file_columns, " FROM files WHERE job_id = $1 ORDER BY subdir COLLATE \"C\", name COLLATE \"C\""}),
+        sql({"SELECT ", file_columns,
+             " FROM files WHERE job_id = $1 ORDER BY subdir COLLATE \"C\", name COLLATE \"C\""}),
         params().add(job_id)));
 }
 
@@ -178,10 +179,11 @@ void with_files(connection& c, std::vector<job_record>& jobs) {
     // A page of a thousand jobs costs two round trips (and one more per job
     // that has notifications), not two per job.
     const std::string ids = text_array(jobs);
-    const auto files = read_files(c.exec(sql({"SELECT ", file_columns,
-                                              " FROM files WHERE job_id = ANY($1::text[]) "
-                                              "ORDER BY job_id, subdir COLLATE \"C\", name COLLATE \"C\""}),
-                                         params().add(ids)));
+    const auto files =
+        read_files(c.exec(sql({"SELECT ", file_columns,
+                               " FROM files WHERE job_id = ANY($1::text[]) "
+                               "ORDER BY job_id, subdir COLLATE \"C\", name COLLATE \"C\""}),
+                          params().add(ids)));
     std::unordered_map<std::string, job_record*> by_id;
     for (auto& j : jobs)
         by_id[j.id] = &j;

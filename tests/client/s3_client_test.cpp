@@ -302,11 +302,11 @@ TEST_CASE("s3: a presigned HEAD URL answers HEAD, and a GET URL does not (the me
 
 TEST_CASE("s3: refusals that pass once retried are server_busy (transient), others final") {
     const auto busy = client::make_error_code(client::error::server_busy);
-    for (const char* code : {"RequestTimeout", "BadDigest", "XAmzContentSHA256Mismatch",
-                             "RequestTimeTooSkewed", "ExpiredToken", "SlowDown", "InternalError",
-                             "ServiceUnavailable"}) {
+    for (const char* code :
+         {"RequestTimeout", "BadDigest", "XAmzContentSHA256Mismatch", "RequestTimeTooSkewed",
+          "ExpiredToken", "SlowDown", "InternalError", "ServiceUnavailable"}) {
         CAPTURE(code);
-        const unsigned status = std::string_view(code) == "InternalError"       ? 500
+        const unsigned status = std::string_view(code) == "InternalError"        ? 500
                                 : std::string_view(code) == "ServiceUnavailable" ? 503
                                 : std::string_view(code) == "SlowDown"           ? 503
                                                                                  : 400;
@@ -336,6 +336,5 @@ TEST_CASE("s3: refusals that pass once retried are server_busy (transient), othe
     CHECK(client::s3_error_code(502, "", false) == busy);
     CHECK(client::s3_error_code(429, "", false) == busy);
     CHECK(client::s3_error_code(408, "", false) == busy);
-    CHECK_FALSE(
-        stemd::error{client::s3_error_code(403, "AccessDenied", false), ""}.transient());
+    CHECK_FALSE(stemd::error{client::s3_error_code(403, "AccessDenied", false), ""}.transient());
 }

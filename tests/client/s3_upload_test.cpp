@@ -176,7 +176,8 @@ TEST_CASE("s3 upload: the part size fits a known length in 10,000 parts, in whol
     CHECK(client::s3_part_size_for(100'000 * mib) == 10 * mib);
     CHECK(client::s3_part_size_for(100'000 * mib + 1) == 11 * mib);
     // Whatever the length, it fits.
-    const std::uint64_t lengths[] = {1, 5 * mib, 80'000 * mib + 1, 123'456'789'012, 5 * (mib << 20)};
+    const std::uint64_t lengths[] = {1, 5 * mib, 80'000 * mib + 1, 123'456'789'012,
+                                     5 * (mib << 20)};
     for (const std::uint64_t length : lengths) {
         CAPTURE(length);
         const std::uint64_t part = client::s3_part_size_for(length);

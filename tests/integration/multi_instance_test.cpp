@@ -97,7 +97,6 @@ void crash_and_restart(fleet& f) {
     f.start(1);
 }
 
-
 // Every job completed with both stems, each recorded once, right bytes and
 // SHA-256 (check_files compares with the simulator's generator), and no
 // path recorded by two jobs.
@@ -181,9 +180,8 @@ TEST_CASE("three instances asking about more jobs than the byId budget send no m
     constexpr int small_budget = 12;
     constexpr int withheld = 15;
     const auto start = std::chrono::steady_clock::now();
-    stack s("multi-budget", {.stem_bytes = 4096,
-                             .status_limit = small_budget,
-                             .status_window_ms = 60'000});
+    stack s("multi-budget",
+            {.stem_bytes = 4096, .status_limit = small_budget, .status_window_ms = 60'000});
     fleet_options options = fleet_on(cluster().create_database());
     options.status_per_minute = small_budget;
     fleet f(s, options);

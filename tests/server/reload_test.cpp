@@ -173,8 +173,8 @@ TEST_CASE("reload: a restart-only notify.url or notify.command is logged without
 
 TEST_CASE("reload: a change of storage.database given as a PostgreSQL URI needs a restart") {
     const auto parse = [](const std::string& database) {
-        auto s = config::parse("[storage]\ndatabase = \"" + database + "\"\n",
-                               "/etc/stemd/stemd.toml");
+        auto s =
+            config::parse("[storage]\ndatabase = \"" + database + "\"\n", "/etc/stemd/stemd.toml");
         REQUIRE_MESSAGE(s.has_value(), (s ? std::string() : s.error().message));
         return *s;
     };
