@@ -7,6 +7,7 @@
 #include "config/toml_table.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace stemd::config {
 
@@ -30,8 +31,16 @@ std::optional<std::string> check_endpoint(std::string& value) {
     const bool https = value.starts_with("https://");
     const bool http = value.starts_with("http://");
     if (https || http) {
-        const std::string_view rest = std::string_view(value).substr(https ? 8 : 7);
-        if (!rest.empty() && rest.find_first_of("/?#") == std::string::npos)
+        const std::size_t scheme = https ? 8 : 7;
+        const std::string_view rest = std::string_view(value).substr(scheme);
+        if (const auto at = rest.find('@'); at != std::string_view::npos) {
+            // Cut before the refusal echoes the value: it may be a secret.
+            value = value.substr(0, scheme) + "..." + std::string(rest.substr(at));
+            return std::string("has a user or password in it: S3 keys come from the "
+                               "environment, s3.credentials_file or the credential "
+                               "s3-credentials, never from the endpoint");
+        }
+        if (!rest.empty() && rest.find_first_of("/?# ") == std::string::npos)
             return std::nullopt;
     }
     return "is not an S3 endpoint: give scheme, host and port only, e.g. "
@@ -138,6 +147,21 @@ void take(s3_output_settings& s3, found_keys k, std::string source) {
 
 } // namespace
 
+// Each folder of the prefix: no "." or ".." (a browser following a
+// presigned URL drops them), nothing that needs escaping or is invisible.
+bool plain_prefix(std::string_view prefix) {
+    while (!prefix.empty()) {
+        const std::string_view folder = prefix.substr(0, prefix.find('/'));
+        if (folder == "." || folder == "..")
+            return false;
+        for (const char c : folder)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+                return false;
+        prefix.remove_prefix(std::min(prefix.size(), folder.size() + 1));
+    }
+    return true;
+}
+
 std::optional<s3_location> parse_s3_url(std::string_view url, std::string& why) {
     if (!url.starts_with("s3://"))
         return std::nullopt;
@@ -155,6 +179,9 @@ std::optional<s3_location> parse_s3_url(std::string_view url, std::string& why) 
               "lowercase letters, digits, '.' or '-'";
     else if (out.prefix.find("//") != std::string::npos || out.prefix.starts_with("/"))
         why = "has an empty folder in its prefix: write it as s3://bucket/folder/folder";
+    else if (!plain_prefix(out.prefix))
+        why = "has a prefix that would not survive a URL: use folders of letters, digits and "
+              "- _ . (not \".\" or \"..\"), separated by '/'";
     return out;
 }
 

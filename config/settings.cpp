@@ -130,10 +130,27 @@ bool uri_has_password(std::string_view uri) {
     return false;
 }
 
+// "host=db dbname=stemd": libpq's other form, a word of it at the start or
+// after a space. No file path looks like that.
+bool looks_like_conninfo(std::string_view text) {
+    for (const std::string_view key : {"host=", "hostaddr=", "dbname=", "user=", "port=",
+                                       "service="}) {
+        for (auto at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1))
+            if (at == 0 || text[at - 1] == ' ')
+                return true;
+    }
+    return false;
+}
+
 // storage.database as a PostgreSQL URI moves to database_uri (never shown
 // in a refusal: it may hold the password being refused).
 std::optional<std::string> database_rules(storage_settings& st) {
     const std::string text = st.database.string();
+    if (looks_like_conninfo(text)) {
+        return "storage.database looks like libpq's key=value form, which stemd does not read "
+               "(it would become a SQLite file of that name): write it as a URI, "
+               "\"postgresql://user@host:5432/dbname\"";
+    }
     if (!is_postgres_uri(text)) {
         return std::nullopt;
     }

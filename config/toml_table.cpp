@@ -79,7 +79,9 @@ struct value_reader {
         std::string text = value->get();
         if (k.check != nullptr) {
             if (auto complaint = k.check(text)) {
-                const std::string shown = k.secret ? "" : " = " + toml_quoted(value->get());
+                // As the check left it: a check may cut a secret out of a
+                // value before the refusal echoes it (s3.endpoint).
+                const std::string shown = k.secret ? "" : " = " + toml_quoted(text);
                 return name + shown + " " + *complaint;
             }
         }

@@ -63,3 +63,17 @@ TEST_CASE("config: the pgpass credential is libpq's password file unless PGPASSF
     env_override set("PGPASSFILE", "/etc/stemd/other-pgpass");
     CHECK(postgres_passfile().empty()); // libpq reads PGPASSFILE itself
 }
+
+TEST_CASE("config: libpq's key=value form is refused, saying to write a URI") {
+    for (const std::string text : {"host=db.lan dbname=stemd user=stemd", "dbname=stemd",
+                                   "port=5432 host=db"}) {
+        CAPTURE(text);
+        auto s = parse("[storage]\ndatabase = \"" + text + "\"\n", "/etc/stemd/stemd.toml");
+        REQUIRE_FALSE(s.has_value());
+        CHECK(s.error().message.find("postgresql://") != std::string::npos);
+        CHECK(s.error().message.find("storage.database") != std::string::npos);
+    }
+    // File names that merely hold an '=' are still SQLite files.
+    CHECK(parse("[storage]\ndatabase = \"/srv/a=b/stemd.db\"\n", "f").has_value());
+    CHECK(parse("[storage]\ndatabase = \"var/myhost=1.db\"\n", "f").has_value());
+}

@@ -67,6 +67,24 @@ TEST_CASE("config: storage.output refuses output_dir beside it, bad buckets, no 
     CHECK(allowed->s3.region == "eu-west-1");
     auto path = refused("[s3]\nendpoint = \"https://h/bucket\"\n", error::bad_value);
     CHECK(contains(path.message, "s3.endpoint"));
+    // User information is refused without echoing it.
+    auto userinfo = refused("[s3]\nendpoint = \"https://AKIDEXAMPLE:wJalrXUtnFEMI@s3.example.net\"\n",
+                            error::bad_value);
+    CHECK(contains(userinfo.message, "s3.endpoint"));
+    CHECK(contains(userinfo.message, "user or password"));
+    CHECK_FALSE(contains(userinfo.message, "wJalrXUtnFEMI"));
+    CHECK_FALSE(contains(userinfo.message, "AKIDEXAMPLE"));
+    // Prefixes whose folders a browser or a proxy would rewrite.
+    for (const std::string prefix : {"a/../b", "./x", "x/.", "with space", "back\\\\slash", "tab\\t"}) {
+        auto e = refused("[storage]\noutput = \"s3://bucket/" + prefix +
+                             "\"\n[s3]\nendpoint = \"https://h\"\n",
+                         error::bad_value);
+        CHECK_MESSAGE(contains(e.message, "would not survive a URL"), prefix << ": " << e.message);
+    }
+    CHECK(parse("[storage]\noutput = \"s3://bucket/stems/v1.2_a-b\"\n[s3]\nendpoint = "
+                "\"https://h\"\n",
+                "o.toml")
+              .has_value());
     // Shorter than any scheme: refused like any other non-URL, not thrown.
     for (const std::string short_one : {"v1", "h", "http:/", ""}) {
         auto e = refused("[s3]\nendpoint = \"" + short_one + "\"\n", error::bad_value);
