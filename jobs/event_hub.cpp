@@ -26,6 +26,9 @@ void event_hub::publish(const hub_event& e) {
             continue;
         if (s->resync) {
             // It reads the store anyway; this event is there.
+        } else if (store_always_) {
+            s->queue.clear();
+            s->resync = true;
         } else if (s->queue.size() >= queue_limit_) {
             s->queue.clear();
             s->resync = true;

@@ -50,6 +50,11 @@ public:
     // it: events other processes sharing the store appended reach this
     // process's readers only that way (the store's order, never twice).
     void resync_all();
+    // On a store other processes append to: publish() marks readers to
+    // read the store instead of queueing the event, because a reader sent
+    // this process's event N ahead would skip another process's event
+    // N - 1 that the tail has not read yet. Ids follow commit order there.
+    void read_store_always(bool on) { store_always_ = on; }
     // Whether any reader is open (else publishing costs nothing).
     bool has_subscribers();
     std::size_t subscribers();
@@ -62,6 +67,7 @@ private:
     std::size_t max_subscribers_;
     std::size_t queue_limit_;
     std::vector<std::weak_ptr<subscriber>> subscribers_;
+    bool store_always_ = false;
 };
 
 // The process-wide hub that note_event (events.hpp) publishes to.

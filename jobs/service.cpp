@@ -96,11 +96,16 @@ service::service(net::any_io_executor ex, storage::store& store, service_options
         notifier_ = std::make_unique<notifier>(ex, store, options_.notify, owner_);
     // Other processes' job events reach this one's readers by reading the
     // store; once a second keeps a live page live.
-    if (options_.shared_poll.count() > 0)
+    if (options_.shared_poll.count() > 0) {
         event_tail_ = std::make_unique<event_tail>(ex, std::chrono::seconds(1));
+        hub().read_store_always(true);
+    }
 }
 
-service::~service() = default;
+service::~service() {
+    if (event_tail_)
+        hub().read_store_always(false);
+}
 
 std::chrono::milliseconds service::first_poll_delay(std::optional<double> eta) const {
     return jobs::first_poll_delay({.webhooks = !options_.public_url.empty(),
